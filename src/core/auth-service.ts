@@ -1,0 +1,193 @@
+// Signing in and out: password checks, JWT pairs with rotating refresh tokens, and turning a
+// presented credential into a Principal.
+import type { Store } from '../store/index.ts';
+import type { Clock } from './clock.ts';
+import type { Principal, Tenant, User } from './types.ts';
+import { DomainError, FieldErrorBag, invalidCredentials, notAuthenticated, tokenInvalid } from './errors.ts';
+import { newUuid, randomToken, sha256 } from './secrets.ts';
+import type { PasswordHasher } from './credentials/password-hasher.ts';
+import { MAX_PASSWORD_BYTES, checkPassword } from './credentials/password-policy.ts';
+import type { AccessTokens } from './tokens/access-tokens.ts';
+import type { SettingsService } from './settings/settings-service.ts';
+import type { TenantsService } from './tenants/tenants-service.ts';
+import type { SessionsService } from './sessions/sessions-service.ts';
+import type { UsersService } from './users/users-service.ts';
+import { normalizeUsername } from './users/user-fields.ts';
+
+export interface TokenPair {
+  access: string;
+  refresh: string;
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+}
+
+export interface PasswordFields {
+  current: string;
+  next: string;
+}
+
+export class AuthService {
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly hasher: PasswordHasher;
+  private readonly accessTokens: AccessTokens;
+  private readonly settings: SettingsService;
+  private readonly tenants: TenantsService;
+  private readonly sessions: SessionsService;
+  private readonly users: UsersService;
+
+  constructor(deps: {
+    store: Store; clock: Clock; hasher: PasswordHasher; accessTokens: AccessTokens; settings: SettingsService;
+    tenants: TenantsService; sessions: SessionsService; users: UsersService;
+  }) {
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.hasher = deps.hasher;
+    this.accessTokens = deps.accessTokens;
+    this.settings = deps.settings;
+    this.tenants = deps.tenants;
+    this.sessions = deps.sessions;
+    this.users = deps.users;
+  }
+
+  /**
+   * Checks a username and password. Exactly one hash verification runs whether or not the user
+   * exists, is active or has a password, so neither answer nor time tells them apart.
+   */
+  async verifyPassword(tenant: Tenant, username: string, password: string): Promise<User> {
+    if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) {
+      await this.hasher.verifyDummy('x');
+      throw invalidCredentials();
+    }
+    const user = await this.store.read.users.findByUsername(tenant.pk, normalizeUsername(username));
+    if (!user || !user.passwordHash) {
+      await this.hasher.verifyDummy(password);
+      throw invalidCredentials();
+    }
+    const ok = await this.hasher.verify(user.passwordHash, password);
+    if (!ok || !user.isActive) throw invalidCredentials();
+    if (this.hasher.needsRehash(user.passwordHash)) {
+      // The hash parameters changed since this password was set: upgrade it now that we know it.
+      const upgraded = await this.hasher.hash(password);
+      await this.store.transaction((r) => r.users.update(user.pk, { passwordHash: upgraded }));
+      user.passwordHash = upgraded;
+    }
+    return user;
+  }
+
+  /** Signs a user in and starts a new refresh-token family. */
+  async obtainPair(tenantName: string | undefined, username: string, password: string): Promise<TokenPair> {
+    const tenant = await this.tenants.resolve(tenantName);
+    const user = await this.verifyPassword(tenant, username, password);
+    const settings = await this.settings.forTenant(tenant.pk);
+    const now = this.clock.now();
+    const familyId = newUuid();
+    const refresh = randomToken(32);
+    const groups = await this.store.read.groups.namesForUser(user.pk);
+    await this.store.transaction(async (r) => {
+      await r.users.update(user.pk, { lastLogin: now });
+      await r.tokens.createFamily({ id: familyId, tenant_pk: tenant.pk, user_pk: user.pk, created_at: now });
+      await r.tokens.insertRefresh({ token_hash: sha256(refresh), family_id: familyId, created_at: now, expires_at: now + settings.refresh_token_lifetime * 1000 });
+    });
+    const { token } = await this.accessTokens.issue({
+      userId: user.id, username: user.username, tenant: tenant.name, familyId, groups, lifetimeSeconds: settings.access_token_lifetime,
+    });
+    return { access: token, refresh, expiresIn: settings.access_token_lifetime };
+  }
+
+  /**
+   * Rotates a refresh token. Presenting one that was already used means it leaked (or a client
+   * raced itself): the whole family is revoked, as OAuth 2.0 Security BCP §4.14 advises.
+   */
+  async refresh(refreshToken: string): Promise<TokenPair> {
+    if (refreshToken.length === 0 || refreshToken.length > 512) throw tokenInvalid();
+    const hash = sha256(refreshToken);
+    const found = await this.store.read.tokens.findRefresh(hash);
+    const now = this.clock.now();
+    if (!found || found.revoked_at !== null || found.expires_at <= now) throw tokenInvalid();
+    const user = await this.store.read.users.findByPk(found.user_pk);
+    const tenant = user && (await this.tenants.byPk(user.tenantPk));
+    if (!user || !user.isActive || !tenant?.isActive || user.tenantPk !== found.tenant_pk) throw tokenInvalid();
+    const settings = await this.settings.forTenant(tenant.pk);
+    const next = randomToken(32);
+    const rotated = await this.store.transaction(async (r) => {
+      if (!(await r.tokens.consumeRefresh(hash, now))) return false;
+      await r.tokens.insertRefresh({ token_hash: sha256(next), family_id: found.family_id, created_at: now, expires_at: now + settings.refresh_token_lifetime * 1000 });
+      return true;
+    });
+    if (!rotated) {
+      await this.store.transaction((r) => r.tokens.revokeFamily(found.family_id, 'refresh_token_reused', now));
+      throw tokenInvalid();
+    }
+    const groups = await this.store.read.groups.namesForUser(user.pk);
+    const { token } = await this.accessTokens.issue({
+      userId: user.id, username: user.username, tenant: tenant.name, familyId: found.family_id, groups,
+      lifetimeSeconds: settings.access_token_lifetime,
+    });
+    return { access: token, refresh: next, expiresIn: settings.access_token_lifetime };
+  }
+
+  /** Ends what the caller signed in with: its refresh family (and so its access tokens) or session. */
+  async logout(p: Principal, refreshToken?: string): Promise<void> {
+    const now = this.clock.now();
+    let extraFamily: string | undefined;
+    if (refreshToken) {
+      const found = await this.store.read.tokens.findRefresh(sha256(refreshToken));
+      if (found && found.user_pk === p.user.pk) extraFamily = found.family_id;
+    }
+    await this.store.transaction(async (r) => {
+      if (p.familyId) await r.tokens.revokeFamily(p.familyId, 'logout', now);
+      if (extraFamily) await r.tokens.revokeFamily(extraFamily, 'logout', now);
+      if (p.sessionId) await r.sessions.delete(p.sessionId);
+    });
+  }
+
+  /**
+   * Changes the caller's own password. Every other sign-in of the user ends; the one the caller
+   * used stays, as Django's update_session_auth_hash keeps the current session.
+   */
+  async changePassword(p: Principal, fields: PasswordFields): Promise<void> {
+    const errors = new FieldErrorBag();
+    const settings = await this.settings.forTenant(p.user.tenantPk);
+    const current = await this.store.read.users.findByPk(p.user.pk);
+    if (!current) throw notAuthenticated();
+    const ok = current.passwordHash ? await this.hasher.verify(current.passwordHash, fields.current) : (await this.hasher.verifyDummy(fields.current), false);
+    if (!ok) errors.add('current_password', 'Your old password was entered incorrectly. Please enter it again.');
+    for (const m of checkPassword(fields.next, settings, { username: current.username, email: current.email })) errors.add('new_password', m);
+    errors.throwIfAny();
+    const passwordHash = await this.hasher.hash(fields.next);
+    const now = this.clock.now();
+    await this.store.transaction(async (r) => {
+      await r.users.update(current.pk, { passwordHash, passwordChangedAt: now, updatedAt: now });
+      await this.users.endAllSignIns(r, current.pk, 'password_changed', { familyId: p.familyId, sessionId: p.sessionId });
+    });
+  }
+
+  /** The Principal behind a Bearer access token; TOKEN_INVALID when it no longer stands. */
+  async authenticateAccessToken(token: string): Promise<Principal> {
+    const claims = await this.accessTokens.verify(token);
+    const user = await this.store.read.users.findById(claims.sub);
+    if (!user || !user.isActive || user.tenantName !== claims.tenant) throw tokenInvalid('User not found or inactive');
+    const tenant = await this.tenants.byPk(user.tenantPk);
+    if (!tenant || !tenant.isActive) throw tokenInvalid('Tenant is disabled');
+    const family = await this.store.read.tokens.findFamily(claims.fam);
+    if (!family || family.revoked_at !== null || family.user_pk !== user.pk) throw tokenInvalid('Token has been revoked');
+    return { user, tenant, method: 'jwt', familyId: family.id };
+  }
+
+  /** The Principal behind a `sessionid` cookie, or null when the session is not (or no longer) valid. */
+  async authenticateSession(cookie: string): Promise<{ principal: Principal; csrfOk: (token: string | undefined) => boolean } | null> {
+    const session = await this.sessions.find(cookie);
+    if (!session) return null;
+    const user = await this.store.read.users.findByPk(session.userPk);
+    if (!user || !user.isActive || user.tenantPk !== session.tenantPk) return null;
+    const tenant = await this.tenants.byPk(user.tenantPk);
+    if (!tenant || !tenant.isActive) return null;
+    return {
+      principal: { user, tenant, method: 'session', sessionId: session.id },
+      csrfOk: (t) => this.sessions.checkCsrf(session, t),
+    };
+  }
+}
+
+export const csrfFailed = (reason: string) => new DomainError('CSRF_FAILED', `CSRF Failed: ${reason}`);

@@ -1,0 +1,49 @@
+import type { Store } from '../../store/index.ts';
+import type { Clock } from '../clock.ts';
+import type { Principal } from '../types.ts';
+import { requireTenantManager } from '../permissions.ts';
+import { FieldErrorBag } from '../errors.ts';
+import { SETTING_KEYS, formatSetting, isSettingKey, parseSetting, resolveSettings, type Settings } from './settings-schema.ts';
+
+export interface SettingEntry {
+  key: string;
+  value: string;
+}
+
+export class SettingsService {
+  private readonly store: Store;
+  private readonly clock: Clock;
+
+  constructor(store: Store, clock: Clock) {
+    this.store = store;
+    this.clock = clock;
+  }
+
+  /** The effective settings of a tenant, read fresh so that a change takes effect at once. */
+  async forTenant(tenantPk: number): Promise<Settings> {
+    return resolveSettings(await this.store.read.settings.all(tenantPk));
+  }
+
+  /** Every known key with its effective value, sorted by key. */
+  async list(p: Principal, tenantPk: number): Promise<SettingEntry[]> {
+    requireTenantManager(p, tenantPk);
+    const settings = await this.forTenant(tenantPk);
+    return SETTING_KEYS.map((key) => ({ key, value: formatSetting(settings[key]) }));
+  }
+
+  async set(p: Principal, tenantPk: number, key: string, value: string): Promise<SettingEntry> {
+    requireTenantManager(p, tenantPk);
+    const errors = new FieldErrorBag();
+    if (!isSettingKey(key)) {
+      errors.add('key', `Unknown configuration key "${key}". Known keys: ${SETTING_KEYS.join(', ')}.`);
+      errors.throwIfAny();
+      throw new Error('unreachable');
+    }
+    const parsed = parseSetting(key, value);
+    if ('error' in parsed) errors.add('value', parsed.error);
+    errors.throwIfAny();
+    const normalized = formatSetting((parsed as { value: number | boolean }).value);
+    await this.store.transaction((r) => r.settings.put(tenantPk, key, normalized, this.clock.now()));
+    return { key, value: normalized };
+  }
+}

@@ -1,0 +1,63 @@
+// Domain objects, as the core hands them to dialects.
+
+export interface Tenant {
+  pk: number;
+  id: string;
+  name: string;
+  displayName: string;
+  isActive: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface User {
+  pk: number;
+  id: string;
+  tenantPk: number;
+  tenantName: string;
+  username: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  passwordHash: string | null;
+  isActive: boolean;
+  isStaff: boolean;
+  isSuperuser: boolean;
+  lastLogin: number | null;
+  passwordChangedAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Group {
+  pk: number;
+  id: string;
+  tenantPk: number;
+  name: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Page<T> {
+  count: number;
+  items: T[];
+}
+
+export interface PageRequest {
+  offset: number;
+  limit: number;
+}
+
+/** How a request proved who it is. */
+export type AuthMethod = 'jwt' | 'session' | 'token' | 'basic';
+
+/** The authenticated caller: what every permission check is made against. */
+export interface Principal {
+  user: User;
+  tenant: Tenant;
+  method: AuthMethod;
+  /** Refresh-token family of the access token used (method `jwt`). */
+  familyId?: string;
+  /** Session used (method `session`). */
+  sessionId?: string;
+}

@@ -1,0 +1,182 @@
+// Users: create, read, update and delete, with the permission and field rules of every dialect.
+import type { Store, Repos } from '../../store/index.ts';
+import { isUniqueViolation } from '../../store/index.ts';
+import type { Clock } from '../clock.ts';
+import type { Page, PageRequest, Principal, Tenant, User } from '../types.ts';
+import { FieldErrorBag, fieldError, notFound, permissionDenied } from '../errors.ts';
+import { managesTenant, requireTenantManager, requireUserAccess } from '../permissions.ts';
+import { isUuid, newUuid } from '../secrets.ts';
+import type { PasswordHasher } from '../credentials/password-hasher.ts';
+import { checkPassword } from '../credentials/password-policy.ts';
+import type { SettingsService } from '../settings/settings-service.ts';
+import type { TenantsService } from '../tenants/tenants-service.ts';
+import { emailProblem, nameProblem, normalizeEmail, normalizeUsername, usernameProblem } from './user-fields.ts';
+
+export interface CreateUserInput {
+  username: string;
+  /** Null gives an account that cannot sign in with a password. */
+  password: string | null;
+  email?: string;
+  firstName?: string;
+  lastName?: string;
+  /** Tenant name; defaults to the caller's tenant. */
+  tenant?: string;
+  isActive?: boolean;
+  isStaff?: boolean;
+  isSuperuser?: boolean;
+}
+
+export interface UpdateUserInput {
+  email?: string;
+  firstName?: string;
+  lastName?: string;
+  tenant?: string;
+  isActive?: boolean;
+  isStaff?: boolean;
+  isSuperuser?: boolean;
+}
+
+const USERNAME_TAKEN = 'A user with that username already exists.';
+
+export class UsersService {
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly hasher: PasswordHasher;
+  private readonly settings: SettingsService;
+  private readonly tenants: TenantsService;
+
+  constructor(deps: { store: Store; clock: Clock; hasher: PasswordHasher; settings: SettingsService; tenants: TenantsService }) {
+    this.store = deps.store;
+    this.clock = deps.clock;
+    this.hasher = deps.hasher;
+    this.settings = deps.settings;
+    this.tenants = deps.tenants;
+  }
+
+  /** Finds a user the caller may see; NOT_FOUND for malformed ids, unknown users and other tenants. */
+  async get(p: Principal, id: string): Promise<User> {
+    const user = isUuid(id) ? await this.store.read.users.findById(id.toLowerCase()) : undefined;
+    if (!user) throw notFound();
+    requireUserAccess(p, user);
+    return user;
+  }
+
+  /** Lists a tenant's users: all of them for its managers, only oneself for anyone else. */
+  async list(p: Principal, page: PageRequest, tenant?: Tenant): Promise<Page<User>> {
+    const t = tenant ?? p.tenant;
+    if (managesTenant(p, t.pk)) return this.store.read.users.list(t.pk, page);
+    if (t.pk !== p.user.tenantPk) throw permissionDenied();
+    return this.store.read.users.list(t.pk, page, p.user.pk);
+  }
+
+  private async targetTenant(p: Principal | undefined, name: string | undefined, current: number): Promise<Tenant | undefined> {
+    if (name === undefined) return undefined;
+    const t = await this.tenants.findByName(name);
+    if (t && t.pk === current) return t;
+    // Placing a user in another tenant than the caller's is a superuser's act.
+    if (p && !p.user.isSuperuser) throw permissionDenied();
+    if (!t) throw fieldError('tenant_id', `Unknown tenant "${name}".`);
+    return t;
+  }
+
+  async create(p: Principal | undefined, input: CreateUserInput): Promise<User> {
+    const callerTenant = p ? p.tenant.pk : (await this.tenants.resolve(undefined)).pk;
+    const tenant = (await this.targetTenant(p, input.tenant, callerTenant)) ?? (p ? p.tenant : await this.tenants.resolve(undefined));
+    if (p) {
+      requireTenantManager(p, tenant.pk);
+      if (input.isSuperuser && !p.user.isSuperuser) throw permissionDenied();
+    }
+    const username = normalizeUsername(input.username);
+    const email = normalizeEmail(input.email ?? '');
+    const errors = new FieldErrorBag();
+    const up = usernameProblem(username);
+    if (up) errors.add('username', up);
+    const ep = emailProblem(email);
+    if (ep) errors.add('email', ep);
+    for (const [field, value] of [['first_name', input.firstName], ['last_name', input.lastName]] as const) {
+      const np = value === undefined ? undefined : nameProblem(value);
+      if (np) errors.add(field, np);
+    }
+    if (input.password !== null) {
+      const settings = await this.settings.forTenant(tenant.pk);
+      for (const m of checkPassword(input.password, settings, { username, email })) errors.add('password', m);
+    }
+    if (!up && (await this.store.read.users.findByUsername(tenant.pk, username))) errors.add('username', USERNAME_TAKEN);
+    errors.throwIfAny();
+
+    // Hash before the transaction: a write transaction must not wait on a 10 ms hash.
+    const passwordHash = input.password === null ? null : await this.hasher.hash(input.password);
+    const now = this.clock.now();
+    const id = newUuid();
+    try {
+      await this.store.transaction((r) =>
+        r.users.insert({
+          id, tenantPk: tenant.pk, username, email, firstName: input.firstName ?? '', lastName: input.lastName ?? '',
+          passwordHash, isActive: input.isActive ?? true, isStaff: input.isStaff ?? false,
+          isSuperuser: input.isSuperuser ?? false, lastLogin: null, passwordChangedAt: passwordHash ? now : null,
+          createdAt: now, updatedAt: now,
+        }),
+      );
+    } catch (err) {
+      if (isUniqueViolation(err)) throw fieldError('username', USERNAME_TAKEN);
+      throw err;
+    }
+    return (await this.store.read.users.findById(id))!;
+  }
+
+  async update(p: Principal, id: string, input: UpdateUserInput): Promise<User> {
+    const user = await this.get(p, id);
+    const manager = managesTenant(p, user.tenantPk);
+    if ((input.isActive !== undefined && input.isActive !== user.isActive) || (input.isStaff !== undefined && input.isStaff !== user.isStaff)) {
+      if (!manager) throw permissionDenied();
+    }
+    if (input.isSuperuser !== undefined && input.isSuperuser !== user.isSuperuser && !p.user.isSuperuser) throw permissionDenied();
+    const tenant = await this.targetTenant(p, input.tenant, user.tenantPk);
+    const moving = tenant !== undefined && tenant.pk !== user.tenantPk;
+
+    const errors = new FieldErrorBag();
+    const email = input.email === undefined ? undefined : normalizeEmail(input.email);
+    const ep = email === undefined ? undefined : emailProblem(email);
+    if (ep) errors.add('email', ep);
+    for (const [field, value] of [['first_name', input.firstName], ['last_name', input.lastName]] as const) {
+      const np = value === undefined ? undefined : nameProblem(value);
+      if (np) errors.add(field, np);
+    }
+    if (moving && (await this.store.read.users.findByUsername(tenant.pk, user.username))) {
+      errors.add('tenant_id', `A user named "${user.username}" already exists in tenant "${tenant.name}".`);
+    }
+    errors.throwIfAny();
+
+    const now = this.clock.now();
+    try {
+      await this.store.transaction(async (r) => {
+        await r.users.update(user.pk, {
+          email, firstName: input.firstName, lastName: input.lastName, isActive: input.isActive, isStaff: input.isStaff,
+          isSuperuser: input.isSuperuser, tenantPk: moving ? tenant.pk : undefined, updatedAt: now,
+        });
+        if (moving) {
+          // Groups and credentials belong to the old tenant.
+          await r.groups.removeAllMemberships(user.pk);
+          await this.endAllSignIns(r, user.pk, 'tenant_changed');
+        }
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw fieldError('tenant_id', 'A user with that username already exists in that tenant.');
+      throw err;
+    }
+    return (await this.store.read.users.findById(user.id))!;
+  }
+
+  async delete(p: Principal, id: string): Promise<void> {
+    const user = await this.get(p, id);
+    if (!managesTenant(p, user.tenantPk)) throw permissionDenied();
+    await this.store.transaction((r) => r.users.delete(user.pk));
+  }
+
+  /** Revokes every refresh family and session of a user (but `keep`, the caller's own). */
+  async endAllSignIns(r: Repos, userPk: number, reason: string, keep: { familyId?: string; sessionId?: string } = {}): Promise<void> {
+    const now = this.clock.now();
+    await r.tokens.revokeUserFamilies(userPk, reason, now, keep.familyId);
+    await r.sessions.deleteForUser(userPk, keep.sessionId);
+  }
+}

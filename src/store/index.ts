@@ -1,0 +1,61 @@
+// The store: repositories bound to the database, or to one transaction.
+import { sql, type Kysely } from 'kysely';
+import type { DB } from './schema.ts';
+import { openDatabase, type Database, type Engine } from './database.ts';
+import { migrateToLatest } from './migrations/index.ts';
+import { tenantsRepo } from './repos/tenants.ts';
+import { usersRepo } from './repos/users.ts';
+import { groupsRepo } from './repos/groups.ts';
+import { settingsRepo } from './repos/settings.ts';
+import { signingKeysRepo } from './repos/signing-keys.ts';
+import { tokensRepo } from './repos/tokens.ts';
+import { sessionsRepo } from './repos/sessions.ts';
+
+export { isUniqueViolation, isUnavailable } from './errors.ts';
+export type { Engine } from './database.ts';
+
+function bind(db: Kysely<DB>, engine: Engine) {
+  return {
+    tenants: tenantsRepo(db),
+    users: usersRepo(db),
+    groups: groupsRepo(db),
+    settings: settingsRepo(db, engine),
+    signingKeys: signingKeysRepo(db),
+    tokens: tokensRepo(db),
+    sessions: sessionsRepo(db),
+  };
+}
+
+export type Repos = ReturnType<typeof bind>;
+
+export interface Store {
+  engine: Engine;
+  /** Repositories outside any transaction: for reads. */
+  read: Repos;
+  /** Runs `fn` in one transaction: all its writes land, or none. */
+  transaction<T>(fn: (repos: Repos) => Promise<T>): Promise<T>;
+  migrate(): Promise<string[]>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+  /** The Kysely instance, for tests and tools that inspect tables. */
+  db: Kysely<DB>;
+}
+
+export function createStore(database: Database): Store {
+  const { db, engine } = database;
+  return {
+    engine,
+    db,
+    read: bind(db, engine),
+    transaction: (fn) => db.transaction().execute((trx) => fn(bind(trx, engine))),
+    migrate: () => migrateToLatest(db, engine),
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => database.close(),
+  };
+}
+
+export function openStore(url: string): Store {
+  return createStore(openDatabase(url));
+}

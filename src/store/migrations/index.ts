@@ -1,0 +1,27 @@
+import type { Kysely } from 'kysely';
+import { Migrator, type Migration, type MigrationResultSet } from 'kysely/migration';
+import type { Engine } from '../database.ts';
+import { initial } from './0001-initial.ts';
+
+/** Versioned migrations, in order. Append only: a released migration is never edited. */
+export function migrations(engine: Engine): Record<string, Migration> {
+  return {
+    '0001-initial': initial(engine),
+  };
+}
+
+export class MigrationError extends Error {}
+
+export async function migrateToLatest(db: Kysely<any>, engine: Engine): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => migrations(engine) },
+    migrationTableName: 'latchkey_migrations',
+    migrationLockTableName: 'latchkey_migrations_lock',
+  });
+  const result: MigrationResultSet = await migrator.migrateToLatest();
+  if (result.error) {
+    throw new MigrationError(`database migration failed: ${(result.error as Error).message ?? result.error}`);
+  }
+  return (result.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

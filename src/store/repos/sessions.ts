@@ -1,0 +1,26 @@
+import type { Kysely } from 'kysely';
+import type { DB, SessionsTable } from '../schema.ts';
+
+export type SessionRow = SessionsTable;
+
+export function sessionsRepo(db: Kysely<DB>) {
+  return {
+    async insert(s: SessionRow): Promise<void> {
+      await db.insertInto('sessions').values(s).execute();
+    },
+    async find(id: string): Promise<SessionRow | undefined> {
+      return db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+    async delete(id: string): Promise<void> {
+      await db.deleteFrom('sessions').where('id', '=', id).execute();
+    },
+    async deleteForUser(userPk: number, keep?: string): Promise<void> {
+      let q = db.deleteFrom('sessions').where('user_pk', '=', userPk);
+      if (keep) q = q.where('id', '!=', keep);
+      await q.execute();
+    },
+    async deleteExpired(now: number): Promise<void> {
+      await db.deleteFrom('sessions').where('expires_at', '<', now).execute();
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import type { Kysely } from 'kysely';
+import type { DB, SigningKeysTable } from '../schema.ts';
+
+export type SigningKeyRow = SigningKeysTable;
+
+export function signingKeysRepo(db: Kysely<DB>) {
+  return {
+    async all(): Promise<SigningKeyRow[]> {
+      return db.selectFrom('signing_keys').selectAll().orderBy('created_at').execute();
+    },
+    async insert(row: SigningKeyRow): Promise<void> {
+      await db.insertInto('signing_keys').values(row).execute();
+    },
+    async setState(kid: string, state: SigningKeyRow['state'], at: number): Promise<void> {
+      const values = state === 'current' ? { state, activated_at: at } : state === 'retired' ? { state, retired_at: at } : { state };
+      await db.updateTable('signing_keys').set(values).where('kid', '=', kid).execute();
+    },
+    async deleteRetiredBefore(t: number): Promise<void> {
+      await db.deleteFrom('signing_keys').where('state', '=', 'retired').where('retired_at', '<', t).execute();
+    },
+  };
+}

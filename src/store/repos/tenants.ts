@@ -1,0 +1,31 @@
+import type { Kysely } from 'kysely';
+import type { DB } from '../schema.ts';
+import type { Tenant } from '../../core/types.ts';
+import { toFlag, toTenant } from './rows.ts';
+
+export function tenantsRepo(db: Kysely<DB>) {
+  return {
+    async findByName(name: string): Promise<Tenant | undefined> {
+      const r = await db.selectFrom('tenants').selectAll().where('name', '=', name).executeTakeFirst();
+      return r && toTenant(r);
+    },
+    async findByPk(pk: number): Promise<Tenant | undefined> {
+      const r = await db.selectFrom('tenants').selectAll().where('pk', '=', pk).executeTakeFirst();
+      return r && toTenant(r);
+    },
+    async list(): Promise<Tenant[]> {
+      return (await db.selectFrom('tenants').selectAll().orderBy('pk').execute()).map(toTenant);
+    },
+    async insert(t: Omit<Tenant, 'pk'>): Promise<Tenant> {
+      const r = await db
+        .insertInto('tenants')
+        .values({
+          id: t.id, name: t.name, display_name: t.displayName, is_active: toFlag(t.isActive),
+          created_at: t.createdAt, updated_at: t.updatedAt,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return toTenant(r);
+    },
+  };
+}

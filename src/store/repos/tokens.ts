@@ -1,0 +1,64 @@
+// Refresh-token families: a login starts a family; each refresh rotates the family's token.
+import type { Kysely } from 'kysely';
+import type { DB } from '../schema.ts';
+
+export interface FamilyRow {
+  id: string;
+  tenant_pk: number;
+  user_pk: number;
+  created_at: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+}
+
+export interface RefreshLookup {
+  token_hash: string;
+  family_id: string;
+  expires_at: number;
+  used_at: number | null;
+  user_pk: number;
+  tenant_pk: number;
+  revoked_at: number | null;
+}
+
+export function tokensRepo(db: Kysely<DB>) {
+  return {
+    async createFamily(f: Omit<FamilyRow, 'revoked_at' | 'revoked_reason'>): Promise<void> {
+      await db.insertInto('token_families').values({ ...f, revoked_at: null, revoked_reason: null }).execute();
+    },
+    async findFamily(id: string): Promise<FamilyRow | undefined> {
+      return db.selectFrom('token_families').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+    async revokeFamily(id: string, reason: string, now: number): Promise<void> {
+      await db.updateTable('token_families').set({ revoked_at: now, revoked_reason: reason }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+    },
+    /** Revokes every live family of a user but `keep` (the caller's own, when it changes its password). */
+    async revokeUserFamilies(userPk: number, reason: string, now: number, keep?: string): Promise<void> {
+      let q = db.updateTable('token_families').set({ revoked_at: now, revoked_reason: reason }).where('user_pk', '=', userPk).where('revoked_at', 'is', null);
+      if (keep) q = q.where('id', '!=', keep);
+      await q.execute();
+    },
+    async insertRefresh(r: { token_hash: string; family_id: string; created_at: number; expires_at: number }): Promise<void> {
+      await db.insertInto('refresh_tokens').values({ ...r, used_at: null }).execute();
+    },
+    async findRefresh(tokenHash: string): Promise<RefreshLookup | undefined> {
+      return db
+        .selectFrom('refresh_tokens')
+        .innerJoin('token_families', 'token_families.id', 'refresh_tokens.family_id')
+        .select([
+          'refresh_tokens.token_hash', 'refresh_tokens.family_id', 'refresh_tokens.expires_at', 'refresh_tokens.used_at',
+          'token_families.user_pk', 'token_families.tenant_pk', 'token_families.revoked_at',
+        ])
+        .where('refresh_tokens.token_hash', '=', tokenHash)
+        .executeTakeFirst();
+    },
+    /** Marks a refresh token used; false when another request used it first (so at most one wins). */
+    async consumeRefresh(tokenHash: string, now: number): Promise<boolean> {
+      const r = await db.updateTable('refresh_tokens').set({ used_at: now }).where('token_hash', '=', tokenHash).where('used_at', 'is', null).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+    async deleteExpired(now: number): Promise<void> {
+      await db.deleteFrom('refresh_tokens').where('expires_at', '<', now).execute();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import type { Kysely } from 'kysely';
+import type { DB } from '../schema.ts';
+import type { PageRequest, User } from '../../core/types.ts';
+import { toFlag, toUser } from './rows.ts';
+
+export type NewUser = Omit<User, 'pk' | 'tenantName'>;
+export type UserChanges = Partial<Pick<User,
+  'tenantPk' | 'username' | 'email' | 'firstName' | 'lastName' | 'passwordHash' | 'isActive' | 'isStaff' |
+  'isSuperuser' | 'lastLogin' | 'passwordChangedAt' | 'updatedAt'>>;
+
+const COLUMNS: Record<keyof UserChanges, string> = {
+  tenantPk: 'tenant_pk', username: 'username', email: 'email', firstName: 'first_name', lastName: 'last_name',
+  passwordHash: 'password_hash', isActive: 'is_active', isStaff: 'is_staff', isSuperuser: 'is_superuser',
+  lastLogin: 'last_login', passwordChangedAt: 'password_changed_at', updatedAt: 'updated_at',
+};
+
+export function usersRepo(db: Kysely<DB>) {
+  const base = () =>
+    db.selectFrom('users').innerJoin('tenants', 'tenants.pk', 'users.tenant_pk').selectAll('users').select('tenants.name as tenant_name');
+
+  return {
+    async findById(id: string): Promise<User | undefined> {
+      const r = await base().where('users.id', '=', id).executeTakeFirst();
+      return r && toUser(r);
+    },
+    async findByPk(pk: number): Promise<User | undefined> {
+      const r = await base().where('users.pk', '=', pk).executeTakeFirst();
+      return r && toUser(r);
+    },
+    async findByUsername(tenantPk: number, username: string): Promise<User | undefined> {
+      const r = await base().where('users.tenant_pk', '=', tenantPk).where('users.username', '=', username).executeTakeFirst();
+      return r && toUser(r);
+    },
+    async list(tenantPk: number, page: PageRequest, onlyPk?: number): Promise<{ count: number; items: User[] }> {
+      let q = base().where('users.tenant_pk', '=', tenantPk);
+      let c = db.selectFrom('users').where('tenant_pk', '=', tenantPk);
+      if (onlyPk !== undefined) {
+        q = q.where('users.pk', '=', onlyPk);
+        c = c.where('pk', '=', onlyPk);
+      }
+      const [{ n }] = await c.select((eb) => eb.fn.countAll<number>().as('n')).execute();
+      const rows = await q.orderBy('users.pk').limit(page.limit).offset(page.offset).execute();
+      return { count: Number(n), items: rows.map(toUser) };
+    },
+    async countSuperusers(tenantPk: number): Promise<number> {
+      const [{ n }] = await db
+        .selectFrom('users')
+        .where('tenant_pk', '=', tenantPk)
+        .where('is_superuser', '=', toFlag(true))
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .execute();
+      return Number(n);
+    },
+    async insert(u: NewUser): Promise<number> {
+      const r = await db
+        .insertInto('users')
+        .values({
+          id: u.id, tenant_pk: u.tenantPk, username: u.username, email: u.email, first_name: u.firstName,
+          last_name: u.lastName, password_hash: u.passwordHash, is_active: toFlag(u.isActive),
+          is_staff: toFlag(u.isStaff), is_superuser: toFlag(u.isSuperuser), last_login: u.lastLogin,
+          password_changed_at: u.passwordChangedAt, created_at: u.createdAt, updated_at: u.updatedAt,
+        })
+        .returning('pk')
+        .executeTakeFirstOrThrow();
+      return r.pk;
+    },
+    async update(pk: number, changes: UserChanges): Promise<void> {
+      const values: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(changes)) {
+        if (v === undefined) continue;
+        values[COLUMNS[k as keyof UserChanges]] = typeof v === 'boolean' ? toFlag(v) : v;
+      }
+      if (Object.keys(values).length === 0) return;
+      await db.updateTable('users').set(values).where('pk', '=', pk).execute();
+    },
+    async delete(pk: number): Promise<void> {
+      await db.deleteFrom('users').where('pk', '=', pk).execute();
+    },
+  };
+}

@@ -1,0 +1,105 @@
+// Table row types for Kysely. Times are epoch milliseconds (bigint columns), flags are
+// booleans in PostgreSQL and 0/1 in SQLite: repositories normalise both on the way out.
+import type { Generated } from 'kysely';
+
+type Flag = boolean | number;
+
+export interface TenantsTable {
+  pk: Generated<number>;
+  id: string;
+  name: string;
+  display_name: string;
+  is_active: Flag;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UsersTable {
+  pk: Generated<number>;
+  id: string;
+  tenant_pk: number;
+  username: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  password_hash: string | null;
+  is_active: Flag;
+  is_staff: Flag;
+  is_superuser: Flag;
+  last_login: number | null;
+  password_changed_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface GroupsTable {
+  pk: Generated<number>;
+  id: string;
+  tenant_pk: number;
+  name: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface GroupMembersTable {
+  group_pk: number;
+  user_pk: number;
+  created_at: number;
+}
+
+export interface SettingsTable {
+  tenant_pk: number;
+  key: string;
+  value: string;
+  updated_at: number;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  private_jwk: string;
+  public_jwk: string;
+  state: 'next' | 'current' | 'retired';
+  created_at: number;
+  activated_at: number | null;
+  retired_at: number | null;
+}
+
+export interface TokenFamiliesTable {
+  id: string;
+  tenant_pk: number;
+  user_pk: number;
+  created_at: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+}
+
+export interface RefreshTokensTable {
+  token_hash: string;
+  family_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  secret_hash: string;
+  csrf_hash: string;
+  tenant_pk: number;
+  user_pk: number;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface DB {
+  tenants: TenantsTable;
+  users: UsersTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  settings: SettingsTable;
+  signing_keys: SigningKeysTable;
+  token_families: TokenFamiliesTable;
+  refresh_tokens: RefreshTokensTable;
+  sessions: SessionsTable;
+}
