@@ -1,0 +1,45 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/env.ts';
+import { buildServer } from '../http/server.ts';
+import { openCore } from './context.ts';
+
+export const help = `Usage: latchkey serve [--host HOST] [--port PORT]
+
+Runs the HTTP server. Migrates the database first, creates the default tenant and the signing
+keys if missing, and the bootstrap superuser when LATCHKEY_BOOTSTRAP_ADMIN_* are set.
+Settings come from the environment (see the README); --host and --port override HOST and PORT.
+Stops cleanly on SIGTERM or SIGINT: in-flight requests finish, then it exits 0.`;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { host: { type: 'string' }, port: { type: 'string' } }, strict: true });
+  const env = { ...process.env };
+  if (values.host) env.HOST = values.host;
+  if (values.port) env.PORT = values.port;
+  const { config, store, core } = await openCore(loadConfig(env));
+  const app = await buildServer({
+    core,
+    publicUrl: config.publicUrl,
+    trustProxy: config.trustProxy,
+    logger: {
+      level: config.logLevel,
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
+    },
+  });
+  if (config.bootstrapAdmin) {
+    const outcome = await core.bootstrapAdmin(config.bootstrapAdmin);
+    app.log.info({ username: config.bootstrapAdmin.username, outcome }, 'bootstrap superuser');
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'shutting down');
+    await app.close();
+    await store.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  await app.listen({ host: config.host, port: config.port });
+  return -1; // keeps running
+}

@@ -1,0 +1,62 @@
+// Turns what a request presents (Bearer JWT, session cookie) into the core's Principal.
+import type { FastifyRequest } from 'fastify';
+import type { Core, Principal } from '../core/index.ts';
+import { DomainError, notAuthenticated, tokenInvalid } from '../core/index.ts';
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+/** The credential a request carries, read from its headers (no check yet). */
+export function presentedBearer(request: FastifyRequest): string | undefined {
+  const h = request.headers.authorization;
+  if (!h) return undefined;
+  const [scheme, value] = h.split(' ', 2);
+  if (scheme?.toLowerCase() !== 'bearer') return undefined;
+  return value ?? '';
+}
+
+/**
+ * Authenticates a request. An Authorization header, when present, decides alone (a bad one is
+ * 401 even if a session cookie is there too); otherwise the `sessionid` cookie is tried, and
+ * unsafe methods then need the session's CSRF token in `X-CSRFToken`.
+ */
+export async function authenticate(core: Core, request: FastifyRequest): Promise<Principal> {
+  const header = request.headers.authorization;
+  let principal: Principal | undefined;
+  if (header !== undefined) {
+    const token = presentedBearer(request);
+    if (token === undefined) throw new DomainError('NOT_AUTHENTICATED', 'Unsupported authorization scheme.');
+    if (token === '' || token.length > 8192) throw tokenInvalid('Given token not valid for any token type');
+    principal = await core.auth.authenticateAccessToken(token);
+  } else {
+    const cookie = request.cookies?.sessionid;
+    if (!cookie) throw notAuthenticated();
+    const found = await core.auth.authenticateSession(cookie);
+    if (!found) throw new DomainError('NOT_AUTHENTICATED', 'Session expired or invalid. Sign in again.');
+    if (UNSAFE.has(request.method)) {
+      const csrf = request.headers['x-csrftoken'];
+      if (!found.csrfOk(typeof csrf === 'string' ? csrf : undefined)) {
+        throw new DomainError('CSRF_FAILED', 'CSRF Failed: CSRF token missing or incorrect.');
+      }
+    }
+    principal = found.principal;
+  }
+  // A credential names its tenant; asking for another tenant with it is refused.
+  const asked = request.headers['x-tenant'];
+  if (typeof asked === 'string' && asked !== '' && asked !== principal.tenant.name) {
+    throw new DomainError('NOT_AUTHENTICATED', 'This credential does not belong to the requested tenant.');
+  }
+  request.principal = principal;
+  return principal;
+}
+
+/** The tenant a not-yet-authenticated request names (X-Tenant), or undefined for `default`. */
+export function requestedTenant(request: FastifyRequest): string | undefined {
+  const t = request.headers['x-tenant'];
+  return typeof t === 'string' && t !== '' ? t : undefined;
+}

@@ -1,0 +1,61 @@
+// The v1 API ("Authentication v1.0.0"): Django REST framework + simplejwt conventions.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Core } from '../../../core/index.ts';
+import { authenticate } from '../../authentication.ts';
+import { classify } from '../../errors.ts';
+import { sendDomainError } from './error-map.ts';
+import { tokenRoutes } from './token-routes.ts';
+import { userRoutes } from './user-routes.ts';
+import { groupRoutes } from './group-routes.ts';
+import { configurationRoutes } from './configuration-routes.ts';
+
+export interface DialectOptions {
+  core: Core;
+  publicUrl: string;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route needs an authenticated caller. */
+    auth?: boolean;
+    /** Field renames from core names to this route's names, for 400 bodies. */
+    fieldNames?: Record<string, string>;
+  }
+}
+
+export function v1ErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply) {
+  const c = classify(err, request.headers['content-type']);
+  switch (c.kind) {
+    case 'domain':
+      return sendDomainError(reply, c.error, request.routeOptions.config?.fieldNames);
+    case 'validation':
+      if (c.part === 'params') return reply.code(404).send({ detail: 'Not found.' });
+      if (c.part === 'querystring') return reply.code(400).send(c.fields);
+      return reply.code(400).send(c.fields);
+    case 'http':
+      return reply.code(c.status).send({ detail: c.message });
+    case 'unavailable':
+      request.log.error({ err }, 'database unavailable');
+      return reply.code(503).header('retry-after', '1').send({ detail: 'Service temporarily unavailable, try again shortly.' });
+    default:
+      request.log.error({ err }, 'unhandled error');
+      return reply.code(500).send({ detail: 'A server error occurred.' });
+  }
+}
+
+export async function v1Dialect(app: FastifyInstance, opts: DialectOptions) {
+  app.setErrorHandler(v1ErrorHandler);
+  app.addHook('preValidation', async (request) => {
+    if (request.routeOptions.config?.auth) await authenticate(opts.core, request);
+    // An empty body is an empty object, so that missing fields are named one by one.
+    if (request.body === undefined && request.routeOptions.schema?.body) request.body = {};
+  });
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  await tokenRoutes(typed, opts);
+  await userRoutes(typed, opts);
+  await groupRoutes(typed, opts);
+  await configurationRoutes(typed, opts);
+}
+
+export type TypedApp = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;

@@ -1,0 +1,85 @@
+// buildServer: the one Fastify factory used by the CLI, the tests and `npm start`.
+import crypto from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Core } from '../core/index.ts';
+import { v1Dialect } from './dialects/v1/index.ts';
+
+export interface ServerOptions {
+  core: Core;
+  publicUrl: string;
+  logger?: FastifyServerOptions['logger'];
+  trustProxy?: boolean;
+}
+
+export const BODY_LIMIT = 1024 * 1024;
+
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    trustProxy: opts.trustProxy ?? false,
+    bodyLimit: BODY_LIMIT,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : crypto.randomUUID();
+    },
+    ajv: {
+      // Types are checked, not coerced: `{"username": 5}` is an error, not "5".
+      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: true },
+    },
+  });
+
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: BODY_LIMIT });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Latchkey',
+        version: '0.1.0',
+        description: 'An authentication service: users in tenants, groups, settings, JWT pairs and cookie sessions. Every documented path answers with and without its trailing slash.',
+      },
+      servers: [{ url: opts.publicUrl }],
+      components: {
+        securitySchemes: {
+          cookieAuth: { type: 'apiKey', in: 'cookie', name: 'sessionid', description: 'Session cookie; unsafe methods also need the `X-CSRFToken` header.' },
+          jwtAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        },
+      },
+    },
+  });
+  // The viewer's files ship inside the package: /api/docs works with no internet.
+  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
+
+  app.get('/api/schema', { schema: { hide: true } }, async () => app.swagger());
+
+  app.get('/healthz', {
+    schema: {
+      tags: ['operations'], summary: 'Readiness: 200 once the server accepts requests and its database answers',
+      response: { 200: { type: 'object', properties: { status: { type: 'string' } } }, 503: { type: 'object', properties: { status: { type: 'string' } } } },
+    },
+  }, async (_request, reply) => {
+    try {
+      await opts.core.store.ping();
+      return { status: 'ok' };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable' });
+    }
+  });
+
+  app.get('/.well-known/jwks.json', {
+    schema: { tags: ['operations'], summary: 'Public keys that sign access tokens (current, next, and recently retired)' },
+  }, async (_request, reply) => {
+    reply.header('cache-control', 'public, max-age=60');
+    return opts.core.keys.jwks();
+  });
+
+  await app.register(v1Dialect, { core: opts.core, publicUrl: opts.publicUrl });
+
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not found.' }));
+  return app;
+}

@@ -1,0 +1,62 @@
+// Builds the whole server over a fresh database of one engine, for API tests through inject().
+import type { FastifyInstance, InjectOptions } from 'fastify';
+import { openStore, type Store } from '../../src/store/index.ts';
+import { createArgon2Hasher, createCore, type Clock, type Core, type PasswordHasher } from '../../src/core/index.ts';
+import { buildServer } from '../../src/http/server.ts';
+import type { Engine } from './engines.ts';
+
+export const PUBLIC_URL = 'http://latchkey.test';
+
+/** Real argon2id with small parameters: the same code path, a fraction of the time. */
+export const fastHasher = (): PasswordHasher => createArgon2Hasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
+
+/** Counts hash and verify calls, as Django's tests count hasher calls for timing attacks. */
+export function countingHasher(inner: PasswordHasher = fastHasher()) {
+  const counts = { hash: 0, verify: 0 };
+  const hasher: PasswordHasher = {
+    hash: (p) => (counts.hash++, inner.hash(p)),
+    verify: (h, p) => (counts.verify++, inner.verify(h, p)),
+    needsRehash: (h) => inner.needsRehash(h),
+    verifyDummy: async (p) => {
+      counts.verify++;
+      await inner.verifyDummy(p);
+    },
+  };
+  return { hasher, counts };
+}
+
+export interface TestApp {
+  app: FastifyInstance;
+  core: Core;
+  store: Store;
+  request(opts: InjectOptions): ReturnType<FastifyInstance['inject']>;
+  /** Creates a user through the core (no principal): `{ username, password, ... }`. */
+  createUser(input: { username: string; password?: string; email?: string; isStaff?: boolean; isSuperuser?: boolean; isActive?: boolean; tenant?: string }): ReturnType<Core['users']['create']>;
+  /** Signs in through POST /api/token and returns the pair and a Bearer header. */
+  login(username: string, password: string): Promise<{ access: string; refresh: string; headers: { authorization: string } }>;
+  close(): Promise<void>;
+}
+
+export async function startApp(engine: Engine, opts: { clock?: Clock; hasher?: PasswordHasher } = {}): Promise<TestApp> {
+  const db = await engine.create();
+  const store = openStore(db.url);
+  const core = createCore({ store, publicUrl: PUBLIC_URL, clock: opts.clock, hasher: opts.hasher ?? fastHasher() });
+  await core.prepare();
+  const app = await buildServer({ core, publicUrl: PUBLIC_URL });
+  return {
+    app, core, store,
+    request: (o) => app.inject(o),
+    createUser: (input) => core.users.create(undefined, { password: null, ...input, password: input.password ?? null }),
+    async login(username, password) {
+      const r = await app.inject({ method: 'POST', url: '/api/token', payload: { username, password } });
+      if (r.statusCode !== 200) throw new Error(`login failed: ${r.statusCode} ${r.body}`);
+      const { access, refresh } = r.json();
+      return { access, refresh, headers: { authorization: `Bearer ${access}` } };
+    },
+    async close() {
+      await app.close();
+      await store.close();
+      await db.drop();
+    },
+  };
+}
