@@ -1,5 +1,5 @@
 // Builds the whole server over a fresh database of one engine, for API tests through inject().
-import type { FastifyInstance, InjectOptions } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { createArgon2Hasher, createCore, type Clock, type Core, type PasswordHasher } from '../../src/core/index.ts';
 import { buildServer } from '../../src/http/server.ts';
@@ -29,7 +29,7 @@ export interface TestApp {
   app: FastifyInstance;
   core: Core;
   store: Store;
-  request(opts: InjectOptions): ReturnType<FastifyInstance['inject']>;
+  request(opts: InjectOptions): Promise<LightMyRequestResponse>;
   /** Creates a user through the core (no principal): `{ username, password, ... }`. */
   createUser(input: { username: string; password?: string; email?: string; isStaff?: boolean; isSuperuser?: boolean; isActive?: boolean; tenant?: string }): ReturnType<Core['users']['create']>;
   /** Signs in through POST /api/token and returns the pair and a Bearer header. */
@@ -46,7 +46,7 @@ export async function startApp(engine: Engine, opts: { clock?: Clock; hasher?: P
   return {
     app, core, store,
     request: (o) => app.inject(o),
-    createUser: (input) => core.users.create(undefined, { password: null, ...input, password: input.password ?? null }),
+    createUser: (input) => core.users.create(undefined, { ...input, password: input.password ?? null }),
     async login(username, password) {
       const r = await app.inject({ method: 'POST', url: '/api/token', payload: { username, password } });
       if (r.statusCode !== 200) throw new Error(`login failed: ${r.statusCode} ${r.body}`);

@@ -1,10 +1,10 @@
 import type { DialectOptions, TypedApp } from './index.ts';
 import { SETTINGS } from '../../../core/index.ts';
 import { pageLinks, pageRequest } from '../../pagination.ts';
-import { AppSetting, Detail, FieldErrors, PageQuery, paginated } from './schemas.ts';
+import { AppSetting, Detail, FieldErrors, PageQuery, paginated, secured } from './schemas.ts';
 
 const tags = ['configuration'];
-const security = [{ cookieAuth: [] }, { jwtAuth: [] }];
+const security = secured;
 const errors = { 400: FieldErrors, 401: Detail, 403: Detail, 404: Detail };
 const known = Object.entries(SETTINGS).map(([k, s]) => `- \`${k}\` (${s.type}, default \`${s.default}\`): ${s.description}`).join('\n');
 

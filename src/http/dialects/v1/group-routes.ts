@@ -4,12 +4,12 @@ import { fieldError } from '../../../core/index.ts';
 import { fetchPage, pageLinks, pageRequest } from '../../pagination.ts';
 import {
   Detail, FieldErrors, GroupParam, IdParam, MemberBody, MemberParams, PageQuery, PatchedPrivilegeBody, Privilege,
-  PrivilegeBody, User, paginated,
+  PrivilegeBody, User, paginated, secured,
 } from './schemas.ts';
 import { presentGroup, presentUser } from './presenters.ts';
 
 const tags = ['groups'];
-const security = [{ cookieAuth: [] }, { jwtAuth: [] }];
+const security = secured;
 const errors = { 400: FieldErrors, 401: Detail, 403: Detail, 404: Detail };
 const noBody = Type.Null({ description: 'No response body' });
 
@@ -54,7 +54,7 @@ export async function groupRoutes(app: TypedApp, { core, publicUrl }: DialectOpt
     schema: { operationId: 'api_groups_destroy', tags, security, params: IdParam, response: { 204: noBody, ...errors } },
   }, async (request, reply) => {
     await core.groups.delete(request.principal!, request.params.id);
-    return reply.code(204).send();
+    return reply.code(204).send(null);
   });
 
   app.get('/api/groups/:group_pk/members/', {
@@ -83,6 +83,6 @@ export async function groupRoutes(app: TypedApp, { core, publicUrl }: DialectOpt
     schema: { operationId: 'api_groups_members_destroy', tags, security, summary: 'Remove a user from a group', params: MemberParams, response: { 204: noBody, ...errors } },
   }, async (request, reply) => {
     await core.groups.removeMember(request.principal!, request.params.group_pk, request.params.id);
-    return reply.code(204).send();
+    return reply.code(204).send(null);
   });
 }

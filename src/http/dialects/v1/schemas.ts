@@ -113,3 +113,6 @@ export function paginated<T extends ReturnType<typeof Type.Object>>(item: T) {
     resources: Type.Array(item),
   });
 }
+
+/** Either credential of the document: the session cookie or a Bearer JWT. */
+export const secured: Array<Record<string, string[]>> = [{ cookieAuth: [] }, { jwtAuth: [] }];

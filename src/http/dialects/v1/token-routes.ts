@@ -1,10 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { DialectOptions, TypedApp } from './index.ts';
 import { requestedTenant } from '../../authentication.ts';
-import { Detail, FieldErrors, LogoutBody, PasswordUpdateBody, TokenObtainBody, TokenPair, TokenRefreshBody } from './schemas.ts';
+import { Detail, FieldErrors, LogoutBody, PasswordUpdateBody, TokenObtainBody, TokenPair, TokenRefreshBody, secured } from './schemas.ts';
 
 const tags = ['token'];
-const secured = [{ cookieAuth: [] }, { jwtAuth: [] }];
+
 
 export async function tokenRoutes(app: TypedApp, { core }: DialectOptions) {
   app.post('/api/token', {
@@ -45,7 +45,7 @@ export async function tokenRoutes(app: TypedApp, { core }: DialectOptions) {
   }, async (request, reply) => {
     await core.auth.logout(request.principal!, request.body?.refresh);
     if (request.principal!.method === 'session') reply.clearCookie('sessionid', { path: '/' });
-    return reply.code(200).send();
+    return reply.code(200).send(undefined as never); // no body, as the document says
   });
 
   app.post('/api/auth/change-password', {

@@ -2,11 +2,11 @@ import { Type } from '@sinclair/typebox';
 import type { DialectOptions, TypedApp } from './index.ts';
 import { FieldErrorBag } from '../../../core/index.ts';
 import { fetchPage, pageLinks, pageRequest } from '../../pagination.ts';
-import { CreateUserBody, Detail, FieldErrors, IdParam, PageQuery, UpdateUserBody, User, paginated } from './schemas.ts';
+import { CreateUserBody, Detail, FieldErrors, IdParam, PageQuery, UpdateUserBody, User, paginated, secured } from './schemas.ts';
 import { presentUser } from './presenters.ts';
 
 const tags = ['users'];
-const security = [{ cookieAuth: [] }, { jwtAuth: [] }];
+const security = secured;
 const description = 'Lists, creates, updates and retrieves user accounts';
 const errors = { 400: FieldErrors, 401: Detail, 403: Detail, 404: Detail };
 
@@ -82,6 +82,6 @@ export async function userRoutes(app: TypedApp, { core, publicUrl }: DialectOpti
     },
   }, async (request, reply) => {
     await core.users.delete(request.principal!, request.params.id);
-    return reply.code(204).send();
+    return reply.code(204).send(null);
   });
 }
