@@ -2,11 +2,13 @@ import type { Kysely } from 'kysely';
 import { Migrator, type Migration, type MigrationResultSet } from 'kysely/migration';
 import type { Engine } from '../database.ts';
 import { initial } from './0001-initial.ts';
+import { tenantsClients } from './0002-tenants-clients.ts';
 
 /** Versioned migrations, in order. Append only: a released migration is never edited. */
 export function migrations(engine: Engine): Record<string, Migration> {
   return {
     '0001-initial': initial(engine),
+    '0002-tenants-clients': tenantsClients(engine),
   };
 }
 
