@@ -2,7 +2,8 @@
 // presented credential into a Principal.
 import type { Store } from '../store/index.ts';
 import type { Clock } from './clock.ts';
-import type { Principal, Tenant, User } from './types.ts';
+import type { Client, Principal, Tenant, User } from './types.ts';
+import type { ClientsService } from './clients/clients-service.ts';
 import { DomainError, FieldErrorBag, invalidCredentials, notAuthenticated, tokenInvalid } from './errors.ts';
 import { newUuid, randomToken, sha256 } from './secrets.ts';
 import type { PasswordHasher } from './credentials/password-hasher.ts';
@@ -19,6 +20,14 @@ export interface TokenPair {
   refresh: string;
   /** Seconds until the access token expires. */
   expiresIn: number;
+  /** Granted scopes (as asked), space-separated; '' when none were asked. */
+  scope: string;
+}
+
+export interface GrantContext {
+  /** The registered client asking, when there is one. */
+  client?: Client;
+  scopes?: string[];
 }
 
 export interface PasswordFields {
@@ -35,11 +44,13 @@ export class AuthService {
   private readonly tenants: TenantsService;
   private readonly sessions: SessionsService;
   private readonly users: UsersService;
+  private readonly clients: ClientsService;
 
   constructor(deps: {
     store: Store; clock: Clock; hasher: PasswordHasher; accessTokens: AccessTokens; settings: SettingsService;
-    tenants: TenantsService; sessions: SessionsService; users: UsersService;
+    tenants: TenantsService; sessions: SessionsService; users: UsersService; clients: ClientsService;
   }) {
+    this.clients = deps.clients;
     this.store = deps.store;
     this.clock = deps.clock;
     this.hasher = deps.hasher;
@@ -76,8 +87,11 @@ export class AuthService {
   }
 
   /** Signs a user in and starts a new refresh-token family. */
-  async obtainPair(tenantName: string | undefined, username: string, password: string): Promise<TokenPair> {
+  async obtainPair(tenantName: string | undefined, username: string, password: string, grant: GrantContext = {}): Promise<TokenPair> {
     const tenant = await this.tenants.resolve(tenantName);
+    const scopes = grant.scopes ?? [];
+    if (grant.client && grant.client.tenantPk !== tenant.pk) throw new DomainError('INVALID_CLIENT', 'Unknown client id.');
+    this.clients.checkGrant(grant.client, 'password', scopes);
     const user = await this.verifyPassword(tenant, username, password);
     const settings = await this.settings.forTenant(tenant.pk);
     const now = this.clock.now();
@@ -86,25 +100,35 @@ export class AuthService {
     const groups = await this.store.read.groups.namesForUser(user.pk);
     await this.store.transaction(async (r) => {
       await r.users.update(user.pk, { lastLogin: now });
-      await r.tokens.createFamily({ id: familyId, tenant_pk: tenant.pk, user_pk: user.pk, created_at: now });
+      await r.tokens.createFamily({ id: familyId, tenant_pk: tenant.pk, user_pk: user.pk, created_at: now, client_pk: grant.client?.pk ?? null, scope: scopes.join(' ') });
       await r.tokens.insertRefresh({ token_hash: sha256(refresh), family_id: familyId, created_at: now, expires_at: now + settings.refresh_token_lifetime * 1000 });
     });
     const { token } = await this.accessTokens.issue({
       userId: user.id, username: user.username, tenant: tenant.name, familyId, groups, lifetimeSeconds: settings.access_token_lifetime,
+      clientId: grant.client?.clientId, scope: scopes.join(' '),
     });
-    return { access: token, refresh, expiresIn: settings.access_token_lifetime };
+    return { access: token, refresh, expiresIn: settings.access_token_lifetime, scope: scopes.join(' ') };
   }
 
   /**
    * Rotates a refresh token. Presenting one that was already used means it leaked (or a client
    * raced itself): the whole family is revoked, as OAuth 2.0 Security BCP §4.14 advises.
    */
-  async refresh(refreshToken: string): Promise<TokenPair> {
+  async refresh(refreshToken: string, grant: GrantContext & { enforceClient?: boolean } = {}): Promise<TokenPair> {
     if (refreshToken.length === 0 || refreshToken.length > 512) throw tokenInvalid();
     const hash = sha256(refreshToken);
     const found = await this.store.read.tokens.findRefresh(hash);
     const now = this.clock.now();
     if (!found || found.revoked_at !== null || found.expires_at <= now) throw tokenInvalid();
+    // At the OAuth token endpoint a refresh token works only for the client it was issued to.
+    if (grant.enforceClient && (found.client_pk ?? undefined) !== grant.client?.pk) throw tokenInvalid();
+    this.clients.checkGrant(grant.client, 'refresh_token', []);
+    const granted = found.scope ? found.scope.split(' ') : [];
+    if (grant.scopes && grant.scopes.length > 0 && grant.scopes.some((s) => !granted.includes(s))) {
+      throw new DomainError('INVALID_SCOPE', 'A refresh cannot widen the scope granted at sign-in.');
+    }
+    const scope = grant.scopes && grant.scopes.length > 0 ? grant.scopes.join(' ') : found.scope ?? '';
+    const client = found.client_pk === null ? undefined : await this.clients.byPk(found.client_pk);
     const user = await this.store.read.users.findByPk(found.user_pk);
     const tenant = user && (await this.tenants.byPk(user.tenantPk));
     if (!user || !user.isActive || !tenant?.isActive || user.tenantPk !== found.tenant_pk) throw tokenInvalid();
@@ -122,9 +146,9 @@ export class AuthService {
     const groups = await this.store.read.groups.namesForUser(user.pk);
     const { token } = await this.accessTokens.issue({
       userId: user.id, username: user.username, tenant: tenant.name, familyId: found.family_id, groups,
-      lifetimeSeconds: settings.access_token_lifetime,
+      lifetimeSeconds: settings.access_token_lifetime, clientId: client?.clientId, scope,
     });
-    return { access: token, refresh: next, expiresIn: settings.access_token_lifetime };
+    return { access: token, refresh: next, expiresIn: settings.access_token_lifetime, scope };
   }
 
   /** Ends what the caller signed in with: its refresh family (and so its access tokens) or session. */
@@ -172,7 +196,8 @@ export class AuthService {
     if (!tenant || !tenant.isActive) throw tokenInvalid('Tenant is disabled');
     const family = await this.store.read.tokens.findFamily(claims.fam);
     if (!family || family.revoked_at !== null || family.user_pk !== user.pk) throw tokenInvalid('Token has been revoked');
-    return { user, tenant, method: 'jwt', familyId: family.id };
+    const client = family.client_pk === null ? undefined : await this.clients.byPk(family.client_pk);
+    return { user, tenant, method: 'jwt', familyId: family.id, client };
   }
 
   /** The Principal behind a `sessionid` cookie, or null when the session is not (or no longer) valid. */

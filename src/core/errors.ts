@@ -10,6 +10,9 @@ export type ErrorCode =
   | 'CSRF_FAILED'
   | 'NOT_FOUND'
   | 'TENANT_UNAVAILABLE'
+  | 'INVALID_CLIENT'
+  | 'UNAUTHORIZED_CLIENT'
+  | 'INVALID_SCOPE'
   | 'RATE_LIMITED'
   | 'UNAVAILABLE';
 

@@ -10,6 +10,7 @@ import { UsersService } from './users/users-service.ts';
 import { GroupsService } from './groups/groups-service.ts';
 import { SessionsService } from './sessions/sessions-service.ts';
 import { AuthService } from './auth-service.ts';
+import { ClientsService } from './clients/clients-service.ts';
 import { DomainError } from './errors.ts';
 
 export * from './errors.ts';
@@ -24,6 +25,7 @@ export { USERNAME_MAX, NAME_MAX, EMAIL_MAX } from './users/user-fields.ts';
 export { GROUP_NAME_MAX } from './groups/groups-service.ts';
 export { MAX_PASSWORD_BYTES } from './credentials/password-policy.ts';
 export { isUuid } from './secrets.ts';
+export { GRANT_TYPES } from './clients/clients-service.ts';
 
 export interface CoreOptions {
   store: Store;
@@ -50,10 +52,11 @@ export function createCore(opts: CoreOptions) {
   const users = new UsersService({ store, clock, hasher, settings, tenants });
   const groups = new GroupsService(store, clock);
   const sessions = new SessionsService(store, clock, settings);
-  const auth = new AuthService({ store, clock, hasher, accessTokens, settings, tenants, sessions, users });
+  const clients = new ClientsService(store, clock);
+  const auth = new AuthService({ store, clock, hasher, accessTokens, settings, tenants, sessions, users, clients });
 
   return {
-    store, clock, hasher, keys, tenants, settings, users, groups, sessions, auth,
+    store, clock, hasher, keys, tenants, settings, users, groups, sessions, auth, clients,
 
     /** Makes the stored state ready: schema, default tenant, signing keys. Safe on every start. */
     async prepare(): Promise<void> {

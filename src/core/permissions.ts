@@ -2,6 +2,10 @@
 import type { Principal, User } from './types.ts';
 import { notFound, permissionDenied } from './errors.ts';
 
+export function requireSuperuser(p: Principal): void {
+  if (!p.user.isSuperuser) throw permissionDenied();
+}
+
 /** A superuser manages every tenant; a staff user manages its own. */
 export const managesTenant = (p: Principal, tenantPk: number): boolean =>
   p.user.isSuperuser || (p.user.isStaff && p.user.tenantPk === tenantPk);

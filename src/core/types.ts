@@ -25,6 +25,11 @@ export interface User {
   isSuperuser: boolean;
   lastLogin: number | null;
   passwordChangedAt: number | null;
+  /** Free-form JSON objects kept with the user (the AuthN API's `profile` and `emm`). */
+  profile: Record<string, unknown>;
+  emm: Record<string, unknown>;
+  /** URL of a picture, or null (the v2 API's `avatar`). */
+  avatar: string | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -34,6 +39,22 @@ export interface Group {
   id: string;
   tenantPk: number;
   name: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A registered client application of a tenant. */
+export interface Client {
+  pk: number;
+  clientId: string;
+  tenantPk: number;
+  name: string;
+  /** True when it has a secret (a confidential client, RFC 6749 §2.1). */
+  confidential: boolean;
+  grantTypes: string[];
+  redirectUris: string[];
+  /** Scopes it may ask for; empty means no restriction. */
+  scopes: string[];
   createdAt: number;
   updatedAt: number;
 }
@@ -60,4 +81,6 @@ export interface Principal {
   familyId?: string;
   /** Session used (method `session`). */
   sessionId?: string;
+  /** The registered client the request came through (X-Client-Id, or the token's client). */
+  client?: Client;
 }

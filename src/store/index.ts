@@ -10,6 +10,7 @@ import { settingsRepo } from './repos/settings.ts';
 import { signingKeysRepo } from './repos/signing-keys.ts';
 import { tokensRepo } from './repos/tokens.ts';
 import { sessionsRepo } from './repos/sessions.ts';
+import { clientsRepo } from './repos/clients.ts';
 
 export { isUniqueViolation, isUnavailable } from './errors.ts';
 export type { Engine } from './database.ts';
@@ -23,6 +24,7 @@ function bind(db: Kysely<DB>, engine: Engine) {
     signingKeys: signingKeysRepo(db),
     tokens: tokensRepo(db),
     sessions: sessionsRepo(db),
+    clients: clientsRepo(db),
   };
 }
 

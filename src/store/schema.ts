@@ -28,6 +28,9 @@ export interface UsersTable {
   is_superuser: Flag;
   last_login: number | null;
   password_changed_at: number | null;
+  profile: string;
+  emm: string;
+  avatar: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -72,6 +75,8 @@ export interface TokenFamiliesTable {
   created_at: number;
   revoked_at: number | null;
   revoked_reason: string | null;
+  client_pk: number | null;
+  scope: string | null;
 }
 
 export interface RefreshTokensTable {
@@ -92,7 +97,22 @@ export interface SessionsTable {
   expires_at: number;
 }
 
+export interface ClientsTable {
+  pk: Generated<number>;
+  client_id: string;
+  tenant_pk: number;
+  name: string;
+  secret_hash: string | null;
+  /** JSON arrays of strings. */
+  grant_types: string;
+  redirect_uris: string;
+  scopes: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface DB {
+  clients: ClientsTable;
   tenants: TenantsTable;
   users: UsersTable;
   groups: GroupsTable;

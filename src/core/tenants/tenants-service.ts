@@ -1,13 +1,29 @@
 // Tenants: every user, group, setting and token belongs to one. `default` always exists.
 import type { Store } from '../../store/index.ts';
 import type { Clock } from '../clock.ts';
-import type { Tenant } from '../types.ts';
-import { DomainError } from '../errors.ts';
+import type { Principal, Tenant } from '../types.ts';
+import { DomainError, FieldErrorBag, fieldError, notFound, validationError } from '../errors.ts';
+import { requireSuperuser } from '../permissions.ts';
 import { newUuid } from '../secrets.ts';
 import { isUniqueViolation } from '../../store/index.ts';
 
 export const DEFAULT_TENANT = 'default';
 const CACHE_MS = 2_000;
+
+const TENANT_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+function tenantNameProblem(name: string): string | undefined {
+  if (!TENANT_NAME_RE.test(name)) {
+    return 'Enter a valid tenant name: 1 to 64 lower-case letters, digits, ".", "_" or "-", starting with a letter or digit.';
+  }
+  return undefined;
+}
+
+export interface TenantChanges {
+  name?: string;
+  displayName?: string;
+  isActive?: boolean;
+}
 
 export class TenantsService {
   private readonly store: Store;
@@ -33,6 +49,11 @@ export class TenantsService {
   }
 
   async create(name: string, displayName: string): Promise<Tenant> {
+    const errors = new FieldErrorBag();
+    const np = tenantNameProblem(name);
+    if (np) errors.add('name', np);
+    if ([...displayName].length > 200) errors.add('display_name', 'Ensure this field has no more than 200 characters.');
+    errors.throwIfAny();
     const now = this.clock.now();
     try {
       return await this.store.transaction((r) =>
@@ -75,5 +96,62 @@ export class TenantsService {
   /** For checks that must not act on a stale view (placing a user in a tenant). */
   async findByName(name: string): Promise<Tenant | undefined> {
     return this.store.read.tenants.findByName(name);
+  }
+
+  private forget(t: Tenant): void {
+    this.byName.delete(t.name);
+    this.byPkCache.delete(t.pk);
+  }
+
+  // --- administration (superusers) -------------------------------------------------------
+
+  async adminList(p: Principal): Promise<Tenant[]> {
+    requireSuperuser(p);
+    return this.store.read.tenants.list();
+  }
+
+  async adminGet(p: Principal, name: string): Promise<Tenant> {
+    requireSuperuser(p);
+    const t = await this.store.read.tenants.findByName(name);
+    if (!t) throw notFound();
+    return t;
+  }
+
+  async adminCreate(p: Principal, name: string, displayName: string | undefined): Promise<Tenant> {
+    requireSuperuser(p);
+    return this.create(name, displayName ?? name);
+  }
+
+  /** Renames, retitles, disables or re-enables a tenant. The default tenant cannot be renamed or disabled. */
+  async adminUpdate(p: Principal, name: string, changes: TenantChanges): Promise<Tenant> {
+    const t = await this.adminGet(p, name);
+    const errors = new FieldErrorBag();
+    if (changes.name !== undefined && changes.name !== t.name) {
+      if (t.name === DEFAULT_TENANT) errors.add('name', 'The default tenant cannot be renamed.');
+      const np = tenantNameProblem(changes.name);
+      if (np) errors.add('name', np);
+    }
+    if (changes.isActive === false && t.name === DEFAULT_TENANT) errors.add('is_active', 'The default tenant cannot be disabled.');
+    if (changes.displayName !== undefined && [...changes.displayName].length > 200) {
+      errors.add('display_name', 'Ensure this field has no more than 200 characters.');
+    }
+    errors.throwIfAny();
+    try {
+      await this.store.transaction((r) => r.tenants.update(t.pk, { ...changes, updatedAt: this.clock.now() }));
+    } catch (err) {
+      if (isUniqueViolation(err)) throw fieldError('name', 'A tenant with that name already exists.');
+      throw err;
+    }
+    this.forget(t);
+    return (await this.store.read.tenants.findByPk(t.pk))!;
+  }
+
+  /** Deletes a tenant with everything in it. The default tenant stays. */
+  async adminDelete(p: Principal, name: string): Promise<void> {
+    const t = await this.adminGet(p, name);
+    if (t.name === DEFAULT_TENANT) throw validationError({ non_field_errors: ['The default tenant cannot be deleted.'] });
+    if (t.pk === p.user.tenantPk) throw validationError({ non_field_errors: ['You cannot delete the tenant you are signed in to.'] });
+    await this.store.transaction((r) => r.tenants.delete(t.pk));
+    this.forget(t);
   }
 }

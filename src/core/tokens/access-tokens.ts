@@ -22,6 +22,10 @@ export interface IssueInput {
   familyId: string;
   groups: string[];
   lifetimeSeconds: number;
+  /** The registered client the token was issued to. */
+  clientId?: string;
+  /** Granted scopes, space-separated (RFC 9068 `scope`). */
+  scope?: string;
 }
 
 /** Verified tokens are remembered until they expire, so a token's signature is checked once. */
@@ -50,6 +54,8 @@ export class AccessTokens {
       user_id: input.userId,
       username: input.username,
       groups: input.groups,
+      ...(input.clientId ? { client_id: input.clientId } : {}),
+      ...(input.scope ? { scope: input.scope } : {}),
     })
       .setProtectedHeader({ alg, kid, typ: 'at+jwt' })
       .sign(key);

@@ -39,3 +39,18 @@ export function emailProblem(email: string): string | undefined {
 export function nameProblem(name: string): string | undefined {
   return [...name].length > NAME_MAX ? `Ensure this field has no more than ${NAME_MAX} characters.` : undefined;
 }
+
+export const AVATAR_MAX = 2048;
+
+/** An avatar is an absolute http(s) URL, or null for none. */
+export function avatarProblem(avatar: string | null): string | undefined {
+  if (avatar === null) return undefined;
+  if (avatar.length > AVATAR_MAX) return `Ensure this field has no more than ${AVATAR_MAX} characters.`;
+  try {
+    const u = new URL(avatar);
+    if (u.protocol === 'http:' || u.protocol === 'https:') return undefined;
+  } catch {
+    // falls through
+  }
+  return 'Enter a valid URL (http or https).';
+}

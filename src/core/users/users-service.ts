@@ -3,14 +3,14 @@ import type { Store, Repos } from '../../store/index.ts';
 import { isUniqueViolation } from '../../store/index.ts';
 import type { Clock } from '../clock.ts';
 import type { Page, PageRequest, Principal, Tenant, User } from '../types.ts';
-import { FieldErrorBag, fieldError, notFound, permissionDenied } from '../errors.ts';
+import { FieldErrorBag, fieldError, notFound, permissionDenied, validationError } from '../errors.ts';
 import { managesTenant, requireTenantManager, requireUserAccess } from '../permissions.ts';
 import { isUuid, newUuid } from '../secrets.ts';
 import type { PasswordHasher } from '../credentials/password-hasher.ts';
 import { checkPassword } from '../credentials/password-policy.ts';
 import type { SettingsService } from '../settings/settings-service.ts';
 import type { TenantsService } from '../tenants/tenants-service.ts';
-import { emailProblem, nameProblem, normalizeEmail, normalizeUsername, usernameProblem } from './user-fields.ts';
+import { avatarProblem, emailProblem, nameProblem, normalizeEmail, normalizeUsername, usernameProblem } from './user-fields.ts';
 
 export interface CreateUserInput {
   username: string;
@@ -24,9 +24,16 @@ export interface CreateUserInput {
   isActive?: boolean;
   isStaff?: boolean;
   isSuperuser?: boolean;
+  profile?: Record<string, unknown>;
+  emm?: Record<string, unknown>;
+  avatar?: string | null;
 }
 
 export interface UpdateUserInput {
+  username?: string;
+  profile?: Record<string, unknown>;
+  emm?: Record<string, unknown>;
+  avatar?: string | null;
   email?: string;
   firstName?: string;
   lastName?: string;
@@ -37,6 +44,30 @@ export interface UpdateUserInput {
 }
 
 const USERNAME_TAKEN = 'A user with that username already exists.';
+
+/** JSON kept with a user is bounded: a profile is data about a person, not a document store. */
+export const JSON_FIELD_MAX_BYTES = 16 * 1024;
+export const JSON_FIELD_MAX_DEPTH = 5;
+
+function depth(v: unknown): number {
+  if (v === null || typeof v !== 'object') return 0;
+  const children = Array.isArray(v) ? v : Object.values(v);
+  return 1 + children.reduce<number>((m, c) => Math.max(m, depth(c)), 0);
+}
+
+function checkJsonFields(errors: FieldErrorBag, input: { profile?: unknown; emm?: unknown; avatar?: string | null }): void {
+  if (input.avatar !== undefined) {
+    const ap = avatarProblem(input.avatar);
+    if (ap) errors.add('avatar', ap);
+  }
+  for (const field of ['profile', 'emm'] as const) {
+    const v = input[field];
+    if (v === undefined) continue;
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) errors.add(field, 'Expected a JSON object.');
+    else if (Buffer.byteLength(JSON.stringify(v)) > JSON_FIELD_MAX_BYTES) errors.add(field, `Must be at most ${JSON_FIELD_MAX_BYTES} bytes of JSON.`);
+    else if (depth(v) > JSON_FIELD_MAX_DEPTH) errors.add(field, `Must be nested at most ${JSON_FIELD_MAX_DEPTH} levels deep.`);
+  }
+}
 
 export class UsersService {
   private readonly store: Store;
@@ -97,6 +128,7 @@ export class UsersService {
       const np = value === undefined ? undefined : nameProblem(value);
       if (np) errors.add(field, np);
     }
+    checkJsonFields(errors, input);
     if (input.password !== null) {
       const settings = await this.settings.forTenant(tenant.pk);
       for (const m of checkPassword(input.password, settings, { username, email })) errors.add('password', m);
@@ -114,7 +146,7 @@ export class UsersService {
           id, tenantPk: tenant.pk, username, email, firstName: input.firstName ?? '', lastName: input.lastName ?? '',
           passwordHash, isActive: input.isActive ?? true, isStaff: input.isStaff ?? false,
           isSuperuser: input.isSuperuser ?? false, lastLogin: null, passwordChangedAt: passwordHash ? now : null,
-          createdAt: now, updatedAt: now,
+          profile: input.profile ?? {}, emm: input.emm ?? {}, avatar: input.avatar ?? null, createdAt: now, updatedAt: now,
         }),
       );
     } catch (err) {
@@ -142,8 +174,17 @@ export class UsersService {
       const np = value === undefined ? undefined : nameProblem(value);
       if (np) errors.add(field, np);
     }
-    if (moving && (await this.store.read.users.findByUsername(tenant.pk, user.username))) {
-      errors.add('tenant_id', `A user named "${user.username}" already exists in tenant "${tenant.name}".`);
+    checkJsonFields(errors, input);
+    const username = input.username === undefined ? undefined : normalizeUsername(input.username);
+    const renaming = username !== undefined && username !== user.username;
+    if (renaming) {
+      const up = usernameProblem(username);
+      if (up) errors.add('username', up);
+      else if (await this.store.read.users.findByUsername(moving ? tenant.pk : user.tenantPk, username)) errors.add('username', USERNAME_TAKEN);
+    }
+    const finalName = renaming ? username : user.username;
+    if (moving && (await this.store.read.users.findByUsername(tenant.pk, finalName))) {
+      errors.add('tenant_id', `A user named "${finalName}" already exists in tenant "${tenant.name}".`);
     }
     errors.throwIfAny();
 
@@ -153,7 +194,10 @@ export class UsersService {
         await r.users.update(user.pk, {
           email, firstName: input.firstName, lastName: input.lastName, isActive: input.isActive, isStaff: input.isStaff,
           isSuperuser: input.isSuperuser, tenantPk: moving ? tenant.pk : undefined, updatedAt: now,
+          username: renaming ? username : undefined, profile: input.profile, emm: input.emm, avatar: input.avatar,
         });
+        // Signing in again is the way to see a deactivated account's access end everywhere at once.
+        if (input.isActive === false && user.isActive) await this.endAllSignIns(r, user.pk, 'deactivated');
         if (moving) {
           // Groups and credentials belong to the old tenant.
           await r.groups.removeAllMemberships(user.pk);
@@ -161,9 +205,36 @@ export class UsersService {
         }
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw fieldError('tenant_id', 'A user with that username already exists in that tenant.');
+      if (isUniqueViolation(err)) throw fieldError(moving ? 'tenant_id' : 'username', USERNAME_TAKEN);
       throw err;
     }
+    return (await this.store.read.users.findById(user.id))!;
+  }
+
+  /** Finds a user by its integer pk, with the same visibility rules as `get`. */
+  async getByPk(p: Principal, pk: number): Promise<User> {
+    const user = Number.isSafeInteger(pk) && pk > 0 ? await this.store.read.users.findByPk(pk) : undefined;
+    if (!user) throw notFound();
+    requireUserAccess(p, user);
+    return user;
+  }
+
+  /**
+   * Sets a user's password (oneself, or a manager for someone in its tenant). Every sign-in of
+   * the user ends, but the caller's own when it sets its own password.
+   */
+  async setPassword(p: Principal, id: string, password: string): Promise<User> {
+    const user = await this.get(p, id);
+    const settings = await this.settings.forTenant(user.tenantPk);
+    const problems = checkPassword(password, settings, { username: user.username, email: user.email });
+    if (problems.length) throw validationError({ password: problems });
+    const passwordHash = await this.hasher.hash(password);
+    const now = this.clock.now();
+    const self = p.user.pk === user.pk;
+    await this.store.transaction(async (r) => {
+      await r.users.update(user.pk, { passwordHash, passwordChangedAt: now, updatedAt: now });
+      await this.endAllSignIns(r, user.pk, 'password_changed', self ? { familyId: p.familyId, sessionId: p.sessionId } : {});
+    });
     return (await this.store.read.users.findById(user.id))!;
   }
 

@@ -16,6 +16,16 @@ export function tenantsRepo(db: Kysely<DB>) {
     async list(): Promise<Tenant[]> {
       return (await db.selectFrom('tenants').selectAll().orderBy('pk').execute()).map(toTenant);
     },
+    async update(pk: number, changes: { name?: string; displayName?: string; isActive?: boolean; updatedAt: number }): Promise<void> {
+      const values: Record<string, unknown> = { updated_at: changes.updatedAt };
+      if (changes.name !== undefined) values.name = changes.name;
+      if (changes.displayName !== undefined) values.display_name = changes.displayName;
+      if (changes.isActive !== undefined) values.is_active = toFlag(changes.isActive);
+      await db.updateTable('tenants').set(values).where('pk', '=', pk).execute();
+    },
+    async delete(pk: number): Promise<void> {
+      await db.deleteFrom('tenants').where('pk', '=', pk).execute();
+    },
     async insert(t: Omit<Tenant, 'pk'>): Promise<Tenant> {
       const r = await db
         .insertInto('tenants')

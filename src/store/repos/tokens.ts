@@ -9,6 +9,8 @@ export interface FamilyRow {
   created_at: number;
   revoked_at: number | null;
   revoked_reason: string | null;
+  client_pk: number | null;
+  scope: string | null;
 }
 
 export interface RefreshLookup {
@@ -19,6 +21,8 @@ export interface RefreshLookup {
   user_pk: number;
   tenant_pk: number;
   revoked_at: number | null;
+  client_pk: number | null;
+  scope: string | null;
 }
 
 export function tokensRepo(db: Kysely<DB>) {
@@ -47,7 +51,7 @@ export function tokensRepo(db: Kysely<DB>) {
         .innerJoin('token_families', 'token_families.id', 'refresh_tokens.family_id')
         .select([
           'refresh_tokens.token_hash', 'refresh_tokens.family_id', 'refresh_tokens.expires_at', 'refresh_tokens.used_at',
-          'token_families.user_pk', 'token_families.tenant_pk', 'token_families.revoked_at',
+          'token_families.user_pk', 'token_families.tenant_pk', 'token_families.revoked_at', 'token_families.client_pk', 'token_families.scope',
         ])
         .where('refresh_tokens.token_hash', '=', tokenHash)
         .executeTakeFirst();

@@ -6,12 +6,13 @@ import { toFlag, toUser } from './rows.ts';
 export type NewUser = Omit<User, 'pk' | 'tenantName'>;
 export type UserChanges = Partial<Pick<User,
   'tenantPk' | 'username' | 'email' | 'firstName' | 'lastName' | 'passwordHash' | 'isActive' | 'isStaff' |
-  'isSuperuser' | 'lastLogin' | 'passwordChangedAt' | 'updatedAt'>>;
+  'isSuperuser' | 'lastLogin' | 'passwordChangedAt' | 'updatedAt' | 'profile' | 'emm' | 'avatar'>>;
 
 const COLUMNS: Record<keyof UserChanges, string> = {
   tenantPk: 'tenant_pk', username: 'username', email: 'email', firstName: 'first_name', lastName: 'last_name',
   passwordHash: 'password_hash', isActive: 'is_active', isStaff: 'is_staff', isSuperuser: 'is_superuser',
   lastLogin: 'last_login', passwordChangedAt: 'password_changed_at', updatedAt: 'updated_at',
+  profile: 'profile', emm: 'emm', avatar: 'avatar',
 };
 
 export function usersRepo(db: Kysely<DB>) {
@@ -58,7 +59,8 @@ export function usersRepo(db: Kysely<DB>) {
           id: u.id, tenant_pk: u.tenantPk, username: u.username, email: u.email, first_name: u.firstName,
           last_name: u.lastName, password_hash: u.passwordHash, is_active: toFlag(u.isActive),
           is_staff: toFlag(u.isStaff), is_superuser: toFlag(u.isSuperuser), last_login: u.lastLogin,
-          password_changed_at: u.passwordChangedAt, created_at: u.createdAt, updated_at: u.updatedAt,
+          password_changed_at: u.passwordChangedAt, profile: JSON.stringify(u.profile), emm: JSON.stringify(u.emm),
+          avatar: u.avatar, created_at: u.createdAt, updated_at: u.updatedAt,
         })
         .returning('pk')
         .executeTakeFirstOrThrow();
@@ -68,7 +70,7 @@ export function usersRepo(db: Kysely<DB>) {
       const values: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(changes)) {
         if (v === undefined) continue;
-        values[COLUMNS[k as keyof UserChanges]] = typeof v === 'boolean' ? toFlag(v) : v;
+        values[COLUMNS[k as keyof UserChanges]] = typeof v === 'boolean' ? toFlag(v) : v !== null && typeof v === 'object' ? JSON.stringify(v) : v;
       }
       if (Object.keys(values).length === 0) return;
       await db.updateTable('users').set(values).where('pk', '=', pk).execute();
