@@ -1,6 +1,6 @@
 // Turns what a request presents (Bearer JWT, session cookie) into the core's Principal.
 import type { FastifyRequest } from 'fastify';
-import type { Core, Principal } from '../core/index.ts';
+import type { Client, Core, Principal } from '../core/index.ts';
 import { DomainError, notAuthenticated, tokenInvalid } from '../core/index.ts';
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -8,6 +8,10 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
+    /** The credential string the caller presented (JWT, token key or session cookie), for APIs that echo it. */
+    presentedCredential?: string;
+    /** The registered client named by X-Client-Id, once checked. */
+    client?: Client;
   }
 }
 
@@ -33,6 +37,7 @@ export async function authenticate(core: Core, request: FastifyRequest): Promise
     if (token === undefined) throw new DomainError('NOT_AUTHENTICATED', 'Unsupported authorization scheme.');
     if (token === '' || token.length > 8192) throw tokenInvalid('Given token not valid for any token type');
     principal = await core.auth.authenticateAccessToken(token);
+    request.presentedCredential = token;
   } else {
     const cookie = request.cookies?.sessionid;
     if (!cookie) throw notAuthenticated();
@@ -45,6 +50,7 @@ export async function authenticate(core: Core, request: FastifyRequest): Promise
       }
     }
     principal = found.principal;
+    request.presentedCredential = cookie;
   }
   // A credential names its tenant; asking for another tenant with it is refused.
   const asked = request.headers['x-tenant'];
@@ -59,4 +65,24 @@ export async function authenticate(core: Core, request: FastifyRequest): Promise
 export function requestedTenant(request: FastifyRequest): string | undefined {
   const t = request.headers['x-tenant'];
   return typeof t === 'string' && t !== '' ? t : undefined;
+}
+
+/**
+ * Checks the calling application: an `X-Client-Id` must name a client registered in the
+ * request's tenant (401 otherwise), and a tenant may require one on every request.
+ */
+export async function checkClient(core: Core, request: FastifyRequest): Promise<Client | undefined> {
+  const tenant = request.principal?.tenant ?? (await core.tenants.resolve(requestedTenant(request)));
+  const header = request.headers['x-client-id'];
+  const clientId = typeof header === 'string' && header !== '' ? header : undefined;
+  if (clientId === undefined) {
+    if ((await core.settings.forTenant(tenant.pk)).require_client_id) {
+      throw new DomainError('INVALID_CLIENT', 'This tenant requires a registered client id in the X-Client-Id header.');
+    }
+    return undefined;
+  }
+  const client = await core.clients.identify(tenant, clientId);
+  request.client = client;
+  if (request.principal && !request.principal.client) request.principal.client = client;
+  return client;
 }

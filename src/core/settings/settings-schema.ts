@@ -32,6 +32,10 @@ export const SETTINGS = {
     type: 'integer', default: 8, min: 8, max: 128,
     description: 'Minimum password length, in characters.',
   },
+  require_client_id: {
+    type: 'boolean', default: false,
+    description: 'Whether every request must name a registered client application in the X-Client-Id header.',
+  },
   registration_enabled: {
     type: 'boolean', default: true,
     description: 'Whether new users may register themselves.',

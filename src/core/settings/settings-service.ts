@@ -5,6 +5,8 @@ import { requireTenantManager } from '../permissions.ts';
 import { FieldErrorBag } from '../errors.ts';
 import { SETTING_KEYS, formatSetting, isSettingKey, parseSetting, resolveSettings, type Settings } from './settings-schema.ts';
 
+const CACHE_MS = 1_000;
+
 export interface SettingEntry {
   key: string;
   value: string;
@@ -19,9 +21,17 @@ export class SettingsService {
     this.clock = clock;
   }
 
-  /** The effective settings of a tenant, read fresh so that a change takes effect at once. */
+  // Settings are read on hot paths; a change made here is seen at once on this instance and
+  // within CACHE_MS on the others.
+  private readonly cache = new Map<number, { settings: Settings; at: number }>();
+
+  /** The effective settings of a tenant. */
   async forTenant(tenantPk: number): Promise<Settings> {
-    return resolveSettings(await this.store.read.settings.all(tenantPk));
+    const hit = this.cache.get(tenantPk);
+    if (hit && Date.now() - hit.at < CACHE_MS) return hit.settings;
+    const settings = resolveSettings(await this.store.read.settings.all(tenantPk));
+    this.cache.set(tenantPk, { settings, at: Date.now() });
+    return settings;
   }
 
   /** Every known key with its effective value, sorted by key. */
@@ -44,6 +54,7 @@ export class SettingsService {
     errors.throwIfAny();
     const normalized = formatSetting((parsed as { value: number | boolean }).value);
     await this.store.transaction((r) => r.settings.put(tenantPk, key, normalized, this.clock.now()));
+    this.cache.delete(tenantPk);
     return { key, value: normalized };
   }
 }

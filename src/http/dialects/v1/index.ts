@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Core } from '../../../core/index.ts';
-import { authenticate } from '../../authentication.ts';
+import { authenticate, checkClient } from '../../authentication.ts';
 import { classify } from '../../errors.ts';
 import { sendDomainError } from './error-map.ts';
 import { tokenRoutes } from './token-routes.ts';
@@ -48,6 +48,7 @@ export async function v1Dialect(app: FastifyInstance, opts: DialectOptions) {
   app.setErrorHandler(v1ErrorHandler);
   app.addHook('preValidation', async (request) => {
     if (request.routeOptions.config?.auth) await authenticate(opts.core, request);
+    await checkClient(opts.core, request);
     // An empty body is an empty object, so that missing fields are named one by one.
     if (request.body === undefined && request.routeOptions.schema?.body) request.body = {};
   });

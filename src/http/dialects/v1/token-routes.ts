@@ -16,7 +16,7 @@ export async function tokenRoutes(app: TypedApp, { core }: DialectOptions) {
       response: { 200: TokenPair, 400: FieldErrors, 401: Detail },
     },
   }, async (request) => {
-    const pair = await core.auth.obtainPair(requestedTenant(request), request.body.username, request.body.password);
+    const pair = await core.auth.obtainPair(requestedTenant(request), request.body.username, request.body.password, { client: request.client });
     return { access: pair.access, refresh: pair.refresh };
   });
 
