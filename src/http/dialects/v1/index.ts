@@ -9,6 +9,7 @@ import { tokenRoutes } from './token-routes.ts';
 import { userRoutes } from './user-routes.ts';
 import { groupRoutes } from './group-routes.ts';
 import { configurationRoutes } from './configuration-routes.ts';
+import { adminRoutes } from './admin-routes.ts';
 
 export interface DialectOptions {
   core: Core;
@@ -57,6 +58,7 @@ export async function v1Dialect(app: FastifyInstance, opts: DialectOptions) {
   await userRoutes(typed, opts);
   await groupRoutes(typed, opts);
   await configurationRoutes(typed, opts);
+  await adminRoutes(typed, opts);
 }
 
 export type TypedApp = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;

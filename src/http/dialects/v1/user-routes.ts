@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { DialectOptions, TypedApp } from './index.ts';
-import { FieldErrorBag } from '../../../core/index.ts';
+import { DomainError, FieldErrorBag } from '../../../core/index.ts';
 import { fetchPage, pageLinks, pageRequest } from '../../pagination.ts';
 import { CreateUserBody, Detail, FieldErrors, IdParam, PageQuery, UpdateUserBody, User, paginated, secured } from './schemas.ts';
 import { presentUser } from './presenters.ts';
@@ -16,11 +16,18 @@ export async function userRoutes(app: TypedApp, { core, publicUrl }: DialectOpti
     schema: {
       operationId: 'api_users_list', tags, security, description,
       summary: 'List users (staff: the whole tenant; others: themselves)',
-      querystring: PageQuery,
+      querystring: Type.Object({
+        ...PageQuery.properties,
+        tenant_id: Type.Optional(Type.String({ maxLength: 64, description: 'Superusers: list another tenant\'s users' })),
+      }),
       response: { 200: paginated(User), ...errors },
     },
   }, async (request) => {
-    const { req, result } = await fetchPage(pageRequest(request.query.page), (r) => core.users.list(request.principal!, r));
+    const tenant = request.query.tenant_id === undefined ? undefined : await core.tenants.findByName(request.query.tenant_id);
+    if (request.query.tenant_id !== undefined && (!tenant || !request.principal!.user.isSuperuser)) {
+      throw new DomainError('NOT_FOUND', 'Not found.');
+    }
+    const { req, result } = await fetchPage(pageRequest(request.query.page), (r) => core.users.list(request.principal!, r, tenant));
     return { ...pageLinks(publicUrl, request, req, result), resources: result.items.map(presentUser) };
   });
 
