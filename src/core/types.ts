@@ -30,6 +30,8 @@ export interface User {
   emm: Record<string, unknown>;
   /** URL of a picture, or null (the v2 API's `avatar`). */
   avatar: string | null;
+  /** Whether the user's (primary) e-mail address has been verified. */
+  emailVerified: boolean;
   createdAt: number;
   updatedAt: number;
 }

@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Core } from '../core/index.ts';
 import { v1Dialect } from './dialects/v1/index.ts';
+import { authnDialect } from './dialects/authn/index.ts';
 
 export interface ServerOptions {
   core: Core;
@@ -48,6 +49,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         securitySchemes: {
           cookieAuth: { type: 'apiKey', in: 'cookie', name: 'sessionid', description: 'Session cookie; unsafe methods also need the `X-CSRFToken` header.' },
           jwtAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'Any credential the server accepts: `Bearer <JWT>`, `Token <key>`, `Basic ...`, or the `sessionid` cookie.' },
         },
       },
     },
@@ -79,6 +81,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   await app.register(v1Dialect, { core: opts.core, publicUrl: opts.publicUrl });
+  await app.register(authnDialect, { core: opts.core, publicUrl: opts.publicUrl });
 
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not found.' }));
   return app;

@@ -31,6 +31,7 @@ export interface UsersTable {
   profile: string;
   emm: string;
   avatar: string | null;
+  email_verified: boolean | number;
   created_at: number;
   updated_at: number;
 }

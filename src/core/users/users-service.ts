@@ -3,7 +3,7 @@ import type { Store, Repos } from '../../store/index.ts';
 import { isUniqueViolation } from '../../store/index.ts';
 import type { Clock } from '../clock.ts';
 import type { Page, PageRequest, Principal, Tenant, User } from '../types.ts';
-import { FieldErrorBag, fieldError, notFound, permissionDenied, validationError } from '../errors.ts';
+import { FieldErrorBag, fieldError, notFound, permissionDenied } from '../errors.ts';
 import { managesTenant, requireTenantManager, requireUserAccess } from '../permissions.ts';
 import { isUuid, newUuid } from '../secrets.ts';
 import type { PasswordHasher } from '../credentials/password-hasher.ts';
@@ -31,6 +31,8 @@ export interface CreateUserInput {
 
 export interface UpdateUserInput {
   username?: string;
+  /** Sets the password; every sign-in of the user ends but the caller's own. */
+  password?: string;
   profile?: Record<string, unknown>;
   emm?: Record<string, unknown>;
   avatar?: string | null;
@@ -146,7 +148,7 @@ export class UsersService {
           id, tenantPk: tenant.pk, username, email, firstName: input.firstName ?? '', lastName: input.lastName ?? '',
           passwordHash, isActive: input.isActive ?? true, isStaff: input.isStaff ?? false,
           isSuperuser: input.isSuperuser ?? false, lastLogin: null, passwordChangedAt: passwordHash ? now : null,
-          profile: input.profile ?? {}, emm: input.emm ?? {}, avatar: input.avatar ?? null, createdAt: now, updatedAt: now,
+          profile: input.profile ?? {}, emm: input.emm ?? {}, avatar: input.avatar ?? null, emailVerified: false, createdAt: now, updatedAt: now,
         }),
       );
     } catch (err) {
@@ -183,14 +185,24 @@ export class UsersService {
       else if (await this.store.read.users.findByUsername(moving ? tenant.pk : user.tenantPk, username)) errors.add('username', USERNAME_TAKEN);
     }
     const finalName = renaming ? username : user.username;
+    if (input.password !== undefined) {
+      const settings = await this.settings.forTenant(user.tenantPk);
+      for (const m of checkPassword(input.password, settings, { username: finalName, email: email ?? user.email })) errors.add('password', m);
+    }
     if (moving && (await this.store.read.users.findByUsername(tenant.pk, finalName))) {
       errors.add('tenant_id', `A user named "${finalName}" already exists in tenant "${tenant.name}".`);
     }
     errors.throwIfAny();
 
+    const passwordHash = input.password === undefined ? undefined : await this.hasher.hash(input.password);
+    const self = p.user.pk === user.pk;
     const now = this.clock.now();
     try {
       await this.store.transaction(async (r) => {
+        if (passwordHash !== undefined) {
+          await r.users.update(user.pk, { passwordHash, passwordChangedAt: now });
+          await this.endAllSignIns(r, user.pk, 'password_changed', self ? { familyId: p.familyId, sessionId: p.sessionId } : {});
+        }
         await r.users.update(user.pk, {
           email, firstName: input.firstName, lastName: input.lastName, isActive: input.isActive, isStaff: input.isStaff,
           isSuperuser: input.isSuperuser, tenantPk: moving ? tenant.pk : undefined, updatedAt: now,
@@ -219,23 +231,9 @@ export class UsersService {
     return user;
   }
 
-  /**
-   * Sets a user's password (oneself, or a manager for someone in its tenant). Every sign-in of
-   * the user ends, but the caller's own when it sets its own password.
-   */
+  /** Sets a user's password (oneself, or a manager for someone in its tenant). */
   async setPassword(p: Principal, id: string, password: string): Promise<User> {
-    const user = await this.get(p, id);
-    const settings = await this.settings.forTenant(user.tenantPk);
-    const problems = checkPassword(password, settings, { username: user.username, email: user.email });
-    if (problems.length) throw validationError({ password: problems });
-    const passwordHash = await this.hasher.hash(password);
-    const now = this.clock.now();
-    const self = p.user.pk === user.pk;
-    await this.store.transaction(async (r) => {
-      await r.users.update(user.pk, { passwordHash, passwordChangedAt: now, updatedAt: now });
-      await this.endAllSignIns(r, user.pk, 'password_changed', self ? { familyId: p.familyId, sessionId: p.sessionId } : {});
-    });
-    return (await this.store.read.users.findById(user.id))!;
+    return this.update(p, id, { password });
   }
 
   async delete(p: Principal, id: string): Promise<void> {

@@ -9,6 +9,8 @@ export function tenantsClients(engine: Engine) {
       await db.schema.alterTable('users').addColumn('profile', 'text', (c) => c.notNull().defaultTo('{}')).execute();
       await db.schema.alterTable('users').addColumn('emm', 'text', (c) => c.notNull().defaultTo('{}')).execute();
       await db.schema.alterTable('users').addColumn('avatar', 'varchar(2048)').execute();
+      // Whether the user's (primary) e-mail address is verified.
+      await db.schema.alterTable('users').addColumn('email_verified', 'boolean', (c) => c.notNull().defaultTo(false)).execute();
 
       let t = db.schema.createTable('clients');
       t = engine === 'postgres'
@@ -34,7 +36,7 @@ export function tenantsClients(engine: Engine) {
       await db.schema.alterTable('token_families').dropColumn('scope').execute();
       await db.schema.alterTable('token_families').dropColumn('client_pk').execute();
       await db.schema.dropTable('clients').execute();
-      for (const c of ['avatar', 'emm', 'profile']) await db.schema.alterTable('users').dropColumn(c).execute();
+      for (const c of ['email_verified', 'avatar', 'emm', 'profile']) await db.schema.alterTable('users').dropColumn(c).execute();
     },
   };
 }

@@ -28,7 +28,7 @@ export function toUser(r: any): User {
     firstName: r.first_name, lastName: r.last_name, passwordHash: r.password_hash,
     isActive: flag(r.is_active), isStaff: flag(r.is_staff), isSuperuser: flag(r.is_superuser),
     lastLogin: r.last_login, passwordChangedAt: r.password_changed_at, profile: parseObject(r.profile), emm: parseObject(r.emm),
-    avatar: r.avatar ?? null, createdAt: r.created_at, updatedAt: r.updated_at,
+    avatar: r.avatar ?? null, emailVerified: flag(r.email_verified ?? 0), createdAt: r.created_at, updatedAt: r.updated_at,
   };
 }
 

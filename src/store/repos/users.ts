@@ -6,13 +6,13 @@ import { toFlag, toUser } from './rows.ts';
 export type NewUser = Omit<User, 'pk' | 'tenantName'>;
 export type UserChanges = Partial<Pick<User,
   'tenantPk' | 'username' | 'email' | 'firstName' | 'lastName' | 'passwordHash' | 'isActive' | 'isStaff' |
-  'isSuperuser' | 'lastLogin' | 'passwordChangedAt' | 'updatedAt' | 'profile' | 'emm' | 'avatar'>>;
+  'isSuperuser' | 'lastLogin' | 'passwordChangedAt' | 'updatedAt' | 'profile' | 'emm' | 'avatar' | 'emailVerified'>>;
 
 const COLUMNS: Record<keyof UserChanges, string> = {
   tenantPk: 'tenant_pk', username: 'username', email: 'email', firstName: 'first_name', lastName: 'last_name',
   passwordHash: 'password_hash', isActive: 'is_active', isStaff: 'is_staff', isSuperuser: 'is_superuser',
   lastLogin: 'last_login', passwordChangedAt: 'password_changed_at', updatedAt: 'updated_at',
-  profile: 'profile', emm: 'emm', avatar: 'avatar',
+  profile: 'profile', emm: 'emm', avatar: 'avatar', emailVerified: 'email_verified',
 };
 
 export function usersRepo(db: Kysely<DB>) {
@@ -60,7 +60,7 @@ export function usersRepo(db: Kysely<DB>) {
           last_name: u.lastName, password_hash: u.passwordHash, is_active: toFlag(u.isActive),
           is_staff: toFlag(u.isStaff), is_superuser: toFlag(u.isSuperuser), last_login: u.lastLogin,
           password_changed_at: u.passwordChangedAt, profile: JSON.stringify(u.profile), emm: JSON.stringify(u.emm),
-          avatar: u.avatar, created_at: u.createdAt, updated_at: u.updatedAt,
+          avatar: u.avatar, email_verified: toFlag(u.emailVerified), created_at: u.createdAt, updated_at: u.updatedAt,
         })
         .returning('pk')
         .executeTakeFirstOrThrow();
