@@ -8,6 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Core } from '../core/index.ts';
 import { v1Dialect } from './dialects/v1/index.ts';
 import { authnDialect } from './dialects/authn/index.ts';
+import { oauth2V2Dialect } from './dialects/oauth2-v2/index.ts';
 
 export interface ServerOptions {
   core: Core;
@@ -49,6 +50,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         securitySchemes: {
           cookieAuth: { type: 'apiKey', in: 'cookie', name: 'sessionid', description: 'Session cookie; unsafe methods also need the `X-CSRFToken` header.' },
           jwtAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          OAuth2PasswordBearer: { type: 'oauth2', flows: { password: { tokenUrl: '/token', scopes: {} } } },
           apiKey: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'Any credential the server accepts: `Bearer <JWT>`, `Token <key>`, `Basic ...`, or the `sessionid` cookie.' },
         },
       },
@@ -82,6 +84,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   await app.register(v1Dialect, { core: opts.core, publicUrl: opts.publicUrl });
   await app.register(authnDialect, { core: opts.core, publicUrl: opts.publicUrl });
+  await app.register(oauth2V2Dialect, { core: opts.core, publicUrl: opts.publicUrl });
 
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not found.' }));
   return app;

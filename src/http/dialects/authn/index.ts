@@ -6,7 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { DomainError, EMAIL_MAX, NAME_MAX, USERNAME_MAX, type Core, type User } from '../../../core/index.ts';
 import { authenticate, checkClient } from '../../authentication.ts';
 import { fetchPage, pageLinks, pageRequest } from '../../pagination.ts';
-import { authnErrorHandler } from './error-map.ts';
+import { authnErrorHandler, send } from './error-map.ts';
 
 interface Options {
   core: Core;
@@ -82,10 +82,16 @@ const MAX_INT = 2_147_483_647;
 
 export async function authnDialect(app: FastifyInstance, { core, publicUrl }: Options) {
   app.setErrorHandler(authnErrorHandler);
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', async (request, reply) => {
     if (request.routeOptions.config?.auth) await authenticate(core, request);
     await checkClient(core, request);
-    if (request.body === undefined && request.routeOptions.schema?.body) request.body = {};
+    if (request.routeOptions.schema?.body) {
+      const type = request.headers['content-type'];
+      if (type !== undefined && !/^application\/([\w.+-]*\+)?json\b/i.test(type)) {
+        return send(reply, 415, `Unsupported media type "${type.slice(0, 100)}" in request: send application/json.`);
+      }
+      if (request.body === undefined) request.body = {};
+    }
   });
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
 
