@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { DomainError } from '../core/index.ts';
+import { printDomainError } from './print-errors.ts';
 import { openCore, UsageError } from './context.ts';
 
 export const help = `Usage: latchkey createsuperuser --username NAME [--email ADDRESS] [--tenant NAME]
@@ -28,10 +28,7 @@ export async function run(argv: string[]): Promise<number> {
     console.log(`superuser "${user.username}" created in tenant "${user.tenantName}" (id ${user.id})`);
     return 0;
   } catch (err) {
-    if (err instanceof DomainError && err.fields) {
-      for (const [field, msgs] of Object.entries(err.fields)) console.error(`${field}: ${msgs.join(' ')}`);
-      return 1;
-    }
+    if (printDomainError(err)) return 1;
     throw err;
   } finally {
     await store.close();

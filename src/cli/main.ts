@@ -5,13 +5,15 @@ import * as serve from './serve.ts';
 import * as migrate from './migrate.ts';
 import * as createsuperuser from './createsuperuser.ts';
 import * as keys from './keys.ts';
+import * as tenants from './tenants.ts';
+import * as clients from './clients.ts';
 
 interface Command {
   help: string;
   run(argv: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = { serve, migrate, createsuperuser, keys };
+const COMMANDS: Record<string, Command> = { serve, migrate, createsuperuser, keys, tenants, clients };
 
 const USAGE = `Usage: latchkey <command> [options]
 
@@ -20,6 +22,8 @@ Commands:
   migrate          bring the database schema up to date
   createsuperuser  create a superuser
   keys rotate      rotate the JWT signing key
+  tenants          list, create, rename, disable, enable, delete tenants
+  clients          list, register, delete client applications
 
 Run "latchkey <command> --help" for a command's options.`;
 

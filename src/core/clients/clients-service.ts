@@ -116,16 +116,16 @@ export class ClientsService {
 
   // --- administration (staff of the tenant, superusers) ------------------------------------
 
-  async list(p: Principal, page: PageRequest): Promise<Page<Client>> {
-    requireTenantManager(p, p.tenant.pk);
-    const r = await this.store.read.clients.list(p.tenant.pk, page);
+  async list(p: Principal | undefined, tenant: Tenant, page: PageRequest): Promise<Page<Client>> {
+    if (p) requireTenantManager(p, tenant.pk);
+    const r = await this.store.read.clients.list(tenant.pk, page);
     return { count: r.count, items: r.items.map(strip) };
   }
 
-  async get(p: Principal, clientId: string): Promise<Client> {
-    requireTenantManager(p, p.tenant.pk);
+  async get(p: Principal | undefined, tenant: Tenant, clientId: string): Promise<Client> {
+    if (p) requireTenantManager(p, tenant.pk);
     const c = CLIENT_ID_RE.test(clientId) ? await this.store.read.clients.find(clientId) : undefined;
-    if (!c || c.tenantPk !== p.tenant.pk) throw notFound();
+    if (!c || c.tenantPk !== tenant.pk) throw notFound();
     return strip(c);
   }
 
@@ -152,8 +152,8 @@ export class ClientsService {
     return { client: strip((await this.store.read.clients.find(clientId))!), secret };
   }
 
-  async update(p: Principal, clientId: string, input: ClientInput): Promise<Client> {
-    const c = await this.get(p, clientId);
+  async update(p: Principal | undefined, tenant: Tenant, clientId: string, input: ClientInput): Promise<Client> {
+    const c = await this.get(p, tenant, clientId);
     if (input.clientId !== undefined && input.clientId !== c.clientId) throw fieldError('client_id', 'This field is read-only.');
     if (input.confidential !== undefined && input.confidential !== c.confidential) {
       throw fieldError('confidential', 'A client cannot change between public and confidential; register a new one.');
@@ -163,11 +163,11 @@ export class ClientsService {
       name: input.name?.trim(), grantTypes: input.grantTypes, redirectUris: input.redirectUris, scopes: input.scopes, updatedAt: this.clock.now(),
     }));
     this.cache.delete(clientId);
-    return this.get(p, clientId);
+    return this.get(p, tenant, clientId);
   }
 
-  async delete(p: Principal, clientId: string): Promise<void> {
-    const c = await this.get(p, clientId);
+  async delete(p: Principal | undefined, tenant: Tenant, clientId: string): Promise<void> {
+    const c = await this.get(p, tenant, clientId);
     await this.store.transaction((r) => r.clients.delete(c.pk));
     this.cache.delete(clientId);
   }

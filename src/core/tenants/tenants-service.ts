@@ -103,27 +103,27 @@ export class TenantsService {
     this.byPkCache.delete(t.pk);
   }
 
-  // --- administration (superusers) -------------------------------------------------------
+  // --- administration (superusers; `undefined` is the operator at the command line) -------------------------------------------------------
 
-  async adminList(p: Principal): Promise<Tenant[]> {
-    requireSuperuser(p);
+  async adminList(p: Principal | undefined): Promise<Tenant[]> {
+    if (p) requireSuperuser(p);
     return this.store.read.tenants.list();
   }
 
-  async adminGet(p: Principal, name: string): Promise<Tenant> {
-    requireSuperuser(p);
+  async adminGet(p: Principal | undefined, name: string): Promise<Tenant> {
+    if (p) requireSuperuser(p);
     const t = await this.store.read.tenants.findByName(name);
     if (!t) throw notFound();
     return t;
   }
 
-  async adminCreate(p: Principal, name: string, displayName: string | undefined): Promise<Tenant> {
-    requireSuperuser(p);
+  async adminCreate(p: Principal | undefined, name: string, displayName: string | undefined): Promise<Tenant> {
+    if (p) requireSuperuser(p);
     return this.create(name, displayName ?? name);
   }
 
   /** Renames, retitles, disables or re-enables a tenant. The default tenant cannot be renamed or disabled. */
-  async adminUpdate(p: Principal, name: string, changes: TenantChanges): Promise<Tenant> {
+  async adminUpdate(p: Principal | undefined, name: string, changes: TenantChanges): Promise<Tenant> {
     const t = await this.adminGet(p, name);
     const errors = new FieldErrorBag();
     if (changes.name !== undefined && changes.name !== t.name) {
@@ -147,10 +147,10 @@ export class TenantsService {
   }
 
   /** Deletes a tenant with everything in it. The default tenant stays. */
-  async adminDelete(p: Principal, name: string): Promise<void> {
+  async adminDelete(p: Principal | undefined, name: string): Promise<void> {
     const t = await this.adminGet(p, name);
     if (t.name === DEFAULT_TENANT) throw validationError({ non_field_errors: ['The default tenant cannot be deleted.'] });
-    if (t.pk === p.user.tenantPk) throw validationError({ non_field_errors: ['You cannot delete the tenant you are signed in to.'] });
+    if (p && t.pk === p.user.tenantPk) throw validationError({ non_field_errors: ['You cannot delete the tenant you are signed in to.'] });
     await this.store.transaction((r) => r.tenants.delete(t.pk));
     this.forget(t);
   }

@@ -69,7 +69,7 @@ export async function adminRoutes(app: TypedApp, { core, publicUrl }: DialectOpt
     config: { auth: true },
     schema: { operationId: 'api_clients_list', tags: clientTags, security, summary: 'List the tenant\'s registered clients; staff only', querystring: PageQuery, response: { 200: paginated(ClientOut), ...errors } },
   }, async (request) => {
-    const { req, result } = await fetchPage(pageRequest(request.query.page), (r) => core.clients.list(request.principal!, r));
+    const { req, result } = await fetchPage(pageRequest(request.query.page), (r) => core.clients.list(request.principal!, request.principal!.tenant, r));
     return { ...pageLinks(publicUrl, request, req, result), resources: result.items.map(presentClient) };
   });
   app.post('/api/clients/', {
@@ -91,7 +91,7 @@ export async function adminRoutes(app: TypedApp, { core, publicUrl }: DialectOpt
   app.get('/api/clients/:client_id/', {
     config: { auth: true },
     schema: { operationId: 'api_clients_retrieve', tags: clientTags, security, params: ClientParam, response: { 200: ClientOut, ...errors } },
-  }, async (request) => presentClient(await core.clients.get(request.principal!, request.params.client_id)));
+  }, async (request) => presentClient(await core.clients.get(request.principal!, request.principal!.tenant, request.params.client_id)));
   for (const method of ['PUT', 'PATCH'] as const) {
     app.route({
       method, url: '/api/clients/:client_id/', config: { auth: true },
@@ -101,7 +101,7 @@ export async function adminRoutes(app: TypedApp, { core, publicUrl }: DialectOpt
       },
       handler: async (request) => {
         const b = request.body;
-        return presentClient(await core.clients.update(request.principal!, request.params.client_id, {
+        return presentClient(await core.clients.update(request.principal!, request.principal!.tenant, request.params.client_id, {
           clientId: b.client_id, name: b.name, grantTypes: b.grant_types, redirectUris: b.redirect_uris, scopes: b.scopes, confidential: b.confidential,
         }));
       },
@@ -111,7 +111,7 @@ export async function adminRoutes(app: TypedApp, { core, publicUrl }: DialectOpt
     config: { auth: true },
     schema: { operationId: 'api_clients_destroy', tags: clientTags, security, params: ClientParam, response: { 204: noBody, ...errors } },
   }, async (request, reply) => {
-    await core.clients.delete(request.principal!, request.params.client_id);
+    await core.clients.delete(request.principal!, request.principal!.tenant, request.params.client_id);
     return reply.code(204).send(null);
   });
 }
