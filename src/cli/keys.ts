@@ -12,7 +12,7 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals[0] !== 'rotate' || positionals.length !== 1) throw new UsageError('expected: latchkey keys rotate');
   const { store, core } = await openCore();
   try {
-    const { current, next } = await core.keys.rotate();
+    const { current, next } = await core.rotateSigningKey();
     console.log(`signing key rotated: current ${current}, next ${next}`);
     return 0;
   } finally {

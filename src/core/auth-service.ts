@@ -4,6 +4,7 @@ import type { Store } from '../store/index.ts';
 import type { Clock } from './clock.ts';
 import type { Client, Principal, Tenant, User } from './types.ts';
 import type { ClientsService } from './clients/clients-service.ts';
+import type { Events } from './events.ts';
 import { DomainError, FieldErrorBag, invalidCredentials, notAuthenticated, tokenInvalid } from './errors.ts';
 import { newUuid, randomToken, sha256 } from './secrets.ts';
 import type { PasswordHasher } from './credentials/password-hasher.ts';
@@ -45,12 +46,14 @@ export class AuthService {
   private readonly sessions: SessionsService;
   private readonly users: UsersService;
   private readonly clients: ClientsService;
+  private readonly events: Events;
 
   constructor(deps: {
     store: Store; clock: Clock; hasher: PasswordHasher; accessTokens: AccessTokens; settings: SettingsService;
-    tenants: TenantsService; sessions: SessionsService; users: UsersService; clients: ClientsService;
+    tenants: TenantsService; sessions: SessionsService; users: UsersService; clients: ClientsService; events: Events;
   }) {
     this.clients = deps.clients;
+    this.events = deps.events;
     this.store = deps.store;
     this.clock = deps.clock;
     this.hasher = deps.hasher;
@@ -73,10 +76,15 @@ export class AuthService {
     const user = await this.store.read.users.findByUsername(tenant.pk, normalizeUsername(username));
     if (!user || !user.passwordHash) {
       await this.hasher.verifyDummy(password);
+      // The attempted name is not recorded for unknown users: people type passwords there.
+      await this.events.emit({ type: 'sign_in.failed', tenantPk: tenant.pk, userPk: user?.pk ?? null, detail: { reason: user ? 'no_password' : 'unknown_user' } });
       throw invalidCredentials();
     }
     const ok = await this.hasher.verify(user.passwordHash, password);
-    if (!ok || !user.isActive) throw invalidCredentials();
+    if (!ok || !user.isActive) {
+      await this.events.emit({ type: 'sign_in.failed', tenantPk: tenant.pk, userPk: user.pk, detail: { reason: ok ? 'inactive' : 'bad_password' } });
+      throw invalidCredentials();
+    }
     if (this.hasher.needsRehash(user.passwordHash)) {
       // The hash parameters changed since this password was set: upgrade it now that we know it.
       const upgraded = await this.hasher.hash(password);
@@ -107,6 +115,7 @@ export class AuthService {
       userId: user.id, username: user.username, tenant: tenant.name, familyId, groups, lifetimeSeconds: settings.access_token_lifetime,
       clientId: grant.client?.clientId, scope: scopes.join(' '),
     });
+    await this.events.emit({ type: 'sign_in.succeeded', tenantPk: tenant.pk, userPk: user.pk, detail: { method: 'jwt', client_id: grant.client?.clientId ?? null } });
     return { access: token, refresh, expiresIn: settings.access_token_lifetime, scope: scopes.join(' ') };
   }
 
@@ -141,6 +150,7 @@ export class AuthService {
     });
     if (!rotated) {
       await this.store.transaction((r) => r.tokens.revokeFamily(found.family_id, 'refresh_token_reused', now));
+      await this.events.emit({ type: 'refresh_token.reused', tenantPk: found.tenant_pk, userPk: found.user_pk, detail: { family: found.family_id } });
       throw tokenInvalid();
     }
     const groups = await this.store.read.groups.namesForUser(user.pk);
@@ -164,6 +174,9 @@ export class AuthService {
       if (extraFamily) await r.tokens.revokeFamily(extraFamily, 'logout', now);
       if (p.sessionId) await r.sessions.delete(p.sessionId);
     });
+    const base = { tenantPk: p.tenant.pk, userPk: p.user.pk };
+    if (p.familyId || extraFamily) await this.events.emit({ ...base, type: 'token.revoked', detail: { reason: 'logout' } });
+    if (p.sessionId) await this.events.emit({ ...base, type: 'session.ended', detail: { reason: 'logout' } });
   }
 
   /**
@@ -185,6 +198,7 @@ export class AuthService {
       await r.users.update(current.pk, { passwordHash, passwordChangedAt: now, updatedAt: now });
       await this.users.endAllSignIns(r, current.pk, 'password_changed', { familyId: p.familyId, sessionId: p.sessionId });
     });
+    await this.events.emit({ type: 'password.changed', tenantPk: current.tenantPk, userPk: current.pk, detail: { by: 'self' } });
   }
 
   /** The Principal behind a Bearer access token; TOKEN_INVALID when it no longer stands. */

@@ -11,6 +11,10 @@ import { GroupsService } from './groups/groups-service.ts';
 import { SessionsService } from './sessions/sessions-service.ts';
 import { AuthService } from './auth-service.ts';
 import { ClientsService } from './clients/clients-service.ts';
+import { Events } from './events.ts';
+import { meterHasher } from './credentials/hash-meter.ts';
+import { SignInsService } from './sessions/sign-ins.ts';
+import { AuditLog, type RequestOrigin } from './audit/audit-log.ts';
 import { DomainError } from './errors.ts';
 
 export * from './errors.ts';
@@ -26,6 +30,9 @@ export { GROUP_NAME_MAX } from './groups/groups-service.ts';
 export { MAX_PASSWORD_BYTES } from './credentials/password-policy.ts';
 export { isUuid } from './secrets.ts';
 export { GRANT_TYPES } from './clients/clients-service.ts';
+export { EVENT_TYPES, type EventType, type SecurityEvent } from './events.ts';
+export type { AuditEntry, RequestOrigin } from './audit/audit-log.ts';
+export type { SignIn } from './sessions/sign-ins.ts';
 
 export interface CoreOptions {
   store: Store;
@@ -33,6 +40,8 @@ export interface CoreOptions {
   publicUrl: string;
   clock?: Clock;
   hasher?: PasswordHasher;
+  /** Where the current request came from (IP, request id), for the audit log. */
+  origin?: () => RequestOrigin | undefined;
 }
 
 export interface BootstrapAdmin {
@@ -44,25 +53,35 @@ export interface BootstrapAdmin {
 export function createCore(opts: CoreOptions) {
   const store = opts.store;
   const clock = opts.clock ?? systemClock;
-  const hasher = opts.hasher ?? createArgon2Hasher();
+  const hasher = meterHasher(opts.hasher ?? createArgon2Hasher());
+  const events = new Events(() => clock.now());
+  const audit = new AuditLog(store, events, opts.origin ?? (() => undefined));
   const keys = new KeyRing(store, clock);
   const accessTokens = new AccessTokens(keys, clock, opts.publicUrl);
-  const tenants = new TenantsService(store, clock);
-  const settings = new SettingsService(store, clock);
-  const users = new UsersService({ store, clock, hasher, settings, tenants });
-  const groups = new GroupsService(store, clock);
+  const tenants = new TenantsService(store, clock, events);
+  const settings = new SettingsService(store, clock, events);
+  const users = new UsersService({ store, clock, hasher, settings, tenants, events });
+  const groups = new GroupsService(store, clock, events);
   const sessions = new SessionsService(store, clock, settings);
-  const clients = new ClientsService(store, clock);
-  const auth = new AuthService({ store, clock, hasher, accessTokens, settings, tenants, sessions, users, clients });
+  const clients = new ClientsService(store, clock, events);
+  const signIns = new SignInsService(store, clock, events);
+  const auth = new AuthService({ store, clock, hasher, accessTokens, settings, tenants, sessions, users, clients, events });
 
   return {
-    store, clock, hasher, keys, tenants, settings, users, groups, sessions, auth, clients,
+    store, clock, hasher, keys, tenants, settings, users, groups, sessions, auth, clients, events, audit, signIns,
 
     /** Makes the stored state ready: schema, default tenant, signing keys. Safe on every start. */
     async prepare(): Promise<void> {
       await store.migrate();
       await tenants.ensureDefault();
       await keys.ensure();
+    },
+
+    /** Rotates the JWT signing key (see KeyRing.rotate) and records it in the audit log. */
+    async rotateSigningKey(): Promise<{ current: string; next: string }> {
+      const result = await keys.rotate();
+      await events.emit({ type: 'signing_key.rotated', tenantPk: null, userPk: null, detail: { current: result.current } });
+      return result;
     },
 
     /** Creates the bootstrap superuser when the default tenant has none (never touches an existing user). */

@@ -7,6 +7,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Core } from '../core/index.ts';
 import { v1Dialect } from './dialects/v1/index.ts';
+import { trackRequestOrigin } from './request-origin.ts';
+import { registerMetrics } from './metrics.ts';
 import { authnDialect } from './dialects/authn/index.ts';
 import { oauth2V2Dialect } from './dialects/oauth2-v2/index.ts';
 
@@ -35,6 +37,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     },
   });
 
+  trackRequestOrigin(app);
+  registerMetrics(app, opts.core);
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
   await app.register(swagger, {

@@ -11,6 +11,7 @@ import { signingKeysRepo } from './repos/signing-keys.ts';
 import { tokensRepo } from './repos/tokens.ts';
 import { sessionsRepo } from './repos/sessions.ts';
 import { clientsRepo } from './repos/clients.ts';
+import { auditRepo } from './repos/audit.ts';
 
 export { isUniqueViolation, isUnavailable } from './errors.ts';
 export type { Engine } from './database.ts';
@@ -25,6 +26,7 @@ function bind(db: Kysely<DB>, engine: Engine) {
     tokens: tokensRepo(db),
     sessions: sessionsRepo(db),
     clients: clientsRepo(db),
+    audit: auditRepo(db),
   };
 }
 

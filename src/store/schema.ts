@@ -112,7 +112,21 @@ export interface ClientsTable {
   updated_at: number;
 }
 
+export interface AuditEventsTable {
+  pk: Generated<number>;
+  tenant_pk: number | null;
+  type: string;
+  at: number;
+  user_id: string | null;
+  username: string | null;
+  actor_id: string | null;
+  ip: string | null;
+  request_id: string | null;
+  detail: string;
+}
+
 export interface DB {
+  audit_events: AuditEventsTable;
   clients: ClientsTable;
   tenants: TenantsTable;
   users: UsersTable;

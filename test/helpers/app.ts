@@ -3,6 +3,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { openStore, type Store } from '../../src/store/index.ts';
 import { createArgon2Hasher, createCore, type Clock, type Core, type PasswordHasher } from '../../src/core/index.ts';
 import { buildServer } from '../../src/http/server.ts';
+import { requestOrigin } from '../../src/http/request-origin.ts';
 import type { Engine } from './engines.ts';
 
 export const PUBLIC_URL = 'http://latchkey.test';
@@ -40,7 +41,7 @@ export interface TestApp {
 export async function startApp(engine: Engine, opts: { clock?: Clock; hasher?: PasswordHasher } = {}): Promise<TestApp> {
   const db = await engine.create();
   const store = openStore(db.url);
-  const core = createCore({ store, publicUrl: PUBLIC_URL, clock: opts.clock, hasher: opts.hasher ?? fastHasher() });
+  const core = createCore({ store, publicUrl: PUBLIC_URL, clock: opts.clock, hasher: opts.hasher ?? fastHasher(), origin: requestOrigin });
   await core.prepare();
   const app = await buildServer({ core, publicUrl: PUBLIC_URL });
   return {

@@ -5,6 +5,7 @@ import type { Store } from '../../store/index.ts';
 import { isUniqueViolation } from '../../store/index.ts';
 import type { ClientRecord } from '../../store/repos/clients.ts';
 import type { Clock } from '../clock.ts';
+import type { Events } from '../events.ts';
 import type { Client, Page, PageRequest, Principal, Tenant } from '../types.ts';
 import { DomainError, FieldErrorBag, fieldError, notFound } from '../errors.ts';
 import { requireTenantManager } from '../permissions.ts';
@@ -55,11 +56,17 @@ function check(input: ClientInput, creating: boolean): void {
 export class ClientsService {
   private readonly store: Store;
   private readonly clock: Clock;
+  private readonly events: Events;
   private readonly cache = new Map<string, { client: ClientRecord | undefined; at: number }>();
 
-  constructor(store: Store, clock: Clock) {
+  constructor(store: Store, clock: Clock, events: Events) {
     this.store = store;
     this.clock = clock;
+    this.events = events;
+  }
+
+  private changed(p: Principal | undefined, tenant: Tenant, action: string, clientId: string) {
+    return this.events.emit({ type: 'client.changed', tenantPk: tenant.pk, userPk: null, actorPk: p?.user.pk ?? null, detail: { action, client_id: clientId } });
   }
 
   private async lookup(clientId: string): Promise<ClientRecord | undefined> {
@@ -149,6 +156,7 @@ export class ClientsService {
       throw err;
     }
     this.cache.delete(clientId);
+    await this.changed(p, tenant, 'created', clientId);
     return { client: strip((await this.store.read.clients.find(clientId))!), secret };
   }
 
@@ -163,6 +171,7 @@ export class ClientsService {
       name: input.name?.trim(), grantTypes: input.grantTypes, redirectUris: input.redirectUris, scopes: input.scopes, updatedAt: this.clock.now(),
     }));
     this.cache.delete(clientId);
+    await this.changed(p, tenant, 'updated', clientId);
     return this.get(p, tenant, clientId);
   }
 
@@ -170,6 +179,7 @@ export class ClientsService {
     const c = await this.get(p, tenant, clientId);
     await this.store.transaction((r) => r.clients.delete(c.pk));
     this.cache.delete(clientId);
+    await this.changed(p, tenant, 'deleted', clientId);
   }
 }
 

@@ -2,6 +2,7 @@
 import type { Store } from '../../store/index.ts';
 import { isUniqueViolation } from '../../store/index.ts';
 import type { Clock } from '../clock.ts';
+import type { Events } from '../events.ts';
 import type { Group, Page, PageRequest, Principal, User } from '../types.ts';
 import { fieldError, notFound, validationError } from '../errors.ts';
 import { managesTenant, requireTenantManager } from '../permissions.ts';
@@ -26,10 +27,16 @@ export interface MemberRef {
 export class GroupsService {
   private readonly store: Store;
   private readonly clock: Clock;
+  private readonly events: Events;
 
-  constructor(store: Store, clock: Clock) {
+  constructor(store: Store, clock: Clock, events: Events) {
     this.store = store;
     this.clock = clock;
+    this.events = events;
+  }
+
+  private changed(p: Principal, group: Group, action: string, userPk: number | null = null) {
+    return this.events.emit({ type: 'group.changed', tenantPk: group.tenantPk, userPk, actorPk: p.user.pk, detail: { action, group: group.name } });
   }
 
   async list(p: Principal, page: PageRequest): Promise<Page<Group>> {
@@ -51,10 +58,12 @@ export class GroupsService {
     if (np) throw fieldError('name', np);
     const now = this.clock.now();
     try {
-      return await this.store.transaction(async (r) => {
+      const group = await this.store.transaction(async (r) => {
         if (await r.groups.findByName(p.tenant.pk, name)) throw fieldError('name', NAME_TAKEN);
         return r.groups.insert({ id: newUuid(), tenantPk: p.tenant.pk, name, createdAt: now, updatedAt: now });
       });
+      await this.changed(p, group, 'created');
+      return group;
     } catch (err) {
       if (isUniqueViolation(err)) throw fieldError('name', NAME_TAKEN);
       throw err;
@@ -76,12 +85,14 @@ export class GroupsService {
       if (isUniqueViolation(err)) throw fieldError('name', NAME_TAKEN);
       throw err;
     }
+    await this.changed(p, { ...group, name }, 'renamed');
     return { ...group, name, updatedAt: now };
   }
 
   async delete(p: Principal, id: string): Promise<void> {
     const group = await this.get(p, id);
     await this.store.transaction((r) => r.groups.delete(group.pk));
+    await this.changed(p, group, 'deleted');
   }
 
   async members(p: Principal, groupId: string, page: PageRequest): Promise<Page<User>> {
@@ -105,6 +116,7 @@ export class GroupsService {
     }).catch((err) => {
       if (!isUniqueViolation(err)) throw err; // added concurrently: the outcome is the same
     });
+    await this.changed(p, group, 'member_added', user.pk);
     return user;
   }
 
@@ -114,5 +126,6 @@ export class GroupsService {
     if (!user) throw notFound();
     const removed = await this.store.transaction((r) => r.groups.removeMember(group.pk, user.pk));
     if (!removed) throw notFound();
+    await this.changed(p, group, 'member_removed', user.pk);
   }
 }

@@ -1,5 +1,6 @@
 import type { Store } from '../../store/index.ts';
 import type { Clock } from '../clock.ts';
+import type { Events } from '../events.ts';
 import type { Principal } from '../types.ts';
 import { requireTenantManager } from '../permissions.ts';
 import { FieldErrorBag } from '../errors.ts';
@@ -15,10 +16,12 @@ export interface SettingEntry {
 export class SettingsService {
   private readonly store: Store;
   private readonly clock: Clock;
+  private readonly events: Events;
 
-  constructor(store: Store, clock: Clock) {
+  constructor(store: Store, clock: Clock, events: Events) {
     this.store = store;
     this.clock = clock;
+    this.events = events;
   }
 
   // Settings are read on hot paths; a change made here is seen at once on this instance and
@@ -55,6 +58,7 @@ export class SettingsService {
     const normalized = formatSetting((parsed as { value: number | boolean }).value);
     await this.store.transaction((r) => r.settings.put(tenantPk, key, normalized, this.clock.now()));
     this.cache.delete(tenantPk);
+    await this.events.emit({ type: 'settings.changed', tenantPk, userPk: null, actorPk: p.user.pk, detail: { key, value: normalized } });
     return { key, value: normalized };
   }
 }

@@ -1,6 +1,7 @@
 // Tenants: every user, group, setting and token belongs to one. `default` always exists.
 import type { Store } from '../../store/index.ts';
 import type { Clock } from '../clock.ts';
+import type { Events } from '../events.ts';
 import type { Principal, Tenant } from '../types.ts';
 import { DomainError, FieldErrorBag, fieldError, notFound, validationError } from '../errors.ts';
 import { requireSuperuser } from '../permissions.ts';
@@ -28,12 +29,14 @@ export interface TenantChanges {
 export class TenantsService {
   private readonly store: Store;
   private readonly clock: Clock;
+  private readonly events: Events;
   private readonly byName = new Map<string, { tenant: Tenant; at: number }>();
   private readonly byPkCache = new Map<number, { tenant: Tenant; at: number }>();
 
-  constructor(store: Store, clock: Clock) {
+  constructor(store: Store, clock: Clock, events: Events) {
     this.store = store;
     this.clock = clock;
+    this.events = events;
   }
 
   async ensureDefault(): Promise<Tenant> {
@@ -119,7 +122,9 @@ export class TenantsService {
 
   async adminCreate(p: Principal | undefined, name: string, displayName: string | undefined): Promise<Tenant> {
     if (p) requireSuperuser(p);
-    return this.create(name, displayName ?? name);
+    const t = await this.create(name, displayName ?? name);
+    await this.events.emit({ type: 'tenant.changed', tenantPk: t.pk, userPk: null, actorPk: p?.user.pk ?? null, detail: { action: 'created', name } });
+    return t;
   }
 
   /** Renames, retitles, disables or re-enables a tenant. The default tenant cannot be renamed or disabled. */
@@ -143,6 +148,10 @@ export class TenantsService {
       throw err;
     }
     this.forget(t);
+    await this.events.emit({
+      type: 'tenant.changed', tenantPk: t.pk, userPk: null, actorPk: p?.user.pk ?? null,
+      detail: { action: 'updated', name: changes.name ?? t.name, is_active: changes.isActive ?? t.isActive },
+    });
     return (await this.store.read.tenants.findByPk(t.pk))!;
   }
 
@@ -153,5 +162,6 @@ export class TenantsService {
     if (p && t.pk === p.user.tenantPk) throw validationError({ non_field_errors: ['You cannot delete the tenant you are signed in to.'] });
     await this.store.transaction((r) => r.tenants.delete(t.pk));
     this.forget(t);
+    await this.events.emit({ type: 'tenant.changed', tenantPk: null, userPk: null, actorPk: p?.user.pk ?? null, detail: { action: 'deleted', name: t.name } });
   }
 }

@@ -2,6 +2,7 @@
 import type { Store, Repos } from '../../store/index.ts';
 import { isUniqueViolation } from '../../store/index.ts';
 import type { Clock } from '../clock.ts';
+import type { Events } from '../events.ts';
 import type { Page, PageRequest, Principal, Tenant, User } from '../types.ts';
 import { FieldErrorBag, fieldError, notFound, permissionDenied } from '../errors.ts';
 import { managesTenant, requireTenantManager, requireUserAccess } from '../permissions.ts';
@@ -77,8 +78,10 @@ export class UsersService {
   private readonly hasher: PasswordHasher;
   private readonly settings: SettingsService;
   private readonly tenants: TenantsService;
+  private readonly events: Events;
 
-  constructor(deps: { store: Store; clock: Clock; hasher: PasswordHasher; settings: SettingsService; tenants: TenantsService }) {
+  constructor(deps: { store: Store; clock: Clock; hasher: PasswordHasher; settings: SettingsService; tenants: TenantsService; events: Events }) {
+    this.events = deps.events;
     this.store = deps.store;
     this.clock = deps.clock;
     this.hasher = deps.hasher;
@@ -155,7 +158,9 @@ export class UsersService {
       if (isUniqueViolation(err)) throw fieldError('username', USERNAME_TAKEN);
       throw err;
     }
-    return (await this.store.read.users.findById(id))!;
+    const created = (await this.store.read.users.findById(id))!;
+    await this.events.emit({ type: 'user.created', tenantPk: tenant.pk, userPk: created.pk, actorPk: p?.user.pk ?? null, detail: { username } });
+    return created;
   }
 
   async update(p: Principal, id: string, input: UpdateUserInput): Promise<User> {
@@ -220,7 +225,17 @@ export class UsersService {
       if (isUniqueViolation(err)) throw fieldError(moving ? 'tenant_id' : 'username', USERNAME_TAKEN);
       throw err;
     }
-    return (await this.store.read.users.findById(user.id))!;
+    const updated = (await this.store.read.users.findById(user.id))!;
+    const actorPk = p.user.pk === user.pk ? null : p.user.pk;
+    const base = { tenantPk: updated.tenantPk, userPk: user.pk, actorPk };
+    if (passwordHash !== undefined) await this.events.emit({ ...base, type: 'password.changed', detail: { by: self ? 'self' : 'administrator' } });
+    if (email !== undefined && email !== user.email) await this.events.emit({ ...base, type: 'email.changed' });
+    const changed = (['username', 'isActive', 'isStaff', 'isSuperuser', 'firstName', 'lastName', 'tenantPk', 'avatar'] as const)
+      .filter((k) => updated[k] !== user[k]);
+    if (changed.length || input.profile !== undefined || input.emm !== undefined) {
+      await this.events.emit({ ...base, type: 'user.updated', detail: { fields: [...changed, ...(input.profile ? ['profile'] : []), ...(input.emm ? ['emm'] : [])].join(',') } });
+    }
+    return updated;
   }
 
   /** Finds a user by its integer pk, with the same visibility rules as `get`. */
@@ -240,6 +255,7 @@ export class UsersService {
     const user = await this.get(p, id);
     if (!managesTenant(p, user.tenantPk)) throw permissionDenied();
     await this.store.transaction((r) => r.users.delete(user.pk));
+    await this.events.emit({ type: 'user.deleted', tenantPk: user.tenantPk, userPk: null, actorPk: p.user.pk, detail: { username: user.username, user_id: user.id } });
   }
 
   /** Revokes every refresh family and session of a user (but `keep`, the caller's own). */

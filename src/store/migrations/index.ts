@@ -3,12 +3,14 @@ import { Migrator, type Migration, type MigrationResultSet } from 'kysely/migrat
 import type { Engine } from '../database.ts';
 import { initial } from './0001-initial.ts';
 import { tenantsClients } from './0002-tenants-clients.ts';
+import { audit } from './0004-audit.ts';
 
 /** Versioned migrations, in order. Append only: a released migration is never edited. */
 export function migrations(engine: Engine): Record<string, Migration> {
   return {
     '0001-initial': initial(engine),
     '0002-tenants-clients': tenantsClients(engine),
+    '0004-audit': audit(engine),
   };
 }
 

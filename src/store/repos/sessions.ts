@@ -11,6 +11,9 @@ export function sessionsRepo(db: Kysely<DB>) {
     async find(id: string): Promise<SessionRow | undefined> {
       return db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
     },
+    async liveForUser(userPk: number, now: number): Promise<SessionRow[]> {
+      return db.selectFrom('sessions').selectAll().where('user_pk', '=', userPk).where('expires_at', '>', now).orderBy('created_at', 'desc').execute();
+    },
     async delete(id: string): Promise<void> {
       await db.deleteFrom('sessions').where('id', '=', id).execute();
     },

@@ -42,6 +42,22 @@ export function tokensRepo(db: Kysely<DB>) {
       if (keep) q = q.where('id', '!=', keep);
       await q.execute();
     },
+    /** Live families of a user, with the newest refresh expiry and the client's id. */
+    async liveFamilies(userPk: number, now: number) {
+      return db
+        .selectFrom('token_families')
+        .leftJoin('clients', 'clients.pk', 'token_families.client_pk')
+        .innerJoin('refresh_tokens', 'refresh_tokens.family_id', 'token_families.id')
+        .select(['token_families.id', 'token_families.created_at', 'clients.client_id'])
+        .select((eb) => eb.fn.max('refresh_tokens.expires_at').as('expires_at'))
+        .where('token_families.user_pk', '=', userPk)
+        .where('token_families.revoked_at', 'is', null)
+        .where('refresh_tokens.used_at', 'is', null)
+        .where('refresh_tokens.expires_at', '>', now)
+        .groupBy(['token_families.id', 'token_families.created_at', 'clients.client_id'])
+        .orderBy('token_families.created_at', 'desc')
+        .execute();
+    },
     async insertRefresh(r: { token_hash: string; family_id: string; created_at: number; expires_at: number }): Promise<void> {
       await db.insertInto('refresh_tokens').values({ ...r, used_at: null }).execute();
     },

@@ -10,6 +10,7 @@ import { userRoutes } from './user-routes.ts';
 import { groupRoutes } from './group-routes.ts';
 import { configurationRoutes } from './configuration-routes.ts';
 import { adminRoutes } from './admin-routes.ts';
+import { accountRoutes } from './account-routes.ts';
 
 export interface DialectOptions {
   core: Core;
@@ -59,6 +60,7 @@ export async function v1Dialect(app: FastifyInstance, opts: DialectOptions) {
   await groupRoutes(typed, opts);
   await configurationRoutes(typed, opts);
   await adminRoutes(typed, opts);
+  await accountRoutes(typed, opts);
 }
 
 export type TypedApp = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;

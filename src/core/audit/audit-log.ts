@@ -1,0 +1,64 @@
+// The audit log: every security event, stored with where it came from, readable by the staff
+// of the tenant it belongs to.
+import type { Store } from '../../store/index.ts';
+import type { Events, SecurityEvent } from '../events.ts';
+import type { Page, PageRequest, Principal } from '../types.ts';
+import { requireTenantManager } from '../permissions.ts';
+
+/** Where the current request came from, supplied by the HTTP layer (nothing at the CLI). */
+export interface RequestOrigin {
+  ip?: string;
+  requestId?: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  type: string;
+  at: number;
+  userId: string | null;
+  username: string | null;
+  actorId: string | null;
+  ip: string | null;
+  requestId: string | null;
+  detail: Record<string, unknown>;
+}
+
+export interface AuditQuery {
+  type?: string;
+  userId?: string;
+  since?: number;
+  until?: number;
+}
+
+export class AuditLog {
+  private readonly store: Store;
+
+  constructor(store: Store, events: Events, origin: () => RequestOrigin | undefined) {
+    this.store = store;
+    events.on(async (e) => {
+      const o = origin() ?? {};
+      const user = e.userPk === null ? undefined : await store.read.users.findByPk(e.userPk);
+      const actor = e.actorPk == null ? undefined : await store.read.users.findByPk(e.actorPk);
+      await store.read.audit.insert(this.row(e, o, user?.id ?? null, user?.username ?? (e.detail?.username as string | undefined) ?? null, actor?.id ?? null));
+    });
+  }
+
+  private row(e: SecurityEvent & { at: number }, o: RequestOrigin, userId: string | null, username: string | null, actorId: string | null) {
+    return {
+      tenant_pk: e.tenantPk, type: e.type, at: e.at, user_id: userId, username, actor_id: actorId,
+      ip: o.ip?.slice(0, 64) ?? null, request_id: o.requestId?.slice(0, 100) ?? null, detail: JSON.stringify(e.detail ?? {}),
+    };
+  }
+
+  async list(p: Principal, q: AuditQuery, page: PageRequest): Promise<Page<AuditEntry>> {
+    requireTenantManager(p, p.tenant.pk);
+    const r = await this.store.read.audit.list({ tenantPk: p.tenant.pk, ...q }, page);
+    return {
+      count: r.count,
+      items: r.items.map((x) => ({
+        id: Number(x.pk), type: x.type, at: x.at, userId: x.user_id, username: x.username, actorId: x.actor_id, ip: x.ip,
+        requestId: x.request_id, detail: JSON.parse(x.detail) as Record<string, unknown>,
+      })),
+    };
+  }
+}

@@ -1,0 +1,67 @@
+// A user's own view of where it is signed in (JWT refresh families and cookie sessions), and
+// the means to end any one of them.
+import type { Store } from '../../store/index.ts';
+import type { Clock } from '../clock.ts';
+import type { Events } from '../events.ts';
+import type { Principal } from '../types.ts';
+import { notFound } from '../errors.ts';
+
+export interface SignIn {
+  /** `jwt:<family id>` or `session:<session id>`. */
+  id: string;
+  kind: 'jwt' | 'session';
+  createdAt: number;
+  expiresAt: number;
+  clientId: string | null;
+  /** The sign-in this request was made with. */
+  current: boolean;
+}
+
+export class SignInsService {
+  private readonly store: Store;
+  private readonly clock: Clock;
+  private readonly events: Events;
+
+  constructor(store: Store, clock: Clock, events: Events) {
+    this.store = store;
+    this.clock = clock;
+    this.events = events;
+  }
+
+  async list(p: Principal): Promise<SignIn[]> {
+    const now = this.clock.now();
+    const families = await this.store.read.tokens.liveFamilies(p.user.pk, now);
+    const sessions = await this.store.read.sessions.liveForUser(p.user.pk, now);
+    return [
+      ...families.map((f) => ({
+        id: `jwt:${f.id}`, kind: 'jwt' as const, createdAt: f.created_at, expiresAt: Number(f.expires_at), clientId: f.client_id ?? null,
+        current: f.id === p.familyId,
+      })),
+      ...sessions.map((s) => ({
+        id: `session:${s.id}`, kind: 'session' as const, createdAt: s.created_at, expiresAt: s.expires_at, clientId: null,
+        current: s.id === p.sessionId,
+      })),
+    ].sort((a, b) => b.createdAt - a.createdAt);
+  }
+
+  /** Ends one of the caller's own sign-ins; NOT_FOUND for anything else. */
+  async revoke(p: Principal, id: string): Promise<void> {
+    const [kind, key] = [id.slice(0, id.indexOf(':')), id.slice(id.indexOf(':') + 1)];
+    const now = this.clock.now();
+    if (kind === 'jwt') {
+      const family = await this.store.read.tokens.findFamily(key);
+      if (!family || family.user_pk !== p.user.pk || family.revoked_at !== null) throw notFound();
+      await this.store.transaction((r) => r.tokens.revokeFamily(key, 'revoked_by_user', now));
+      await this.events.emit({ type: 'token.revoked', tenantPk: p.tenant.pk, userPk: p.user.pk, detail: { reason: 'revoked_by_user' } });
+      return;
+    }
+    if (kind === 'session') {
+      const session = await this.store.read.sessions.find(key);
+      if (!session || session.user_pk !== p.user.pk) throw notFound();
+      await this.store.transaction((r) => r.sessions.delete(key));
+      await this.events.emit({ type: 'session.ended', tenantPk: p.tenant.pk, userPk: p.user.pk, detail: { reason: 'revoked_by_user' } });
+      return;
+    }
+    throw notFound();
+  }
+}

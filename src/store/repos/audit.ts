@@ -1,0 +1,34 @@
+import type { Kysely } from 'kysely';
+import type { DB, AuditEventsTable } from '../schema.ts';
+
+export type AuditRow = Omit<AuditEventsTable, 'pk'> & { pk?: number };
+
+export interface AuditFilter {
+  tenantPk: number;
+  type?: string;
+  userId?: string;
+  since?: number;
+  until?: number;
+}
+
+export function auditRepo(db: Kysely<DB>) {
+  const where = (f: AuditFilter) => {
+    let q = db.selectFrom('audit_events').where('tenant_pk', '=', f.tenantPk);
+    if (f.type) q = q.where('type', '=', f.type);
+    if (f.userId) q = q.where('user_id', '=', f.userId);
+    if (f.since !== undefined) q = q.where('at', '>=', f.since);
+    if (f.until !== undefined) q = q.where('at', '<', f.until);
+    return q;
+  };
+  return {
+    async insert(row: AuditRow): Promise<void> {
+      const { pk: _pk, ...values } = row;
+      await db.insertInto('audit_events').values(values).execute();
+    },
+    async list(f: AuditFilter, page: { offset: number; limit: number }) {
+      const [{ n }] = await where(f).select((eb) => eb.fn.countAll<number>().as('n')).execute();
+      const rows = await where(f).selectAll().orderBy('pk', 'desc').limit(page.limit).offset(page.offset).execute();
+      return { count: Number(n), items: rows };
+    },
+  };
+}
