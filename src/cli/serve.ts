@@ -15,7 +15,9 @@ export async function run(argv: string[]): Promise<number> {
   const env = { ...process.env };
   if (values.host) env.HOST = values.host;
   if (values.port) env.PORT = values.port;
-  const { config, store, core } = await openCore(loadConfig(env));
+  // Until the server's logger exists, Redis trouble goes to stderr.
+  let sharedStateError = (err: unknown) => console.error(`redis: ${(err as Error).message}`);
+  const { config, store, core } = await openCore(loadConfig(env), { onSharedStateError: (err) => sharedStateError(err) });
   const app = await buildServer({
     core,
     publicUrl: config.publicUrl,
@@ -25,6 +27,14 @@ export async function run(argv: string[]): Promise<number> {
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
     },
   });
+  let lastRedisWarning = 0;
+  sharedStateError = (err) => {
+    // Reconnect attempts fail every few seconds while Redis is down: one line per 10 s is enough.
+    if (Date.now() - lastRedisWarning < 10_000) return;
+    lastRedisWarning = Date.now();
+    app.log.warn({ err: (err as Error).message }, 'redis unavailable: caches fall back to their expiry on this instance');
+  };
+  core.events.onError = (err, event) => app.log.error({ err, event: event.type }, 'security event listener failed');
   if (config.bootstrapAdmin) {
     const outcome = await core.bootstrapAdmin(config.bootstrapAdmin);
     app.log.info({ username: config.bootstrapAdmin.username, outcome }, 'bootstrap superuser');

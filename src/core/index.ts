@@ -13,6 +13,7 @@ import { AuthService } from './auth-service.ts';
 import { ClientsService } from './clients/clients-service.ts';
 import { Events } from './events.ts';
 import { meterHasher } from './credentials/hash-meter.ts';
+import { localBroadcast, type Broadcast } from '../store/broadcast.ts';
 import { SignInsService } from './sessions/sign-ins.ts';
 import { AuditLog, type RequestOrigin } from './audit/audit-log.ts';
 import { DomainError } from './errors.ts';
@@ -42,6 +43,8 @@ export interface CoreOptions {
   hasher?: PasswordHasher;
   /** Where the current request came from (IP, request id), for the audit log. */
   origin?: () => RequestOrigin | undefined;
+  /** Reaches the other instances (Redis pub/sub); defaults to this process only. */
+  broadcast?: Broadcast;
 }
 
 export interface BootstrapAdmin {
@@ -65,10 +68,24 @@ export function createCore(opts: CoreOptions) {
   const sessions = new SessionsService(store, clock, settings);
   const clients = new ClientsService(store, clock, events);
   const signIns = new SignInsService(store, clock, events);
+  // Caches follow changes made on other instances: a change is an event here, a message there.
+  const broadcast = opts.broadcast ?? localBroadcast();
+  events.on(async (e) => {
+    if (e.type === 'tenant.changed') await broadcast.publish('tenant');
+    else if (e.type === 'client.changed') await broadcast.publish('client', String(e.detail?.client_id ?? ''));
+    else if (e.type === 'settings.changed' && e.tenantPk !== null) await broadcast.publish('settings', String(e.tenantPk));
+    else if (e.type === 'signing_key.rotated') await broadcast.publish('signing_keys');
+  });
+  broadcast.subscribe((topic, payload) => {
+    if (topic === 'tenant') tenants.invalidate();
+    else if (topic === 'client') clients.invalidate(payload);
+    else if (topic === 'settings') settings.invalidate(Number(payload));
+    else if (topic === 'signing_keys') void keys.reloadNow().catch(() => {});
+  });
   const auth = new AuthService({ store, clock, hasher, accessTokens, settings, tenants, sessions, users, clients, events });
 
   return {
-    store, clock, hasher, keys, tenants, settings, users, groups, sessions, auth, clients, events, audit, signIns,
+    store, clock, hasher, keys, tenants, settings, users, groups, sessions, auth, clients, events, audit, signIns, broadcast,
 
     /** Makes the stored state ready: schema, default tenant, signing keys. Safe on every start. */
     async prepare(): Promise<void> {

@@ -78,6 +78,11 @@ export class ClientsService {
     return client;
   }
 
+  /** Drops a cached client (another instance changed it). */
+  invalidate(clientId: string): void {
+    this.cache.delete(clientId);
+  }
+
   /** The client an `X-Client-Id` names in a tenant; INVALID_CLIENT when it is not registered there. */
   async identify(tenant: Tenant, clientId: string): Promise<Client> {
     if (!CLIENT_ID_RE.test(clientId)) throw invalidClient('Unknown client id.');

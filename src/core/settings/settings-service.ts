@@ -28,6 +28,11 @@ export class SettingsService {
   // within CACHE_MS on the others.
   private readonly cache = new Map<number, { settings: Settings; at: number }>();
 
+  /** Drops a tenant's cached settings (another instance changed them). */
+  invalidate(tenantPk: number): void {
+    this.cache.delete(tenantPk);
+  }
+
   /** The effective settings of a tenant. */
   async forTenant(tenantPk: number): Promise<Settings> {
     const hit = this.cache.get(tenantPk);

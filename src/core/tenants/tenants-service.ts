@@ -101,6 +101,12 @@ export class TenantsService {
     return this.store.read.tenants.findByName(name);
   }
 
+  /** Drops every cached tenant (another instance changed one). */
+  invalidate(): void {
+    this.byName.clear();
+    this.byPkCache.clear();
+  }
+
   private forget(t: Tenant): void {
     this.byName.delete(t.name);
     this.byPkCache.delete(t.pk);

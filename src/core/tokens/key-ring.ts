@@ -114,6 +114,11 @@ export class KeyRing {
     return this.loading;
   }
 
+  /** Re-reads the keys now (another instance rotated them). */
+  async reloadNow(): Promise<void> {
+    await this.reload();
+  }
+
   private async fresh(): Promise<void> {
     if (Date.now() - this.loadedAt > RELOAD_MS || this.keys.length === 0) await this.reload();
   }

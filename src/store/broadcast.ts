@@ -1,0 +1,64 @@
+// Tells the other instances that something cached has changed (signing keys rotated, a tenant,
+// client or setting edited), through Redis pub/sub when REDIS_URL is set. Without Redis there
+// are no other instances to tell, or they notice within their cache time.
+import { Redis } from 'ioredis';
+
+export type BroadcastHandler = (topic: string, payload: string) => void;
+
+export interface Broadcast {
+  publish(topic: string, payload?: string): Promise<void>;
+  subscribe(handler: BroadcastHandler): void;
+  close(): Promise<void>;
+}
+
+const CHANNEL = 'latchkey:invalidate';
+
+/** Within one process: handlers run at once. */
+export function localBroadcast(): Broadcast {
+  const handlers: BroadcastHandler[] = [];
+  return {
+    async publish(topic, payload = '') {
+      for (const h of handlers) h(topic, payload);
+    },
+    subscribe: (h) => void handlers.push(h),
+    close: async () => {},
+  };
+}
+
+export interface RedisBroadcastOptions {
+  onError?: (err: unknown) => void;
+}
+
+/** Across instances through one Redis channel. A lost Redis is logged, never fatal. */
+export function redisBroadcast(url: string, opts: RedisBroadcastOptions = {}): Broadcast {
+  const onError = opts.onError ?? (() => {});
+  const common = { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (n: number) => Math.min(n * 200, 2000) };
+  const pub = new Redis(url, common);
+  const sub = new Redis(url, common);
+  pub.on('error', onError);
+  sub.on('error', onError);
+  const handlers: BroadcastHandler[] = [];
+  sub.subscribe(CHANNEL).catch(onError);
+  sub.on('message', (_channel: string, message: string) => {
+    const sep = message.indexOf('\n');
+    const topic = sep < 0 ? message : message.slice(0, sep);
+    const payload = sep < 0 ? '' : message.slice(sep + 1);
+    for (const h of handlers) h(topic, payload);
+  });
+  return {
+    async publish(topic, payload = '') {
+      // This instance acts at once; the others hear it through Redis (ours hears it twice: harmless).
+      for (const h of handlers) h(topic, payload);
+      try {
+        await pub.publish(CHANNEL, `${topic}\n${payload}`);
+      } catch (err) {
+        onError(err);
+      }
+    },
+    subscribe: (h) => void handlers.push(h),
+    async close() {
+      pub.disconnect();
+      sub.disconnect();
+    },
+  };
+}
