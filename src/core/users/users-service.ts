@@ -52,10 +52,16 @@ const USERNAME_TAKEN = 'A user with that username already exists.';
 export const JSON_FIELD_MAX_BYTES = 16 * 1024;
 export const JSON_FIELD_MAX_DEPTH = 5;
 
-function depth(v: unknown): number {
-  if (v === null || typeof v !== 'object') return 0;
-  const children = Array.isArray(v) ? v : Object.values(v);
-  return 1 + children.reduce<number>((m, c) => Math.max(m, depth(c)), 0);
+/** Whether a JSON value nests deeper than `limit`; iterative, so a 100,000-level body cannot overflow the stack. */
+function nestsDeeperThan(v: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[v, 0]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== 'object') continue;
+    if (d >= limit) return true;
+    for (const c of Array.isArray(x) ? x : Object.values(x)) stack.push([c, d + 1]);
+  }
+  return false;
 }
 
 function checkJsonFields(errors: FieldErrorBag, input: { profile?: unknown; emm?: unknown; avatar?: string | null }): void {
@@ -67,8 +73,9 @@ function checkJsonFields(errors: FieldErrorBag, input: { profile?: unknown; emm?
     const v = input[field];
     if (v === undefined) continue;
     if (v === null || typeof v !== 'object' || Array.isArray(v)) errors.add(field, 'Expected a JSON object.');
+    // Depth first: JSON.stringify of a very deep value throws RangeError (a 500) before any size check.
+    else if (nestsDeeperThan(v, JSON_FIELD_MAX_DEPTH)) errors.add(field, `Must be nested at most ${JSON_FIELD_MAX_DEPTH} levels deep.`);
     else if (Buffer.byteLength(JSON.stringify(v)) > JSON_FIELD_MAX_BYTES) errors.add(field, `Must be at most ${JSON_FIELD_MAX_BYTES} bytes of JSON.`);
-    else if (depth(v) > JSON_FIELD_MAX_DEPTH) errors.add(field, `Must be nested at most ${JSON_FIELD_MAX_DEPTH} levels deep.`);
   }
 }
 
