@@ -69,7 +69,7 @@ export class AccessTokens {
     if (cached) {
       if (cached.exp > nowSec && cached.iat <= nowSec + 60) return cached;
       this.verified.delete(token);
-      throw tokenInvalid('Token is invalid or expired');
+      throw tokenInvalid('Given token not valid for any token type'); // the same answer as a full check: no hint that the token was seen before
     }
     let payload: JWTPayload;
     try {

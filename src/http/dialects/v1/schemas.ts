@@ -7,7 +7,10 @@ const Str = (max: number, extra: object = {}) => Type.String({ maxLength: max, .
 // Passwords are bounded in bytes by the core; 4,096 characters is only the schema's outer fence.
 const Password = Type.String({ maxLength: 4096 });
 
-export const Detail = Type.Object({ detail: Type.String() }, { $id: 'Detail', description: 'An error, as Django REST framework words it.' });
+export const Detail = Type.Object(
+  { detail: Type.String(), code: Type.Optional(Type.String({ description: 'simplejwt\'s `token_not_valid` on a refused token' })) },
+  { $id: 'Detail', description: 'An error, as Django REST framework words it.' },
+);
 export const FieldErrors = Type.Record(Type.String(), Type.Union([Type.Array(Type.String()), Type.String()]), {
   description: 'Field name -> messages; `non_field_errors` for the input as a whole; `detail` for a body that could not be read.',
 });
