@@ -60,8 +60,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       },
     },
   });
-  // The viewer's files ship inside the package: /api/docs works with no internet.
-  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true });
+  // The viewer's files ship inside the package: /api/docs works with no internet. The plugin's
+  // CSP ends with `upgrade-insecure-requests`, which makes browsers fetch those files over https:
+  // on a plain-http server reached by any name but localhost the page stayed blank. Drop it.
+  await app.register(swaggerUi, {
+    routePrefix: '/api/docs',
+    staticCSP: true,
+    transformStaticCSP: (csp) => csp.replace(/\s*upgrade-insecure-requests;?/, ''),
+  });
 
   app.get('/api/schema', { schema: { hide: true } }, async () => app.swagger());
 
