@@ -9,6 +9,7 @@ import type { Core } from '../core/index.ts';
 import { v1Dialect } from './dialects/v1/index.ts';
 import { trackRequestOrigin } from './request-origin.ts';
 import { registerMetrics } from './metrics.ts';
+import { refuseNulCharacters } from './nul-guard.ts';
 import { authnDialect } from './dialects/authn/index.ts';
 import { oauth2V2Dialect } from './dialects/oauth2-v2/index.ts';
 
@@ -39,6 +40,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   trackRequestOrigin(app);
   registerMetrics(app, opts.core);
+  refuseNulCharacters(app);
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
   await app.register(swagger, {

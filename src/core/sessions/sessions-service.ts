@@ -53,7 +53,7 @@ export class SessionsService {
   /** The live session a cookie names, or null (malformed, unknown, wrong secret, or expired). */
   async find(cookie: string): Promise<SessionRecord | null> {
     const dot = cookie.indexOf('.');
-    if (dot <= 0 || cookie.length > 200) return null;
+    if (dot <= 0 || cookie.length > 200 || cookie.includes('\0')) return null; // PostgreSQL text cannot hold NUL
     const row = await this.store.read.sessions.find(cookie.slice(0, dot));
     if (!row || !safeEqual(row.secret_hash, sha256(cookie.slice(dot + 1)))) return null;
     if (row.expires_at <= this.clock.now()) return null;
