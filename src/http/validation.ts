@@ -51,7 +51,8 @@ export function ajvToFields(errors: AjvError[]): FieldErrors {
   for (const e of errors) {
     const field = fieldOf(e);
     const msg = messageOf(e);
-    const list = (out[field] ??= []);
+    // Own keys only: a field named `constructor` or `toString` must not find Object.prototype's.
+    const list = Object.hasOwn(out, field) ? out[field]! : (out[field] = []);
     if (!list.includes(msg)) list.push(msg);
   }
   return out;
