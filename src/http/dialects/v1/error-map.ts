@@ -23,8 +23,8 @@ export function sendDomainError(reply: FastifyReply, err: DomainError, rename: R
   if (status === 401) reply.header('www-authenticate', 'Bearer realm="api"');
   if (err.code === 'RATE_LIMITED' && err.retryAfter) reply.header('retry-after', String(err.retryAfter));
   if (err.code === 'VALIDATION_FAILED' && err.fields) {
-    const body: Record<string, string[]> = {};
-    for (const [k, v] of Object.entries(err.fields)) body[rename[k] ?? k] = v;
+    // Own keys only, and fromEntries: a field named `constructor` or `__proto__` stays a plain key.
+    const body = Object.fromEntries(Object.entries(err.fields).map(([k, v]) => [Object.hasOwn(rename, k) ? rename[k]! : k, v]));
     return reply.code(status).send(body);
   }
   if (err.code === 'TOKEN_INVALID') return reply.code(status).send({ detail: err.message, code: 'token_not_valid' });
