@@ -27,6 +27,8 @@ const INTERESTING = [
   'ａｄｍｉｎ', 'admin', 'default', 'acme', '', ' ', '\n', '{}', '[]', 'null', 'true', '-1', '0', '1e309', '9'.repeat(40),
   '__proto__', 'constructor', '😀'.repeat(50), 'x'.repeat(100_000), '\ud800', 'Ⅻ', 'ß', 'İ',
 ];
+/** Keys that name Object.prototype members: code that indexes plain objects by field name trips on them. */
+const PROTO_KEYS = ['constructor', 'toString', 'hasOwnProperty', 'valueOf', '__proto__', 'isPrototypeOf'];
 const EXTRA_KEYS = ['is_superuser', 'is_staff', 'id', 'pk', 'password_hash', 'tenant_pk', '__proto__x', 'constructor', 'token'];
 
 type Schema = Record<string, any>;
@@ -169,17 +171,19 @@ function bodyFor(doc: Schema, schema: Schema): fc.Arbitrary<{ value?: unknown; r
   const valid = fromSchema(doc, schema);
   const mutation = fc.record({
     base: valid,
-    kind: fc.constantFrom('drop', 'extra', 'wrongType', 'huge', 'unicode', 'null'),
+    kind: fc.constantFrom('drop', 'extra', 'protoKey', 'wrongType', 'huge', 'unicode', 'null'),
     pick: fc.nat(),
-    extraKey: fc.oneof(fc.constantFrom(...EXTRA_KEYS), fc.string({ maxLength: 10 })),
+    extraKey: fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...EXTRA_KEYS) }, { weight: 1, arbitrary: fc.string({ maxLength: 10 }) }),
+    protoKey: fc.constantFrom(...PROTO_KEYS),
     value: wild,
     unicode: fc.string({ unit: 'binary', minLength: 1, maxLength: 200 }),
-  }).map(({ base, kind, pick, extraKey, value, unicode }) => {
+  }).map(({ base, kind, pick, extraKey, protoKey, value, unicode }) => {
     const obj = base !== null && typeof base === 'object' && !Array.isArray(base) ? { ...(base as Record<string, unknown>) } : {};
     const keys = Object.keys(obj);
     const key = keys.length ? keys[pick % keys.length]! : extraKey;
     if (kind === 'drop') delete obj[key];
     else if (kind === 'extra') obj[extraKey] = value;
+    else if (kind === 'protoKey') Object.defineProperty(obj, protoKey, { value, enumerable: true, writable: true, configurable: true });
     else if (kind === 'wrongType') obj[key] = typeof obj[key] === 'string' ? (pick % 2 ? pick : [obj[key]]) : (JSON.stringify(value) ?? "undefined");
     else if (kind === 'huge') obj[key] = 'x'.repeat(200_000 + (pick % 1000));
     else if (kind === 'unicode') obj[key] = unicode;
