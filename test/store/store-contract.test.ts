@@ -1,0 +1,296 @@
+// The store contract, run against every engine: migrations, repositories, unique constraints,
+// the single-use guarantee of consumeRefresh, and all-or-nothing transactions.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { engines, type Engine } from '../helpers/engines.ts';
+import { openStore, isUniqueViolation, type Store } from '../../src/store/index.ts';
+import { migrations } from '../../src/store/migrations/index.ts';
+import type { NewUser } from '../../src/store/repos/users.ts';
+import type { Tenant } from '../../src/core/index.ts';
+
+const NOW = Date.UTC(2026, 0, 1);
+
+/** A database URL that a second connection can reopen (an in-memory SQLite cannot be). */
+async function reopenableDatabase(engine: Engine): Promise<{ url: string; drop(): Promise<void> }> {
+  if (engine.name === 'postgres') return engine.create();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'latchkey-store-'));
+  return { url: `sqlite:${path.join(dir, 'db.sqlite')}`, drop: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+function newUser(tenantPk: number, username: string, extra: Partial<NewUser> = {}): NewUser {
+  return {
+    id: crypto.randomUUID(), tenantPk, username, email: `${username}@example.com`, firstName: 'First', lastName: 'Last',
+    passwordHash: null, isActive: true, isStaff: false, isSuperuser: false, lastLogin: null, passwordChangedAt: null,
+    profile: {}, emm: {}, avatar: null, emailVerified: false, createdAt: NOW, updatedAt: NOW, ...extra,
+  };
+}
+
+const newTenant = (name: string): Omit<Tenant, 'pk'> => ({
+  id: crypto.randomUUID(), name, displayName: name.toUpperCase(), isActive: true, createdAt: NOW, updatedAt: NOW,
+});
+
+const sha = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
+
+for (const { engine, skip } of engines) {
+  describe(`store migrations [${engine.name}]`, { skip }, () => {
+    let db: { url: string; drop(): Promise<void> };
+    before(async () => { db = await reopenableDatabase(engine); });
+    after(async () => { await db?.drop(); });
+
+    it('applies every migration on a fresh database, then nothing on a second run or a new connection', async () => {
+      const store = openStore(db.url);
+      try {
+        const applied = await store.migrate();
+        assert.deepEqual(applied, Object.keys(migrations(engine.name)));
+        assert.deepEqual(await store.migrate(), [], 'a second run applies nothing');
+        // The schema is there: every table answers.
+        for (const table of ['tenants', 'users', 'groups', 'group_members', 'settings', 'signing_keys', 'token_families', 'refresh_tokens', 'sessions'] as const) {
+          const rows = await store.db.selectFrom(table).selectAll().execute();
+          assert.deepEqual(rows, [], `${table} exists and is empty`);
+        }
+      } finally {
+        await store.close();
+      }
+      // A restarted server (a new connection) finds the schema current.
+      const again = openStore(db.url);
+      try {
+        assert.deepEqual(await again.migrate(), []);
+      } finally {
+        await again.close();
+      }
+    });
+  });
+
+  describe(`store repositories [${engine.name}]`, { skip }, () => {
+    let db: { url: string; drop(): Promise<void> };
+    let store: Store;
+    let tenant: Tenant;
+    let other: Tenant;
+
+    before(async () => {
+      db = await engine.create();
+      store = openStore(db.url);
+      await store.migrate();
+      tenant = await store.transaction((r) => r.tenants.insert(newTenant('acme')));
+      other = await store.transaction((r) => r.tenants.insert(newTenant('globex')));
+    });
+    after(async () => {
+      await store?.close();
+      await db?.drop();
+    });
+
+    it('round-trips tenants', async () => {
+      assert.equal(typeof tenant.pk, 'number');
+      const found = await store.read.tenants.findByName('acme');
+      assert.deepEqual(found, tenant);
+      assert.deepEqual(await store.read.tenants.findByPk(other.pk), other);
+      assert.equal(await store.read.tenants.findByName('nope'), undefined);
+    });
+
+    it('round-trips a user with every field, flags as booleans and times as numbers', async () => {
+      const input = newUser(tenant.pk, 'alice', {
+        passwordHash: '$argon2id$v=19$m=1024,t=1,p=1$c2FsdA$aGFzaA', isStaff: true, isSuperuser: false, isActive: true,
+        lastLogin: NOW + 5, passwordChangedAt: NOW + 6, profile: { lang: 'fr' }, emm: { device: 'x' }, avatar: 'https://e.example/a.png',
+        emailVerified: true,
+      });
+      const pk = await store.transaction((r) => r.users.insert(input));
+      assert.equal(typeof pk, 'number');
+      const expected = { ...input, pk, tenantName: 'acme' };
+      const byId = await store.read.users.findById(input.id);
+      assert.deepEqual(byId, expected);
+      assert.deepEqual(await store.read.users.findByPk(pk), expected);
+      assert.deepEqual(await store.read.users.findByUsername(tenant.pk, 'alice'), expected);
+      assert.equal(await store.read.users.findByUsername(other.pk, 'alice'), undefined, 'usernames are looked up within a tenant');
+      assert.equal(typeof byId!.createdAt, 'number');
+      assert.equal(byId!.isStaff, true);
+      assert.equal(byId!.isSuperuser, false);
+    });
+
+    it('updates and deletes users', async () => {
+      const u = newUser(tenant.pk, 'bob');
+      const pk = await store.transaction((r) => r.users.insert(u));
+      await store.transaction((r) => r.users.update(pk, { firstName: 'Robert', isActive: false, isStaff: true, updatedAt: NOW + 10, passwordHash: 'h' }));
+      const got = (await store.read.users.findByPk(pk))!;
+      assert.equal(got.firstName, 'Robert');
+      assert.equal(got.isActive, false);
+      assert.equal(got.isStaff, true);
+      assert.equal(got.updatedAt, NOW + 10);
+      assert.equal(got.passwordHash, 'h');
+      assert.equal(got.lastName, 'Last', 'fields not named are kept');
+      await store.transaction((r) => r.users.delete(pk));
+      assert.equal(await store.read.users.findByPk(pk), undefined);
+    });
+
+    it('lists a tenant\'s users by pk with a count, limit and offset', async () => {
+      const t = await store.transaction((r) => r.tenants.insert(newTenant('listing')));
+      const pks: number[] = [];
+      for (let i = 0; i < 5; i++) pks.push(await store.transaction((r) => r.users.insert(newUser(t.pk, `l${i}`))));
+      const page = await store.read.users.list(t.pk, { offset: 1, limit: 2 });
+      assert.equal(page.count, 5);
+      assert.deepEqual(page.items.map((u) => u.pk), pks.slice(1, 3));
+      const only = await store.read.users.list(t.pk, { offset: 0, limit: 100 }, pks[3]);
+      assert.equal(only.count, 1);
+      assert.deepEqual(only.items.map((u) => u.username), ['l3']);
+    });
+
+    it('refuses a second user with the same username in one tenant, allows it in another', async () => {
+      await store.transaction((r) => r.users.insert(newUser(tenant.pk, 'carol')));
+      await assert.rejects(
+        store.transaction((r) => r.users.insert(newUser(tenant.pk, 'carol'))),
+        (err) => isUniqueViolation(err),
+      );
+      const pk = await store.transaction((r) => r.users.insert(newUser(other.pk, 'carol')));
+      assert.equal((await store.read.users.findByPk(pk))!.tenantName, 'globex');
+    });
+
+    it('round-trips groups and memberships; refuses a duplicate group name in one tenant', async () => {
+      const g = await store.transaction((r) => r.groups.insert({ id: crypto.randomUUID(), tenantPk: tenant.pk, name: 'admins', createdAt: NOW, updatedAt: NOW }));
+      assert.deepEqual(await store.read.groups.findById(g.id), g);
+      assert.deepEqual(await store.read.groups.findByName(tenant.pk, 'admins'), g);
+      await assert.rejects(
+        store.transaction((r) => r.groups.insert({ id: crypto.randomUUID(), tenantPk: tenant.pk, name: 'admins', createdAt: NOW, updatedAt: NOW })),
+        (err) => isUniqueViolation(err),
+      );
+      // The same name in another tenant is another group.
+      await store.transaction((r) => r.groups.insert({ id: crypto.randomUUID(), tenantPk: other.pk, name: 'admins', createdAt: NOW, updatedAt: NOW }));
+
+      const dave = await store.transaction((r) => r.users.insert(newUser(tenant.pk, 'dave')));
+      const erin = await store.transaction((r) => r.users.insert(newUser(tenant.pk, 'erin')));
+      await store.transaction(async (r) => {
+        await r.groups.addMember(g.pk, dave, NOW);
+        await r.groups.addMember(g.pk, erin, NOW);
+      });
+      await assert.rejects(store.transaction((r) => r.groups.addMember(g.pk, dave, NOW)), (err) => isUniqueViolation(err), 'a membership is unique');
+      assert.equal(await store.read.groups.isMember(g.pk, dave), true);
+      const members = await store.read.groups.members(g.pk, { offset: 0, limit: 10 });
+      assert.equal(members.count, 2);
+      assert.deepEqual(members.items.map((u) => u.username), ['dave', 'erin']);
+      assert.deepEqual(await store.read.groups.namesForUser(dave), ['admins']);
+
+      assert.equal(await store.transaction((r) => r.groups.removeMember(g.pk, dave)), true);
+      assert.equal(await store.transaction((r) => r.groups.removeMember(g.pk, dave)), false, 'removing a non-member reports it');
+      assert.equal(await store.read.groups.isMember(g.pk, dave), false);
+
+      await store.transaction((r) => r.groups.rename(g.pk, 'operators', NOW + 1));
+      assert.equal((await store.read.groups.findById(g.id))!.name, 'operators');
+
+      // Deleting a user removes its memberships (foreign keys cascade on both engines).
+      await store.transaction((r) => r.users.delete(erin));
+      assert.equal((await store.read.groups.members(g.pk, { offset: 0, limit: 10 })).count, 0);
+      await store.transaction((r) => r.groups.delete(g.pk));
+      assert.equal(await store.read.groups.findById(g.id), undefined);
+    });
+
+    it('round-trips settings per tenant, replacing a key on a second put', async () => {
+      await store.transaction((r) => r.settings.put(tenant.pk, 'access_token_lifetime', '60', NOW));
+      await store.transaction((r) => r.settings.put(tenant.pk, 'password_min_length', '10', NOW));
+      await store.transaction((r) => r.settings.put(tenant.pk, 'access_token_lifetime', '90', NOW + 1));
+      assert.deepEqual(await store.read.settings.all(tenant.pk), { access_token_lifetime: '90', password_min_length: '10' });
+      assert.deepEqual(await store.read.settings.all(other.pk), {}, 'settings belong to one tenant');
+    });
+
+    it('round-trips sessions and refresh-token families', async () => {
+      const userPk = await store.transaction((r) => r.users.insert(newUser(tenant.pk, 'frank')));
+      const session = { id: 'sid1', secret_hash: sha('s'), csrf_hash: sha('c'), tenant_pk: tenant.pk, user_pk: userPk, created_at: NOW, expires_at: NOW + 1000 };
+      await store.transaction((r) => r.sessions.insert(session));
+      assert.deepEqual(await store.read.sessions.find('sid1'), session);
+      await store.transaction((r) => r.sessions.delete('sid1'));
+      assert.equal(await store.read.sessions.find('sid1'), undefined);
+
+      const family = crypto.randomUUID();
+      await store.transaction(async (r) => {
+        await r.tokens.createFamily({ id: family, tenant_pk: tenant.pk, user_pk: userPk, created_at: NOW, client_pk: null, scope: null });
+        await r.tokens.insertRefresh({ token_hash: sha('r1'), family_id: family, created_at: NOW, expires_at: NOW + 1000 });
+      });
+      const found = await store.read.tokens.findRefresh(sha('r1'));
+      assert.equal(found?.family_id, family);
+      assert.equal(found?.user_pk, userPk);
+      assert.equal(found?.revoked_at, null);
+      assert.equal(found?.used_at, null);
+      await store.transaction((r) => r.tokens.revokeFamily(family, 'test', NOW + 5));
+      assert.equal((await store.read.tokens.findRefresh(sha('r1')))?.revoked_at, NOW + 5);
+      assert.equal((await store.read.tokens.findFamily(family))?.revoked_reason, 'test');
+    });
+
+    it('consumeRefresh lets exactly one of many concurrent calls win', async () => {
+      const userPk = await store.transaction((r) => r.users.insert(newUser(tenant.pk, 'racer')));
+      const family = crypto.randomUUID();
+      await store.transaction(async (r) => {
+        await r.tokens.createFamily({ id: family, tenant_pk: tenant.pk, user_pk: userPk, created_at: NOW, client_pk: null, scope: null });
+        await r.tokens.insertRefresh({ token_hash: sha('race'), family_id: family, created_at: NOW, expires_at: NOW + 1000 });
+      });
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => store.transaction((r) => r.tokens.consumeRefresh(sha('race'), NOW + i))),
+      );
+      assert.equal(results.filter(Boolean).length, 1, `one winner, got ${JSON.stringify(results)}`);
+      assert.equal(await store.read.tokens.consumeRefresh(sha('race'), NOW + 100), false, 'a used token stays used');
+    });
+
+    it('consumeRefresh: a call that waits on an open transaction which consumes the token loses', async () => {
+      const userPk = await store.transaction((r) => r.users.insert(newUser(tenant.pk, 'racer2')));
+      const family = crypto.randomUUID();
+      await store.transaction(async (r) => {
+        await r.tokens.createFamily({ id: family, tenant_pk: tenant.pk, user_pk: userPk, created_at: NOW, client_pk: null, scope: null });
+        await r.tokens.insertRefresh({ token_hash: sha('race2'), family_id: family, created_at: NOW, expires_at: NOW + 1000 });
+      });
+      let release!: () => void;
+      const held = new Promise<void>((res) => { release = res; });
+      let consumedInA!: () => void;
+      const aConsumed = new Promise<void>((res) => { consumedInA = res; });
+      // A consumes inside a transaction and keeps it open; B tries meanwhile; then A commits.
+      const a = store.transaction(async (r) => {
+        const ok = await r.tokens.consumeRefresh(sha('race2'), NOW + 1);
+        consumedInA();
+        await held;
+        return ok;
+      });
+      await aConsumed;
+      const b = store.transaction((r) => r.tokens.consumeRefresh(sha('race2'), NOW + 2));
+      setTimeout(release, 20);
+      assert.deepEqual(await Promise.all([a, b]), [true, false]);
+    });
+
+    it('a transaction that throws leaves no partial write', async () => {
+      const u = newUser(tenant.pk, 'ghost');
+      await assert.rejects(
+        store.transaction(async (r) => {
+          await r.users.insert(u);
+          await r.settings.put(tenant.pk, 'registration_enabled', 'false', NOW);
+          assert.ok(await r.users.findById(u.id), 'visible inside the transaction');
+          throw new Error('boom');
+        }),
+        /boom/,
+      );
+      assert.equal(await store.read.users.findById(u.id), undefined);
+      assert.equal(await store.read.users.findByUsername(tenant.pk, 'ghost'), undefined);
+      assert.equal((await store.read.settings.all(tenant.pk)).registration_enabled, undefined);
+      // A failing statement rolls back what came before it in the same transaction, too.
+      const v = newUser(tenant.pk, 'ghost2');
+      await assert.rejects(
+        store.transaction(async (r) => {
+          await r.users.insert(v);
+          await r.users.insert(newUser(tenant.pk, 'ghost2')); // unique violation
+        }),
+        (err) => isUniqueViolation(err),
+      );
+      assert.equal(await store.read.users.findById(v.id), undefined);
+      // And the store still works afterwards.
+      await store.transaction((r) => r.users.insert(v));
+      assert.ok(await store.read.users.findById(v.id));
+    });
+
+    it('isUniqueViolation is false for other errors', async () => {
+      assert.equal(isUniqueViolation(new Error('x')), false);
+      assert.equal(isUniqueViolation(null), false);
+      // A foreign-key violation is not a unique violation.
+      await assert.rejects(
+        store.transaction((r) => r.users.insert(newUser(999_999, 'orphan'))),
+        (err) => !isUniqueViolation(err),
+      );
+    });
+  });
+}
