@@ -1,0 +1,57 @@
+// The core over a fresh database of one engine, with no HTTP at all.
+import { openStore, type Store } from '../../src/store/index.ts';
+import { createCore, ManualClock, DomainError, type Core, type PasswordHasher, type Principal, type ErrorCode } from '../../src/core/index.ts';
+import { fastHasher } from '../helpers/app.ts';
+import type { Engine } from '../helpers/engines.ts';
+
+export const PUBLIC_URL = 'http://latchkey.test';
+export const PASSWORD = 'correct-horse-battery';
+
+export interface CoreFixture {
+  core: Core;
+  store: Store;
+  clock: ManualClock;
+  /** Creates a user in the default tenant with PASSWORD (or the one given). */
+  user(username: string, extra?: { password?: string | null; isActive?: boolean; isStaff?: boolean; isSuperuser?: boolean }): ReturnType<Core['users']['create']>;
+  /** Signs in and returns the pair with the Principal its access token stands for. */
+  login(username: string, password?: string): Promise<{ access: string; refresh: string; principal: Principal }>;
+  close(): Promise<void>;
+}
+
+export async function startCore(engine: Engine, opts: { hasher?: PasswordHasher; clock?: ManualClock } = {}): Promise<CoreFixture> {
+  const db = await engine.create();
+  const store = openStore(db.url);
+  const clock = opts.clock ?? new ManualClock();
+  const core = createCore({ store, publicUrl: PUBLIC_URL, clock, hasher: opts.hasher ?? fastHasher() });
+  await core.prepare();
+  return {
+    core, store, clock,
+    user: (username, extra = {}) => core.users.create(undefined, { username, ...extra, password: extra.password === undefined ? PASSWORD : extra.password }),
+    async login(username, password = PASSWORD) {
+      const pair = await core.auth.obtainPair(undefined, username, password);
+      return { access: pair.access, refresh: pair.refresh, principal: await core.auth.authenticateAccessToken(pair.access) };
+    },
+    async close() {
+      await store.close();
+      await db.drop();
+    },
+  };
+}
+
+/** Asserts that `promise` rejects with a DomainError of `code`. */
+export async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, message?: string): Promise<DomainError> {
+  try {
+    await promise;
+  } catch (err) {
+    if (!(err instanceof DomainError)) throw new Error(`${message ?? ''} expected DomainError ${code}, got ${String(err)}`, { cause: err });
+    if (err.code !== code) throw new Error(`${message ?? ''} expected ${code}, got ${err.code}: ${err.message}`, { cause: err });
+    return err;
+  }
+  throw new Error(`${message ?? ''} expected DomainError ${code}, but it resolved`);
+}
+
+/** The decoded payload and header of a JWT (no check). */
+export function decodeJwt(token: string): { header: Record<string, any>; payload: Record<string, any> } {
+  const [h, p] = token.split('.');
+  return { header: JSON.parse(Buffer.from(h!, 'base64url').toString()), payload: JSON.parse(Buffer.from(p!, 'base64url').toString()) };
+}
