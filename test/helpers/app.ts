@@ -5,6 +5,7 @@ import { createArgon2Hasher, createCore, type Clock, type Core, type PasswordHas
 import { buildServer } from '../../src/http/server.ts';
 import { requestOrigin } from '../../src/http/request-origin.ts';
 import type { Engine } from './engines.ts';
+import { noteSecret, noteSecretsPassingThrough, testLogger } from './secret-log.ts';
 
 export const PUBLIC_URL = 'http://latchkey.test';
 
@@ -43,15 +44,22 @@ export async function startApp(engine: Engine, opts: { clock?: Clock; hasher?: P
   const store = openStore(db.url);
   const core = createCore({ store, publicUrl: PUBLIC_URL, clock: opts.clock, hasher: opts.hasher ?? fastHasher(), origin: requestOrigin });
   await core.prepare();
-  const app = await buildServer({ core, publicUrl: PUBLIC_URL });
+  const app = await buildServer({ core, publicUrl: PUBLIC_URL, logger: testLogger() });
+  noteSecretsPassingThrough(app);
   return {
     app, core, store,
     request: (o) => app.inject(o),
-    createUser: (input) => core.users.create(undefined, { ...input, password: input.password ?? null }),
+    createUser: (input) => {
+      noteSecret(input.password);
+      return core.users.create(undefined, { ...input, password: input.password ?? null });
+    },
     async login(username, password) {
+      noteSecret(password);
       const r = await app.inject({ method: 'POST', url: '/api/token', payload: { username, password } });
       if (r.statusCode !== 200) throw new Error(`login failed: ${r.statusCode} ${r.body}`);
       const { access, refresh } = r.json();
+      noteSecret(access);
+      noteSecret(refresh);
       return { access, refresh, headers: { authorization: `Bearer ${access}` } };
     },
     async close() {
