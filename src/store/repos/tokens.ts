@@ -1,17 +1,8 @@
 // Refresh-token families: a login starts a family; each refresh rotates the family's token.
 import type { Kysely } from 'kysely';
-import type { DB } from '../schema.ts';
+import type { DB, TokenFamiliesTable } from '../schema.ts';
 
-export interface FamilyRow {
-  id: string;
-  tenant_pk: number;
-  user_pk: number;
-  created_at: number;
-  revoked_at: number | null;
-  revoked_reason: string | null;
-  client_pk: number | null;
-  scope: string | null;
-}
+export type FamilyRow = TokenFamiliesTable;
 
 export interface RefreshLookup {
   token_hash: string;
