@@ -126,6 +126,9 @@ function stringFor(name: string, s: Schema): fc.Arbitrary<unknown> {
   if (s.format === 'uuid') return fc.oneof(fc.uuid(), fromPool('userIds'), any);
   if (s.format === 'email') return fc.oneof(fc.emailAddress(), any);
   if (s.format === 'date-time') return fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), any);
+  // Secret fields never take the shared interesting strings: those also travel in URLs, which the
+  // server logs, and the run's log scan would rightly take a logged secret for a leak.
+  if (/password|secret/.test(name)) return fc.oneof({ weight: 3, arbitrary: hint! }, { weight: 1, arbitrary: fc.string({ maxLength: max }) });
   return hint ? fc.oneof({ weight: 3, arbitrary: hint }, { weight: 1, arbitrary: any }) : any;
 }
 
