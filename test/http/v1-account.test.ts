@@ -114,7 +114,7 @@ for (const { engine, skip } of engines) {
     before(async () => { t = await startV1(engine); });
     after(async () => { await t?.close(); });
 
-    const change = (headers: object, body: object) => t.request({ method: 'POST', url: '/api/auth/change-password', headers, payload: body });
+    const change = (headers: Record<string, string>, body: object) => t.request({ method: 'POST', url: '/api/auth/change-password', headers, payload: body });
 
     it('201; the old password no longer signs in, the new one does; the answer holds neither', async () => {
       const s = await t.signed('changer');
