@@ -36,6 +36,9 @@ function fieldWithNul(part: unknown): string | undefined {
 /** Registers the check for every route registered after it (call before the dialects). */
 export function refuseNulCharacters(app: FastifyInstance): void {
   app.addHook('preHandler', async (request) => {
+    // An unmatched path gets the 404 handler anyway; throwing here would reach the root's
+    // default error handler (no dialect's), which answered a DomainError with a 500.
+    if (request.is404) return;
     if (containsNul(request.params)) throw notFound();
     for (const part of [request.query, request.body]) {
       const field = fieldWithNul(part);
