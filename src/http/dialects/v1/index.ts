@@ -48,6 +48,9 @@ export function v1ErrorHandler(err: unknown, request: FastifyRequest, reply: Fas
 
 export async function v1Dialect(app: FastifyInstance, opts: DialectOptions) {
   app.setErrorHandler(v1ErrorHandler);
+  // DRF's parsers: JSON and forms. Fastify's built-in text/plain parser would turn a text body
+  // into a string (a 400); DRF answers 415 Unsupported Media Type.
+  app.removeContentTypeParser('text/plain');
   app.addHook('preValidation', async (request) => {
     if (request.routeOptions.config?.auth) await authenticate(opts.core, request);
     await checkClient(opts.core, request);
