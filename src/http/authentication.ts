@@ -19,9 +19,12 @@ declare module 'fastify' {
 export function presentedBearer(request: FastifyRequest): string | undefined {
   const h = request.headers.authorization;
   if (!h) return undefined;
-  const [scheme, value] = h.split(' ', 2);
-  if (scheme?.toLowerCase() !== 'bearer') return undefined;
-  return value ?? '';
+  // Everything after the first space is the token: `Bearer <jwt> extra` is not the JWT alone
+  // (split(' ', 2) dropped the rest, so trailing garbage was accepted; simplejwt refuses it).
+  const sp = h.indexOf(' ');
+  const scheme = sp < 0 ? h : h.slice(0, sp);
+  if (scheme.toLowerCase() !== 'bearer') return undefined;
+  return sp < 0 ? '' : h.slice(sp + 1);
 }
 
 /**
