@@ -161,7 +161,9 @@ for (const { engine, skip } of engines) {
       const settings = await countRows(t, 'settings');
       const body = assertFieldErrors(await set('favourite_colour', 'blue'), ['key']);
       for (const key of SETTING_KEYS) assert.ok(body.key![0]!.includes(key), `${key} listed in ${body.key![0]}`);
-      for (const key of ['constructor', '__proto__', 'toString', 'ACCESS_TOKEN_LIFETIME', '']) assertFieldErrors(await set(key, '60'), ['key']);
+      // (Object.prototype names are tried in test/core/settings.test.ts: the log-leak check notes
+      // every `key` value sent over HTTP as a secret, and those words occur in logs.)
+      for (const key of ['valueOf', 'ACCESS_TOKEN_LIFETIME', ' access_token_lifetime', '']) assertFieldErrors(await set(key, '60'), ['key']);
       assert.equal(await countRows(t, 'settings'), settings);
     });
 
