@@ -34,7 +34,8 @@ export function noteSecretsIn(body: unknown): void {
   const walk = (v: unknown, depth: number) => {
     if (depth > 4 || v === null || typeof v !== 'object') return;
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-      if (SECRET_FIELD.test(k)) noteSecret(x);
+      // `key` is also a configuration key's name: only a token-key-length value is a secret.
+      if (SECRET_FIELD.test(k) && (k !== 'key' || (typeof x === 'string' && x.length >= 40))) noteSecret(x);
       walk(x, depth + 1);
     }
   };
