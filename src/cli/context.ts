@@ -5,12 +5,18 @@ import { openStore, type Store } from '../store/index.ts';
 import { localBroadcast, redisBroadcast } from '../store/broadcast.ts';
 import { createCore, type Core } from '../core/index.ts';
 import { requestOrigin } from '../http/request-origin.ts';
+import { localCounters, redisCounters } from '../store/counters.ts';
+import { outboxMailer, smtpMailer } from '../mail/transports.ts';
+import { Redis } from 'ioredis';
+import path from 'node:path';
 
 export class UsageError extends Error {}
 
 export interface OpenOptions {
   /** Called when Redis is unreachable (the instance goes on without it). */
   onSharedStateError?: (err: unknown) => void;
+  /** Where e-mail written to the outbox, and e-mail that failed after an answer, are reported. */
+  log?: (level: 'info' | 'error', msg: string, meta: Record<string, unknown>) => void;
 }
 
 export async function openCore(config: Config = loadConfig(), opts: OpenOptions = {}): Promise<{ config: Config; store: Store; core: Core }> {
@@ -18,14 +24,27 @@ export async function openCore(config: Config = loadConfig(), opts: OpenOptions 
   const broadcast = config.redisUrl
     ? redisBroadcast(config.redisUrl, { onError: opts.onSharedStateError ?? ((err) => console.error(`redis: ${(err as Error).message}`)) })
     : localBroadcast();
+  const counterClient = config.redisUrl
+    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }).on('error', (err) => (opts.onSharedStateError ?? (() => {}))(err))
+    : undefined;
   const store: Store = {
     ...opened,
     close: async () => {
+      counterClient?.disconnect();
       await broadcast.close();
       await opened.close();
     },
   };
-  const core = createCore({ store: opened, publicUrl: config.publicUrl, origin: requestOrigin, broadcast });
+  const log = opts.log ?? ((level, msg, meta) => (level === 'error' ? console.error : console.log)(msg, meta));
+  const onRedisError = opts.onSharedStateError ?? ((err: unknown) => console.error(`redis: ${(err as Error).message}`));
+  const counters = counterClient ? redisCounters(counterClient, onRedisError) : localCounters();
+  const mailer = config.smtpUrl
+    ? smtpMailer(config.smtpUrl, { from: config.mailFrom })
+    : outboxMailer(path.join(config.dataDir, 'outbox'), { from: config.mailFrom, log: (msg, meta) => log('info', msg, meta) });
+  const core = createCore({
+    store: opened, publicUrl: config.publicUrl, origin: requestOrigin, broadcast, counters, mailer,
+    onBackgroundError: (err) => log('error', 'sending an e-mail failed', { err: (err as Error).message }),
+  });
   await core.prepare();
   return { config, store, core };
 }

@@ -17,7 +17,8 @@ export async function run(argv: string[]): Promise<number> {
   if (values.port) env.PORT = values.port;
   // Until the server's logger exists, Redis trouble goes to stderr.
   let sharedStateError = (err: unknown) => console.error(`redis: ${(err as Error).message}`);
-  const { config, store, core } = await openCore(loadConfig(env), { onSharedStateError: (err) => sharedStateError(err) });
+  let log = (level: 'info' | 'error', msg: string, meta: Record<string, unknown>) => (level === 'error' ? console.error : console.log)(msg, meta);
+  const { config, store, core } = await openCore(loadConfig(env), { onSharedStateError: (err) => sharedStateError(err), log: (l, m, x) => log(l, m, x) });
   const app = await buildServer({
     core,
     publicUrl: config.publicUrl,
@@ -27,6 +28,7 @@ export async function run(argv: string[]): Promise<number> {
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
     },
   });
+  log = (level, msg, meta) => app.log[level](meta, msg);
   let lastRedisWarning = 0;
   sharedStateError = (err) => {
     // Reconnect attempts fail every few seconds while Redis is down: one line per 10 s is enough.

@@ -17,6 +17,8 @@ export interface Config {
   dataDir: string;
   logLevel: string;
   trustProxy: boolean;
+  /** The From address of e-mails (MAIL_FROM). */
+  mailFrom: string;
   bootstrapAdmin: BootstrapAdmin | undefined;
 }
 
@@ -86,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: dataDirFor(databaseUrl),
     logLevel,
     trustProxy,
+    mailFrom: env.MAIL_FROM || `Latchkey <no-reply@${new URL(publicUrl).hostname}>`,
     bootstrapAdmin,
   };
 }

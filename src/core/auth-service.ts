@@ -5,6 +5,8 @@ import type { Clock } from './clock.ts';
 import type { Client, Principal, Tenant, User } from './types.ts';
 import type { ClientsService } from './clients/clients-service.ts';
 import type { Events } from './events.ts';
+import type { LoginThrottle } from './credentials/login-throttle.ts';
+import type { RequestOrigin } from './audit/audit-log.ts';
 import { DomainError, FieldErrorBag, invalidCredentials, notAuthenticated, tokenInvalid } from './errors.ts';
 import { newUuid, randomToken, sha256 } from './secrets.ts';
 import type { PasswordHasher } from './credentials/password-hasher.ts';
@@ -47,11 +49,16 @@ export class AuthService {
   private readonly users: UsersService;
   private readonly clients: ClientsService;
   private readonly events: Events;
+  private readonly throttle: LoginThrottle;
+  private readonly origin: () => RequestOrigin | undefined;
 
   constructor(deps: {
     store: Store; clock: Clock; hasher: PasswordHasher; accessTokens: AccessTokens; settings: SettingsService;
     tenants: TenantsService; sessions: SessionsService; users: UsersService; clients: ClientsService; events: Events;
+    throttle: LoginThrottle; origin: () => RequestOrigin | undefined;
   }) {
+    this.throttle = deps.throttle;
+    this.origin = deps.origin;
     this.clients = deps.clients;
     this.events = deps.events;
     this.store = deps.store;
@@ -68,23 +75,26 @@ export class AuthService {
    * Checks a username and password. Exactly one hash verification runs whether or not the user
    * exists, is active or has a password, so neither answer nor time tells them apart.
    */
-  async verifyPassword(tenant: Tenant, username: string, password: string): Promise<User> {
-    if (Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES) {
-      await this.hasher.verifyDummy('x');
-      throw invalidCredentials();
-    }
-    const user = await this.store.read.users.findByUsername(tenant.pk, normalizeUsername(username));
+  async verifyPassword(tenant: Tenant, username: string, password: string, opts: { byEmail?: boolean } = {}): Promise<User> {
+    const ip = this.origin()?.ip;
+    await this.throttle.check(tenant, username, ip);
+    const user = Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES ? undefined
+      : opts.byEmail ? await this.store.read.users.findOneByEmail(tenant.pk, username)
+      : await this.store.read.users.findByUsername(tenant.pk, normalizeUsername(username));
     if (!user || !user.passwordHash) {
-      await this.hasher.verifyDummy(password);
+      await this.hasher.verifyDummy(password.slice(0, MAX_PASSWORD_BYTES));
+      await this.throttle.failed(tenant, username, ip, user?.pk ?? null);
       // The attempted name is not recorded for unknown users: people type passwords there.
       await this.events.emit({ type: 'sign_in.failed', tenantPk: tenant.pk, userPk: user?.pk ?? null, detail: { reason: user ? 'no_password' : 'unknown_user' } });
       throw invalidCredentials();
     }
     const ok = await this.hasher.verify(user.passwordHash, password);
     if (!ok || !user.isActive) {
+      await this.throttle.failed(tenant, username, ip, user.pk);
       await this.events.emit({ type: 'sign_in.failed', tenantPk: tenant.pk, userPk: user.pk, detail: { reason: ok ? 'inactive' : 'bad_password' } });
       throw invalidCredentials();
     }
+    await this.throttle.succeeded(tenant, username);
     if (this.hasher.needsRehash(user.passwordHash)) {
       // The hash parameters changed since this password was set: upgrade it now that we know it.
       const upgraded = await this.hasher.hash(password);
@@ -173,9 +183,10 @@ export class AuthService {
       if (p.familyId) await r.tokens.revokeFamily(p.familyId, 'logout', now);
       if (extraFamily) await r.tokens.revokeFamily(extraFamily, 'logout', now);
       if (p.sessionId) await r.sessions.delete(p.sessionId);
+      if (p.tokenKeyHash) await r.tokenKeys.delete(p.tokenKeyHash);
     });
     const base = { tenantPk: p.tenant.pk, userPk: p.user.pk };
-    if (p.familyId || extraFamily) await this.events.emit({ ...base, type: 'token.revoked', detail: { reason: 'logout' } });
+    if (p.familyId || extraFamily || p.tokenKeyHash) await this.events.emit({ ...base, type: 'token.revoked', detail: { reason: 'logout' } });
     if (p.sessionId) await this.events.emit({ ...base, type: 'session.ended', detail: { reason: 'logout' } });
   }
 
@@ -196,7 +207,7 @@ export class AuthService {
     const now = this.clock.now();
     await this.store.transaction(async (r) => {
       await r.users.update(current.pk, { passwordHash, passwordChangedAt: now, updatedAt: now });
-      await this.users.endAllSignIns(r, current.pk, 'password_changed', { familyId: p.familyId, sessionId: p.sessionId });
+      await this.users.endAllSignIns(r, current.pk, 'password_changed', { familyId: p.familyId, sessionId: p.sessionId, tokenKeyHash: p.tokenKeyHash });
     });
     await this.events.emit({ type: 'password.changed', tenantPk: current.tenantPk, userPk: current.pk, detail: { by: 'self' } });
   }

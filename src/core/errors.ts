@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'UNAUTHORIZED_CLIENT'
   | 'INVALID_SCOPE'
   | 'RATE_LIMITED'
+  | 'ACCOUNT_LOCKED'
   | 'UNAVAILABLE';
 
 /** Field name -> messages; the key `non_field_errors` holds messages about the whole input. */

@@ -14,6 +14,14 @@ import { ClientsService } from './clients/clients-service.ts';
 import { Events } from './events.ts';
 import { meterHasher } from './credentials/hash-meter.ts';
 import { localBroadcast, type Broadcast } from '../store/broadcast.ts';
+import { localCounters, type Counters } from '../store/counters.ts';
+import { LoginThrottle } from './credentials/login-throttle.ts';
+import { TokenKeys } from './credentials/token-keys.ts';
+import { AccountsService } from './accounts/accounts-service.ts';
+import type { Mailer } from './mail/mailer.ts';
+import { outboxMailer } from '../mail/transports.ts';
+import os from 'node:os';
+import path from 'node:path';
 import { SignInsService } from './sessions/sign-ins.ts';
 import { AuditLog, type RequestOrigin } from './audit/audit-log.ts';
 import { DomainError } from './errors.ts';
@@ -34,6 +42,9 @@ export { GRANT_TYPES } from './clients/clients-service.ts';
 export { EVENT_TYPES, type EventType, type SecurityEvent } from './events.ts';
 export type { AuditEntry, RequestOrigin } from './audit/audit-log.ts';
 export type { SignIn } from './sessions/sign-ins.ts';
+export type { Mailer, MailMessage } from './mail/mailer.ts';
+export type { EmailAddress } from '../store/repos/self-service.ts';
+export type { SocialAccount, ProvidersView } from './accounts/accounts-service.ts';
 
 export interface CoreOptions {
   store: Store;
@@ -45,6 +56,12 @@ export interface CoreOptions {
   origin?: () => RequestOrigin | undefined;
   /** Reaches the other instances (Redis pub/sub); defaults to this process only. */
   broadcast?: Broadcast;
+  /** Counters shared by the instances (Redis); defaults to this process only. */
+  counters?: Counters;
+  /** Sends e-mail; defaults to .eml files in the system's temporary folder. */
+  mailer?: Mailer;
+  /** Where failures of work done after an answer (e-mails) are reported. */
+  onBackgroundError?: (err: unknown) => void;
 }
 
 export interface BootstrapAdmin {
@@ -82,10 +99,18 @@ export function createCore(opts: CoreOptions) {
     else if (topic === 'settings') settings.invalidate(Number(payload));
     else if (topic === 'signing_keys') void keys.reloadNow().catch(() => {});
   });
-  const auth = new AuthService({ store, clock, hasher, accessTokens, settings, tenants, sessions, users, clients, events });
+  const origin = opts.origin ?? (() => undefined);
+  const throttle = new LoginThrottle({ store, clock, settings, counters: opts.counters ?? localCounters(() => clock.now()), events });
+  const auth = new AuthService({ store, clock, hasher, accessTokens, settings, tenants, sessions, users, clients, events, throttle, origin });
+  const tokenKeys = new TokenKeys(store, clock, tenants);
+  const accounts = new AccountsService({
+    store, clock, events, hasher, settings, tenants, sessions, users, auth, tokenKeys, throttle, publicUrl: opts.publicUrl,
+    mailer: opts.mailer ?? outboxMailer(path.join(os.tmpdir(), 'latchkey-outbox')),
+    onBackgroundError: opts.onBackgroundError ?? (() => {}),
+  });
 
   return {
-    store, clock, hasher, keys, tenants, settings, users, groups, sessions, auth, clients, events, audit, signIns, broadcast,
+    store, clock, hasher, keys, tenants, settings, users, groups, sessions, auth, clients, events, audit, signIns, broadcast, tokenKeys, accounts, throttle,
 
     /** Makes the stored state ready: schema, default tenant, signing keys. Safe on every start. */
     async prepare(): Promise<void> {

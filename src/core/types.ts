@@ -83,6 +83,8 @@ export interface Principal {
   familyId?: string;
   /** Session used (method `session`). */
   sessionId?: string;
+  /** SHA-256 of the token key used (method `token`). */
+  tokenKeyHash?: string;
   /** The registered client the request came through (X-Client-Id, or the token's client). */
   client?: Client;
 }

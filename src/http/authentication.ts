@@ -1,4 +1,5 @@
-// Turns what a request presents (Bearer JWT, session cookie) into the core's Principal.
+// Turns what a request presents (Bearer JWT, `Token` key, HTTP Basic, session cookie) into the
+// core's Principal.
 import type { FastifyRequest } from 'fastify';
 import type { Client, Core, Principal } from '../core/index.ts';
 import { DomainError, notAuthenticated, tokenInvalid } from '../core/index.ts';
@@ -17,14 +18,48 @@ declare module 'fastify' {
 
 /** The credential a request carries, read from its headers (no check yet). */
 export function presentedBearer(request: FastifyRequest): string | undefined {
+  const c = presentedCredential(request);
+  return c?.scheme === 'bearer' ? c.value : undefined;
+}
+
+/** The Authorization header's scheme (lower-cased) and value. */
+export function presentedCredential(request: FastifyRequest): { scheme: string; value: string } | undefined {
   const h = request.headers.authorization;
   if (!h) return undefined;
-  // Everything after the first space is the token: `Bearer <jwt> extra` is not the JWT alone
-  // (split(' ', 2) dropped the rest, so trailing garbage was accepted; simplejwt refuses it).
+  // Everything after the first space is the credential: `Bearer <jwt> extra` is not the JWT
+  // alone (simplejwt refuses it too).
   const sp = h.indexOf(' ');
-  const scheme = sp < 0 ? h : h.slice(0, sp);
-  if (scheme.toLowerCase() !== 'bearer') return undefined;
-  return sp < 0 ? '' : h.slice(sp + 1);
+  return { scheme: (sp < 0 ? h : h.slice(0, sp)).toLowerCase(), value: sp < 0 ? '' : h.slice(sp + 1) };
+}
+
+async function authenticateHeader(core: Core, request: FastifyRequest): Promise<Principal> {
+  const c = presentedCredential(request)!;
+  if (c.value === '' || c.value.length > 8192) throw tokenInvalid('Given token not valid for any token type');
+  if (c.scheme === 'bearer') {
+    const p = await core.auth.authenticateAccessToken(c.value);
+    request.presentedCredential = c.value;
+    return p;
+  }
+  if (c.scheme === 'token') {
+    const p = await core.tokenKeys.authenticate(c.value);
+    if (!p) throw new DomainError('NOT_AUTHENTICATED', 'Invalid token.');
+    request.presentedCredential = c.value;
+    return p;
+  }
+  if (c.scheme === 'basic') {
+    const decoded = Buffer.from(c.value, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 0) throw new DomainError('NOT_AUTHENTICATED', 'Invalid basic header. Credentials not correctly base64 encoded.');
+    const tenant = await core.tenants.resolve(requestedTenant(request));
+    try {
+      const user = await core.auth.verifyPassword(tenant, decoded.slice(0, colon), decoded.slice(colon + 1));
+      return { user, tenant, method: 'basic' };
+    } catch (err) {
+      if (err instanceof DomainError && err.code === 'INVALID_CREDENTIALS') throw new DomainError('NOT_AUTHENTICATED', 'Invalid username/password.');
+      throw err;
+    }
+  }
+  throw new DomainError('NOT_AUTHENTICATED', 'Unsupported authorization scheme.');
 }
 
 /**
@@ -36,11 +71,7 @@ export async function authenticate(core: Core, request: FastifyRequest): Promise
   const header = request.headers.authorization;
   let principal: Principal | undefined;
   if (header !== undefined) {
-    const token = presentedBearer(request);
-    if (token === undefined) throw new DomainError('NOT_AUTHENTICATED', 'Unsupported authorization scheme.');
-    if (token === '' || token.length > 8192) throw tokenInvalid('Given token not valid for any token type');
-    principal = await core.auth.authenticateAccessToken(token);
-    request.presentedCredential = token;
+    principal = await authenticateHeader(core, request);
   } else {
     const cookie = request.cookies?.sessionid;
     if (!cookie) throw notAuthenticated();

@@ -12,6 +12,7 @@ import { tokensRepo } from './repos/tokens.ts';
 import { sessionsRepo } from './repos/sessions.ts';
 import { clientsRepo } from './repos/clients.ts';
 import { auditRepo } from './repos/audit.ts';
+import { emailAddressesRepo, emailTokensRepo, loginFailuresRepo, socialAccountsRepo, tokenKeysRepo } from './repos/self-service.ts';
 
 export { isUniqueViolation, isUnavailable } from './errors.ts';
 export type { Engine } from './database.ts';
@@ -27,6 +28,11 @@ function bind(db: Kysely<DB>, engine: Engine) {
     sessions: sessionsRepo(db),
     clients: clientsRepo(db),
     audit: auditRepo(db),
+    tokenKeys: tokenKeysRepo(db),
+    emailAddresses: emailAddressesRepo(db),
+    emailTokens: emailTokensRepo(db),
+    socialAccounts: socialAccountsRepo(db),
+    loginFailures: loginFailuresRepo(db),
   };
 }
 

@@ -125,7 +125,59 @@ export interface AuditEventsTable {
   detail: string;
 }
 
+export interface TokenKeysTable {
+  key_hash: string;
+  id: string;
+  tenant_pk: number;
+  user_pk: number;
+  session_id: string | null;
+  created_at: number;
+}
+
+export interface EmailAddressesTable {
+  pk: Generated<number>;
+  tenant_pk: number;
+  user_pk: number;
+  email: string;
+  email_lower: string;
+  verified: boolean | number;
+  is_primary: boolean | number;
+  created_at: number;
+}
+
+export interface EmailTokensTable {
+  token_hash: string;
+  purpose: 'verify' | 'reset';
+  user_pk: number;
+  email_pk: number | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface SocialAccountsTable {
+  pk: Generated<number>;
+  tenant_pk: number;
+  user_pk: number;
+  provider: string;
+  uid: string;
+  date_joined: number;
+  last_login: number | null;
+}
+
+export interface LoginFailuresTable {
+  tenant_pk: number;
+  username: string;
+  failures: number;
+  last_failure_at: number;
+}
+
 export interface DB {
+  token_keys: TokenKeysTable;
+  email_addresses: EmailAddressesTable;
+  email_tokens: EmailTokensTable;
+  social_accounts: SocialAccountsTable;
+  login_failures: LoginFailuresTable;
   audit_events: AuditEventsTable;
   clients: ClientsTable;
   tenants: TenantsTable;

@@ -121,7 +121,7 @@ for (const { engine, skip } of engines) {
       const body = r.json();
       assert.equal(body.count, SETTING_KEYS.length);
       for (const entry of body.resources) assert.deepEqual(Object.keys(entry).sort(), ['key', 'value']);
-      assert.deepEqual(body.resources, SETTING_KEYS.map((key) => ({ key, value: String(SETTINGS[key].default) })));
+      assert.deepEqual(body.resources, SETTING_KEYS.map((key) => ({ key, value: typeof SETTINGS[key].default === "object" ? JSON.stringify(SETTINGS[key].default) : String(SETTINGS[key].default) })));
       for (const key of ['access_token_lifetime', 'refresh_token_lifetime', 'password_min_length', 'registration_enabled']) {
         assert.ok(SETTING_KEYS.includes(key as any), `${key} is a known key`);
       }

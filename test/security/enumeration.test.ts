@@ -48,6 +48,14 @@ for (const { engine, skip } of engines) {
       await live.t.createUser({ username: 'nopass' }); // no password: cannot sign in with one
       await live.t.core.tenants.create('acme', 'Acme');
       await live.t.createUser({ username: 'eve', password: PASSWORD, tenant: 'acme' });
+      // The same names fail many times over here: keep the sign-in throttle (itself blind to
+      // whether a name exists) out of the comparison.
+      for (const t of ['default', 'acme']) {
+        const tenant = await live.t.core.tenants.resolve(t);
+        await live.t.store.read.settings.put(tenant.pk, 'login_throttle_threshold', '100', Date.now());
+        await live.t.store.read.settings.put(tenant.pk, 'login_lockout_threshold', '100', Date.now());
+        live.t.core.settings.invalidate(tenant.pk);
+      }
     });
     after(async () => { await live?.close(); });
 

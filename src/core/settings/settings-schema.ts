@@ -13,7 +13,58 @@ interface BoolSetting {
   default: boolean;
   description: string;
 }
-type SettingSpec = IntSetting | BoolSetting;
+interface ProvidersSetting {
+  type: 'providers';
+  default: readonly UpstreamProvider[];
+  description: string;
+}
+type SettingSpec = IntSetting | BoolSetting | ProvidersSetting;
+
+/** An upstream sign-in provider (OAuth 2.0 / OpenID Connect), configured per tenant. */
+export interface UpstreamProvider {
+  id: string;
+  name: string;
+  issuer?: string;
+  authorize_url: string;
+  token_url: string;
+  client_id: string;
+  client_secret: string;
+}
+
+const PROVIDER_ID = /^[a-z0-9][a-z0-9_-]{0,49}$/;
+
+function parseProviders(raw: string): { value: UpstreamProvider[] } | { error: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return { error: 'Must be a JSON array of providers.' };
+  }
+  if (!Array.isArray(v) || v.length > 20) return { error: 'Must be a JSON array of at most 20 providers.' };
+  const out: UpstreamProvider[] = [];
+  for (const [i, p] of v.entries()) {
+    const at = `Provider ${i + 1}`;
+    if (!p || typeof p !== 'object' || Array.isArray(p)) return { error: `${at}: must be an object.` };
+    const o = p as Record<string, unknown>;
+    for (const k of ['id', 'name', 'authorize_url', 'token_url', 'client_id', 'client_secret']) {
+      if (typeof o[k] !== 'string' || (o[k] as string).length === 0 || (o[k] as string).length > 2000) return { error: `${at}: "${k}" must be a non-empty string.` };
+    }
+    if (!PROVIDER_ID.test(o.id as string)) return { error: `${at}: "id" must be 1 to 50 lower-case letters, digits, "_" or "-".` };
+    for (const k of ['authorize_url', 'token_url', ...(o.issuer !== undefined ? ['issuer'] : [])]) {
+      try {
+        if (!['https:', 'http:'].includes(new URL(String(o[k])).protocol)) throw new Error();
+      } catch {
+        return { error: `${at}: "${k}" must be an http(s) URL.` };
+      }
+    }
+    if (out.some((x) => x.id === o.id)) return { error: `${at}: duplicate id "${o.id}".` };
+    out.push({
+      id: o.id as string, name: o.name as string, ...(o.issuer ? { issuer: String(o.issuer) } : {}), authorize_url: o.authorize_url as string,
+      token_url: o.token_url as string, client_id: o.client_id as string, client_secret: o.client_secret as string,
+    });
+  }
+  return { value: out };
+}
 
 export const SETTINGS = {
   access_token_lifetime: {
@@ -36,6 +87,50 @@ export const SETTINGS = {
     type: 'boolean', default: false,
     description: 'Whether every request must name a registered client application in the X-Client-Id header.',
   },
+  email_verification_mandatory: {
+    type: 'boolean', default: false,
+    description: 'Whether a user must verify its e-mail address before it can sign in (django-allauth\'s "mandatory").',
+  },
+  password_change_requires_old: {
+    type: 'boolean', default: false,
+    description: 'Whether /api/auth/password/change/ asks for old_password too.',
+  },
+  password_reset_timeout: {
+    type: 'integer', default: 3600, min: 300, max: 604_800,
+    description: 'Lifetime of password-reset links, in seconds.',
+  },
+  password_forgotten_enabled: {
+    type: 'boolean', default: true,
+    description: 'Whether users may reset a forgotten password by e-mail.',
+  },
+  login_throttle_threshold: {
+    type: 'integer', default: 5, min: 1, max: 100,
+    description: 'Consecutive failed sign-ins for one account name before each further attempt must wait (1 s, doubling, at most 5 min): 429 with Retry-After.',
+  },
+  login_lockout_threshold: {
+    type: 'integer', default: 100, min: 5, max: 100,
+    description: 'Consecutive failed sign-ins after which the account is locked until a password reset or an administrator unlocks it (NIST SP 800-63B: at most 100).',
+  },
+  login_ip_limit: {
+    type: 'integer', default: 300, min: 10, max: 100_000,
+    description: 'Failed sign-ins allowed from one client address in 15 minutes before it gets 429.',
+  },
+  mfa_required: {
+    type: 'boolean', default: false,
+    description: 'Announced by /api/auth/providers/ (multi-factor sign-in comes in a later version).',
+  },
+  sso_enabled: {
+    type: 'boolean', default: false,
+    description: 'Whether sign-in through the upstream providers is offered.',
+  },
+  sso_registration: {
+    type: 'boolean', default: false,
+    description: 'Whether signing in through an upstream provider may create an account.',
+  },
+  social_providers: {
+    type: 'providers', default: [],
+    description: 'Upstream sign-in providers: a JSON array of {id, name, issuer?, authorize_url, token_url, client_id, client_secret}.',
+  },
   registration_enabled: {
     type: 'boolean', default: true,
     description: 'Whether new users may register themselves.',
@@ -43,15 +138,19 @@ export const SETTINGS = {
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingKey = keyof typeof SETTINGS;
-export type Settings = { [K in SettingKey]: (typeof SETTINGS)[K]['default'] extends boolean ? boolean : number };
+type SettingValue = number | boolean | UpstreamProvider[];
+export type Settings = {
+  [K in SettingKey]: (typeof SETTINGS)[K]['type'] extends 'boolean' ? boolean : (typeof SETTINGS)[K]['type'] extends 'integer' ? number : UpstreamProvider[];
+};
 
 export const SETTING_KEYS = Object.keys(SETTINGS).sort() as SettingKey[];
 
 export const isSettingKey = (key: string): key is SettingKey => Object.hasOwn(SETTINGS, key);
 
 /** Parses a stored or submitted value; returns an error message when it is not acceptable. */
-export function parseSetting(key: SettingKey, raw: string): { value: number | boolean } | { error: string } {
+export function parseSetting(key: SettingKey, raw: string): { value: SettingValue } | { error: string } {
   const spec: SettingSpec = SETTINGS[key];
+  if (spec.type === 'providers') return parseProviders(raw);
   if (spec.type === 'boolean') {
     const v = raw.trim().toLowerCase();
     if (v === 'true' || v === '1') return { value: true };
@@ -66,13 +165,19 @@ export function parseSetting(key: SettingKey, raw: string): { value: number | bo
 
 /** The effective settings of a tenant: stored values over defaults (a bad stored value falls back). */
 export function resolveSettings(stored: Record<string, string>): Settings {
-  const out: Record<string, number | boolean> = {};
+  const out: Record<string, SettingValue> = {};
   for (const key of SETTING_KEYS) {
     const raw = stored[key];
     const parsed = raw === undefined ? undefined : parseSetting(key, raw);
-    out[key] = parsed && 'value' in parsed ? parsed.value : SETTINGS[key].default;
+    out[key] = parsed && 'value' in parsed ? parsed.value : (SETTINGS[key].default as SettingValue);
   }
   return out as Settings;
 }
 
-export const formatSetting = (value: number | boolean): string => String(value);
+export const formatSetting = (value: SettingValue): string => (typeof value === 'object' ? JSON.stringify(value) : String(value));
+
+/** A setting's value as it may be shown (lists, the audit log): provider secrets are masked. */
+export function publicSetting(value: SettingValue): string {
+  if (Array.isArray(value)) return JSON.stringify(value.map((p) => ({ ...p, client_secret: '********' })));
+  return formatSetting(value);
+}

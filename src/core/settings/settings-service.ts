@@ -4,7 +4,7 @@ import type { Events } from '../events.ts';
 import type { Principal } from '../types.ts';
 import { requireTenantManager } from '../permissions.ts';
 import { FieldErrorBag } from '../errors.ts';
-import { SETTING_KEYS, formatSetting, isSettingKey, parseSetting, resolveSettings, type Settings } from './settings-schema.ts';
+import { SETTING_KEYS, formatSetting, publicSetting, isSettingKey, parseSetting, resolveSettings, type Settings } from './settings-schema.ts';
 
 const CACHE_MS = 1_000;
 
@@ -46,7 +46,7 @@ export class SettingsService {
   async list(p: Principal, tenantPk: number): Promise<SettingEntry[]> {
     requireTenantManager(p, tenantPk);
     const settings = await this.forTenant(tenantPk);
-    return SETTING_KEYS.map((key) => ({ key, value: formatSetting(settings[key]) }));
+    return SETTING_KEYS.map((key) => ({ key, value: publicSetting(settings[key]) }));
   }
 
   async set(p: Principal, tenantPk: number, key: string, value: string): Promise<SettingEntry> {
@@ -60,10 +60,10 @@ export class SettingsService {
     const parsed = parseSetting(key, value);
     if ('error' in parsed) errors.add('value', parsed.error);
     errors.throwIfAny();
-    const normalized = formatSetting((parsed as { value: number | boolean }).value);
+    const normalized = formatSetting((parsed as { value: Settings[keyof Settings] }).value);
     await this.store.transaction((r) => r.settings.put(tenantPk, key, normalized, this.clock.now()));
     this.cache.delete(tenantPk);
-    await this.events.emit({ type: 'settings.changed', tenantPk, userPk: null, actorPk: p.user.pk, detail: { key, value: normalized } });
-    return { key, value: normalized };
+    await this.events.emit({ type: 'settings.changed', tenantPk, userPk: null, actorPk: p.user.pk, detail: { key, value: publicSetting((parsed as { value: Settings[keyof Settings] }).value) } });
+    return { key, value: publicSetting((parsed as { value: Settings[keyof Settings] }).value) };
   }
 }

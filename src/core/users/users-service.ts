@@ -213,7 +213,7 @@ export class UsersService {
       await this.store.transaction(async (r) => {
         if (passwordHash !== undefined) {
           await r.users.update(user.pk, { passwordHash, passwordChangedAt: now });
-          await this.endAllSignIns(r, user.pk, 'password_changed', self ? { familyId: p.familyId, sessionId: p.sessionId } : {});
+          await this.endAllSignIns(r, user.pk, 'password_changed', self ? { familyId: p.familyId, sessionId: p.sessionId, tokenKeyHash: p.tokenKeyHash } : {});
         }
         await r.users.update(user.pk, {
           email, firstName: input.firstName, lastName: input.lastName, isActive: input.isActive, isStaff: input.isStaff,
@@ -266,9 +266,10 @@ export class UsersService {
   }
 
   /** Revokes every refresh family and session of a user (but `keep`, the caller's own). */
-  async endAllSignIns(r: Repos, userPk: number, reason: string, keep: { familyId?: string; sessionId?: string } = {}): Promise<void> {
+  async endAllSignIns(r: Repos, userPk: number, reason: string, keep: { familyId?: string; sessionId?: string; tokenKeyHash?: string } = {}): Promise<void> {
     const now = this.clock.now();
     await r.tokens.revokeUserFamilies(userPk, reason, now, keep.familyId);
     await r.sessions.deleteForUser(userPk, keep.sessionId);
+    await r.tokenKeys.deleteForUser(userPk, keep.tokenKeyHash);
   }
 }

@@ -4,6 +4,7 @@ import type { Engine } from '../database.ts';
 import { initial } from './0001-initial.ts';
 import { tenantsClients } from './0002-tenants-clients.ts';
 import { audit } from './0004-audit.ts';
+import { selfService } from './0005-self-service.ts';
 
 /** Versioned migrations, in order. Append only: a released migration is never edited. */
 export function migrations(engine: Engine): Record<string, Migration> {
@@ -11,6 +12,7 @@ export function migrations(engine: Engine): Record<string, Migration> {
     '0001-initial': initial(engine),
     '0002-tenants-clients': tenantsClients(engine),
     '0004-audit': audit(engine),
+    '0005-self-service': selfService(engine),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB } from '../schema.ts';
 import type { PageRequest, User } from '../../core/types.ts';
 import { toFlag, toUser } from './rows.ts';
@@ -31,6 +31,12 @@ export function usersRepo(db: Kysely<DB>) {
     async findByUsername(tenantPk: number, username: string): Promise<User | undefined> {
       const r = await base().where('users.tenant_pk', '=', tenantPk).where('users.username', '=', username).executeTakeFirst();
       return r && toUser(r);
+    },
+    /** The one user whose e-mail is this (case-insensitive); undefined when none or several. */
+    async findOneByEmail(tenantPk: number, email: string): Promise<User | undefined> {
+      if (!email) return undefined;
+      const rows = await base().where('users.tenant_pk', '=', tenantPk).where(sql<string>`lower(users.email)`, '=', email.toLowerCase()).limit(2).execute();
+      return rows.length === 1 ? toUser(rows[0]) : undefined;
     },
     async list(tenantPk: number, page: PageRequest, onlyPk?: number): Promise<{ count: number; items: User[] }> {
       let q = base().where('users.tenant_pk', '=', tenantPk);

@@ -16,6 +16,7 @@ const STATUS = {
   UNAUTHORIZED_CLIENT: 403,
   INVALID_SCOPE: 400,
   RATE_LIMITED: 429,
+  ACCOUNT_LOCKED: 403,
   UNAVAILABLE: 503,
 } as const satisfies Record<ErrorCode, number>;
 

@@ -55,6 +55,7 @@ const STATUS = {
   UNAUTHORIZED_CLIENT: 403,
   INVALID_SCOPE: 403,
   RATE_LIMITED: 429,
+  ACCOUNT_LOCKED: 403,
   UNAVAILABLE: 503,
 } as const satisfies Record<ErrorCode, number>;
 
@@ -99,6 +100,7 @@ const OAUTH = {
   UNAUTHORIZED_CLIENT: ['unauthorized_client', 400],
   INVALID_SCOPE: ['invalid_scope', 400],
   RATE_LIMITED: ['slow_down', 429],
+  ACCOUNT_LOCKED: ['invalid_grant', 400],
   UNAVAILABLE: ['temporarily_unavailable', 503],
 } as const satisfies Record<ErrorCode, readonly [string, number]>;
 

@@ -1,0 +1,31 @@
+// The messages Latchkey sends, each with a text and an HTML part and a subject that names the
+// tenant. Links are built on PUBLIC_URL.
+import type { MailMessage } from './mailer.ts';
+
+const escapeHtml = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+
+function compose(to: string, tenantTitle: string, subject: string, lines: string[], link: { url: string; label: string }): MailMessage {
+  const text = [...lines, '', `${link.label}: ${link.url}`, '', `— ${tenantTitle}`].join('\n');
+  const html = `<!doctype html><html><body style="font-family:sans-serif">${lines.map((l) => `<p>${escapeHtml(l)}</p>`).join('')}`
+    + `<p><a href="${escapeHtml(link.url)}">${escapeHtml(link.label)}</a></p><p>— ${escapeHtml(tenantTitle)}</p></body></html>`;
+  return { to, subject: `[${tenantTitle}] ${subject}`, text, html };
+}
+
+export function verificationMessage(publicUrl: string, tenantTitle: string, to: string, username: string, key: string): MailMessage {
+  const url = `${publicUrl}/account/verify-email/?key=${encodeURIComponent(key)}`;
+  return compose(to, tenantTitle, 'Please confirm your e-mail address', [
+    `Hello ${username},`,
+    `please confirm that ${to} is your e-mail address by following the link below.`,
+    'If you did not ask for this, ignore this message.',
+  ], { url, label: 'Confirm your e-mail address' });
+}
+
+export function resetMessage(publicUrl: string, tenantTitle: string, to: string, username: string, uid: string, token: string, hours: number): MailMessage {
+  const url = `${publicUrl}/account/reset-password/?uid=${encodeURIComponent(uid)}&token=${encodeURIComponent(token)}`;
+  return compose(to, tenantTitle, 'Password reset', [
+    `Hello ${username},`,
+    `someone asked to reset the password of your account. The link below works once, within ${hours} hour${hours === 1 ? '' : 's'}.`,
+    'If it was not you, ignore this message: your password stays as it is.',
+  ], { url, label: 'Choose a new password' });
+}

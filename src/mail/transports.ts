@@ -1,0 +1,38 @@
+// Mail transports through nodemailer: SMTP when SMTP_URL is set, otherwise an outbox folder of
+// .eml files (and a log line), so a new user can follow a link locally.
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import nodemailer from 'nodemailer';
+import type { Mailer, MailMessage } from '../core/mail/mailer.ts';
+
+export interface TransportOptions {
+  from?: string;
+  log?: (msg: string, meta: Record<string, unknown>) => void;
+}
+
+const DEFAULT_FROM = 'Latchkey <no-reply@localhost>';
+
+export function smtpMailer(url: string, opts: TransportOptions = {}): Mailer {
+  // Short timeouts: a request waits on the send, and a dead server must become a 503 quickly.
+  const transport = nodemailer.createTransport(url, { connectionTimeout: 5000, greetingTimeout: 5000, socketTimeout: 10_000 } as object);
+  return {
+    async send(m: MailMessage) {
+      await transport.sendMail({ from: opts.from ?? DEFAULT_FROM, to: m.to, subject: m.subject, text: m.text, html: m.html });
+    },
+  };
+}
+
+export function outboxMailer(dir: string, opts: TransportOptions = {}): Mailer {
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  return {
+    async send(m: MailMessage) {
+      const info = await transport.sendMail({ from: opts.from ?? DEFAULT_FROM, to: m.to, subject: m.subject, text: m.text, html: m.html });
+      fs.mkdirSync(dir, { recursive: true });
+      const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${crypto.randomBytes(4).toString('hex')}.eml`);
+      fs.writeFileSync(file, info.message as Buffer);
+      // The log names the file, not the link: links carry one-time secrets.
+      opts.log?.('e-mail written to the outbox', { to: m.to, subject: m.subject, file });
+    },
+  };
+}

@@ -1,0 +1,121 @@
+// Repositories of the self-service tables: token keys, e-mail addresses, one-time e-mail
+// tokens, social accounts and failed sign-in counters.
+import type { Kysely } from 'kysely';
+import type { DB, EmailTokensTable, SocialAccountsTable, TokenKeysTable } from '../schema.ts';
+import { flag, toFlag } from './rows.ts';
+
+export interface EmailAddress {
+  pk: number;
+  tenantPk: number;
+  userPk: number;
+  email: string;
+  verified: boolean;
+  primary: boolean;
+  createdAt: number;
+}
+
+const toEmail = (r: any): EmailAddress => ({
+  pk: r.pk, tenantPk: r.tenant_pk, userPk: r.user_pk, email: r.email, verified: flag(r.verified), primary: flag(r.is_primary), createdAt: r.created_at,
+});
+
+export function tokenKeysRepo(db: Kysely<DB>) {
+  return {
+    insert: async (row: TokenKeysTable) => void (await db.insertInto('token_keys').values(row).execute()),
+    find: (keyHash: string) => db.selectFrom('token_keys').selectAll().where('key_hash', '=', keyHash).executeTakeFirst(),
+    findById: (id: string) => db.selectFrom('token_keys').selectAll().where('id', '=', id).executeTakeFirst(),
+    forUser: (userPk: number) => db.selectFrom('token_keys').selectAll().where('user_pk', '=', userPk).orderBy('created_at', 'desc').execute(),
+    delete: async (keyHash: string) => void (await db.deleteFrom('token_keys').where('key_hash', '=', keyHash).execute()),
+    async deleteForUser(userPk: number, keep?: string): Promise<void> {
+      let q = db.deleteFrom('token_keys').where('user_pk', '=', userPk);
+      if (keep) q = q.where('key_hash', '!=', keep);
+      await q.execute();
+    },
+  };
+}
+
+export function emailAddressesRepo(db: Kysely<DB>) {
+  return {
+    async forUser(userPk: number, page?: { offset: number; limit: number }) {
+      const [{ n }] = await db.selectFrom('email_addresses').where('user_pk', '=', userPk).select((eb) => eb.fn.countAll<number>().as('n')).execute();
+      let q = db.selectFrom('email_addresses').selectAll().where('user_pk', '=', userPk).orderBy('pk');
+      if (page) q = q.limit(page.limit).offset(page.offset);
+      return { count: Number(n), items: (await q.execute()).map(toEmail) };
+    },
+    async find(pk: number): Promise<EmailAddress | undefined> {
+      const r = await db.selectFrom('email_addresses').selectAll().where('pk', '=', pk).executeTakeFirst();
+      return r && toEmail(r);
+    },
+    async findForUser(userPk: number, email: string): Promise<EmailAddress | undefined> {
+      const r = await db.selectFrom('email_addresses').selectAll().where('user_pk', '=', userPk).where('email_lower', '=', email.toLowerCase()).executeTakeFirst();
+      return r && toEmail(r);
+    },
+    /** The user who has verified this address in the tenant, if any. */
+    async verifiedOwner(tenantPk: number, email: string): Promise<EmailAddress | undefined> {
+      const r = await db.selectFrom('email_addresses').selectAll().where('tenant_pk', '=', tenantPk).where('email_lower', '=', email.toLowerCase())
+        .where('verified', '=', toFlag(true)).executeTakeFirst();
+      return r && toEmail(r);
+    },
+    /** Every address with this spelling in the tenant (for sign-in and reset by e-mail). */
+    async byEmail(tenantPk: number, email: string): Promise<EmailAddress[]> {
+      const rows = await db.selectFrom('email_addresses').selectAll().where('tenant_pk', '=', tenantPk).where('email_lower', '=', email.toLowerCase()).orderBy('pk').execute();
+      return rows.map(toEmail);
+    },
+    async insert(e: Omit<EmailAddress, 'pk'>): Promise<EmailAddress> {
+      const r = await db.insertInto('email_addresses').values({
+        tenant_pk: e.tenantPk, user_pk: e.userPk, email: e.email, email_lower: e.email.toLowerCase(), verified: toFlag(e.verified),
+        is_primary: toFlag(e.primary), created_at: e.createdAt,
+      }).returningAll().executeTakeFirstOrThrow();
+      return toEmail(r);
+    },
+    setVerified: async (pk: number) => void (await db.updateTable('email_addresses').set({ verified: toFlag(true) }).where('pk', '=', pk).execute()),
+    async setPrimary(userPk: number, pk: number): Promise<void> {
+      await db.updateTable('email_addresses').set({ is_primary: toFlag(false) }).where('user_pk', '=', userPk).execute();
+      await db.updateTable('email_addresses').set({ is_primary: toFlag(true) }).where('pk', '=', pk).execute();
+    },
+    delete: async (pk: number) => void (await db.deleteFrom('email_addresses').where('pk', '=', pk).execute()),
+  };
+}
+
+export function emailTokensRepo(db: Kysely<DB>) {
+  return {
+    insert: async (row: EmailTokensTable) => void (await db.insertInto('email_tokens').values(row).execute()),
+    find: (hash: string) => db.selectFrom('email_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst(),
+    /** Marks a token used; false when it was used already (single use, race-safe). */
+    async consume(hash: string, now: number): Promise<boolean> {
+      const r = await db.updateTable('email_tokens').set({ used_at: now }).where('token_hash', '=', hash).where('used_at', 'is', null).executeTakeFirst();
+      return Number(r.numUpdatedRows) === 1;
+    },
+  };
+}
+
+export function socialAccountsRepo(db: Kysely<DB>) {
+  return {
+    async forUser(userPk: number, page: { offset: number; limit: number }) {
+      const [{ n }] = await db.selectFrom('social_accounts').where('user_pk', '=', userPk).select((eb) => eb.fn.countAll<number>().as('n')).execute();
+      const items = await db.selectFrom('social_accounts').selectAll().where('user_pk', '=', userPk).orderBy('pk').limit(page.limit).offset(page.offset).execute();
+      return { count: Number(n), items };
+    },
+    find: (pk: number) => db.selectFrom('social_accounts').selectAll().where('pk', '=', pk).executeTakeFirst(),
+    async insert(row: Omit<SocialAccountsTable, 'pk'>) {
+      return db.insertInto('social_accounts').values(row).returningAll().executeTakeFirstOrThrow();
+    },
+    delete: async (pk: number) => void (await db.deleteFrom('social_accounts').where('pk', '=', pk).execute()),
+  };
+}
+
+export function loginFailuresRepo(db: Kysely<DB>) {
+  return {
+    find: (tenantPk: number, username: string) =>
+      db.selectFrom('login_failures').selectAll().where('tenant_pk', '=', tenantPk).where('username', '=', username).executeTakeFirst(),
+    /** Counts one more failure and returns the new count. */
+    async record(tenantPk: number, username: string, now: number): Promise<number> {
+      await db.insertInto('login_failures').values({ tenant_pk: tenantPk, username, failures: 1, last_failure_at: now })
+        .onConflict((oc) => oc.columns(['tenant_pk', 'username']).doUpdateSet((eb) => ({ failures: eb('login_failures.failures', '+', 1), last_failure_at: now })))
+        .execute();
+      const r = await db.selectFrom('login_failures').select('failures').where('tenant_pk', '=', tenantPk).where('username', '=', username).executeTakeFirst();
+      return r?.failures ?? 1;
+    },
+    clear: async (tenantPk: number, username: string) =>
+      void (await db.deleteFrom('login_failures').where('tenant_pk', '=', tenantPk).where('username', '=', username).execute()),
+  };
+}
