@@ -42,6 +42,7 @@ export { GRANT_TYPES } from './clients/clients-service.ts';
 export { EVENT_TYPES, type EventType, type SecurityEvent } from './events.ts';
 export type { AuditEntry, RequestOrigin } from './audit/audit-log.ts';
 export type { SignIn } from './sessions/sign-ins.ts';
+export type { NewSession as NewSessionCookies } from './sessions/sessions-service.ts';
 export type { Mailer, MailMessage } from './mail/mailer.ts';
 export type { EmailAddress } from '../store/repos/self-service.ts';
 export type { SocialAccount, ProvidersView } from './accounts/accounts-service.ts';

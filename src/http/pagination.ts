@@ -40,3 +40,25 @@ export async function fetchPage<T>(req: PageRequest & { page: number }, fetch: (
   const r = { page, offset: (page - 1) * req.limit, limit: req.limit };
   return { req: r, result: page === 1 ? first : await fetch(r) };
 }
+
+/** Limit/offset pagination as DRF's LimitOffsetPagination: `?limit=&offset=`, `{count, next, previous, results}`. */
+export function limitOffset(query: { limit?: string; offset?: string }, defaultLimit = PAGE_SIZE, maxLimit = 1000): PageRequest {
+  const num = (raw: string | undefined, fallback: number) => (raw !== undefined && /^\d{1,9}$/.test(raw) ? Number(raw) : fallback);
+  const limit = Math.min(Math.max(num(query.limit, defaultLimit), 1), maxLimit);
+  return { limit, offset: num(query.offset, 0) };
+}
+
+export function limitOffsetLinks(base: string, request: FastifyRequest, req: PageRequest, count: number) {
+  const link = (offset: number) => {
+    const url = new URL(request.url, base);
+    url.searchParams.set('limit', String(req.limit));
+    if (offset <= 0) url.searchParams.delete('offset');
+    else url.searchParams.set('offset', String(offset));
+    return base.replace(/\/+$/, '') + url.pathname + url.search;
+  };
+  return {
+    count,
+    next: req.offset + req.limit < count ? link(req.offset + req.limit) : null,
+    previous: req.offset > 0 ? link(Math.max(req.offset - req.limit, 0)) : null,
+  };
+}

@@ -12,6 +12,7 @@ import { registerMetrics } from './metrics.ts';
 import { refuseNulCharacters } from './nul-guard.ts';
 import { authnDialect } from './dialects/authn/index.ts';
 import { oauth2V2Dialect } from './dialects/oauth2-v2/index.ts';
+import { restAuthDialect } from './dialects/rest-auth-api/index.ts';
 
 export interface ServerOptions {
   core: Core;
@@ -56,6 +57,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         securitySchemes: {
           cookieAuth: { type: 'apiKey', in: 'cookie', name: 'sessionid', description: 'Session cookie; unsafe methods also need the `X-CSRFToken` header.' },
           jwtAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          basicAuth: { type: 'http', scheme: 'basic' },
+          tokenAuth: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'Token-based authentication with required prefix "Token"' },
           OAuth2PasswordBearer: { type: 'oauth2', flows: { password: { tokenUrl: '/token', scopes: {} } } },
           apiKey: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'Any credential the server accepts: `Bearer <JWT>`, `Token <key>`, `Basic ...`, or the `sessionid` cookie.' },
         },
@@ -97,6 +100,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(v1Dialect, { core: opts.core, publicUrl: opts.publicUrl });
   await app.register(authnDialect, { core: opts.core, publicUrl: opts.publicUrl });
   await app.register(oauth2V2Dialect, { core: opts.core, publicUrl: opts.publicUrl });
+  await app.register(restAuthDialect, { core: opts.core, publicUrl: opts.publicUrl });
 
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not found.' }));
   return app;

@@ -19,8 +19,8 @@ export interface DialectOptions {
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The route needs an authenticated caller. */
-    auth?: boolean;
+    /** The route needs an authenticated caller (`optional`: uses one when given). */
+    auth?: boolean | 'optional';
     /** Field renames from core names to this route's names, for 400 bodies. */
     fieldNames?: Record<string, string>;
   }
