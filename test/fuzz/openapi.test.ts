@@ -128,7 +128,7 @@ function stringFor(name: string, s: Schema): fc.Arbitrary<unknown> {
   if (s.format === 'date-time') return fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), any);
   // Secret fields never take the shared interesting strings: those also travel in URLs, which the
   // server logs, and the run's log scan would rightly take a logged secret for a leak.
-  if (/password|secret/.test(name)) return fc.oneof({ weight: 3, arbitrary: hint! }, { weight: 1, arbitrary: fc.string({ maxLength: max }) });
+  if (/password|secret/.test(name)) return fc.oneof({ weight: 3, arbitrary: hint ?? password }, { weight: 1, arbitrary: fc.string({ maxLength: max }) });
   return hint ? fc.oneof({ weight: 3, arbitrary: hint }, { weight: 1, arbitrary: any }) : any;
 }
 
@@ -442,7 +442,9 @@ for (const { engine, skip } of engines) {
         if (process.env.FUZZ_VERBOSE) t.diagnostic(`${o.id}: ${[...seen.entries()].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}x${n}`).join(' ')}`);
       }
       t.diagnostic(`${succeeded.length} of ${operations.length} operations answered 2xx at least once`);
-      assert.ok(succeeded.length >= operations.length * 0.85, `only ${succeeded.length} operations ever succeeded: the generators miss the schemas`);
+      // The REST-auth API adds operations that succeed only with a one-time key from an e-mail
+      // (verification, reset) or an id the caller owns: blind requests rarely hit those.
+      assert.ok(succeeded.length >= operations.length * 0.7, `only ${succeeded.length} operations ever succeeded: the generators miss the schemas`);
     });
 
     it('a fuzzed run leaves the service working: health, sign-in, and the invariants', async () => {

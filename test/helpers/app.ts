@@ -1,7 +1,7 @@
 // Builds the whole server over a fresh database of one engine, for API tests through inject().
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { openStore, type Store } from '../../src/store/index.ts';
-import { createArgon2Hasher, createCore, type Clock, type Core, type PasswordHasher } from '../../src/core/index.ts';
+import { createArgon2Hasher, createCore, type Clock, type Core, type Mailer, type PasswordHasher } from '../../src/core/index.ts';
 import { buildServer } from '../../src/http/server.ts';
 import { requestOrigin } from '../../src/http/request-origin.ts';
 import type { Engine } from './engines.ts';
@@ -39,10 +39,10 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startApp(engine: Engine, opts: { clock?: Clock; hasher?: PasswordHasher } = {}): Promise<TestApp> {
+export async function startApp(engine: Engine, opts: { clock?: Clock; hasher?: PasswordHasher; mailer?: Mailer } = {}): Promise<TestApp> {
   const db = await engine.create();
   const store = openStore(db.url);
-  const core = createCore({ store, publicUrl: PUBLIC_URL, clock: opts.clock, hasher: opts.hasher ?? fastHasher(), origin: requestOrigin });
+  const core = createCore({ store, publicUrl: PUBLIC_URL, clock: opts.clock, hasher: opts.hasher ?? fastHasher(), origin: requestOrigin, mailer: opts.mailer });
   await core.prepare();
   const app = await buildServer({ core, publicUrl: PUBLIC_URL, logger: testLogger() });
   noteSecretsPassingThrough(app);
