@@ -382,3 +382,41 @@ for (const { engine, skip } of engines) {
     });
   });
 }
+
+for (const { engine, skip } of engines) {
+  describe(`sign-in locks and token keys in the sign-ins list [${engine.name}]`, { skip }, () => {
+    it('staff unlock a locked account; a user sees and revokes its token keys', async () => {
+      const t = await startApp(engine);
+      try {
+        const tenant = await t.core.tenants.resolve(undefined);
+        await t.store.read.settings.put(tenant.pk, 'login_throttle_threshold', '100', Date.now());
+        await t.store.read.settings.put(tenant.pk, 'login_lockout_threshold', '5', Date.now());
+        const victim = await t.createUser({ username: 'vic', password: PW });
+        await t.createUser({ username: 'boss', password: PW, isStaff: true });
+        const boss = await t.login('boss', PW);
+        for (let i = 0; i < 5; i++) await t.request({ method: 'POST', url: '/api/auth/login/', payload: { username: 'vic', password: 'wrong-password-1' } });
+        assert.equal((await t.request({ method: 'POST', url: '/api/auth/login/', payload: { username: 'vic', password: PW } })).statusCode, 403);
+        const events = await t.request({ method: 'GET', url: '/api/audit-events/?type=account.locked', headers: boss.headers });
+        assert.equal(events.json().count, 1);
+        let u = await t.request({ method: 'POST', url: `/api/users/${victim.id}/unlock/` });
+        assert.equal(u.statusCode, 401, 'only with credentials');
+        u = await t.request({ method: 'POST', url: `/api/users/${victim.id}/unlock/`, headers: boss.headers });
+        assert.equal(u.statusCode, 200);
+        const l = await t.request({ method: 'POST', url: '/api/auth/login/', payload: { username: 'vic', password: PW } });
+        assert.equal(l.statusCode, 200);
+        const key = l.json().key;
+        const list = await t.request({ method: 'GET', url: '/api/sign-ins/', headers: token(key) });
+        const mine = list.json().resources.filter((s: any) => s.kind === 'token');
+        assert.equal(mine.length, 1);
+        assert.equal(mine[0].current, true);
+        assert.equal(mine[0].expires_at, null);
+        assert.ok(!list.body.includes(key), 'the key itself is never listed');
+        const d = await t.request({ method: 'DELETE', url: `/api/sign-ins/${mine[0].id}/`, headers: token(key) });
+        assert.equal(d.statusCode, 204);
+        assert.equal((await t.request({ method: 'GET', url: '/api/auth/user/', headers: token(key) })).statusCode, 401);
+      } finally {
+        await t.close();
+      }
+    });
+  });
+}

@@ -7,9 +7,9 @@ import type { Principal } from '../types.ts';
 import { notFound } from '../errors.ts';
 
 export interface SignIn {
-  /** `jwt:<family id>` or `session:<session id>`. */
+  /** `jwt:<family id>`, `session:<session id>` or `token:<key id>`. */
   id: string;
-  kind: 'jwt' | 'session';
+  kind: 'jwt' | 'session' | 'token';
   createdAt: number;
   expiresAt: number;
   clientId: string | null;
@@ -32,7 +32,13 @@ export class SignInsService {
     const now = this.clock.now();
     const families = await this.store.read.tokens.liveFamilies(p.user.pk, now);
     const sessions = await this.store.read.sessions.liveForUser(p.user.pk, now);
+    const keys = await this.store.read.tokenKeys.forUser(p.user.pk);
     return [
+      ...keys.map((k) => ({
+        // A token key lives until logout or a password change.
+        id: `token:${k.id}`, kind: 'token' as const, createdAt: k.created_at, expiresAt: Number.MAX_SAFE_INTEGER, clientId: null,
+        current: k.key_hash === p.tokenKeyHash,
+      })),
       ...families.map((f) => ({
         id: `jwt:${f.id}`, kind: 'jwt' as const, createdAt: f.created_at, expiresAt: Number(f.expires_at), clientId: f.client_id ?? null,
         current: f.id === p.familyId,
@@ -60,6 +66,13 @@ export class SignInsService {
       if (!session || session.user_pk !== p.user.pk) throw notFound();
       await this.store.transaction((r) => r.sessions.delete(key));
       await this.events.emit({ type: 'session.ended', tenantPk: p.tenant.pk, userPk: p.user.pk, detail: { reason: 'revoked_by_user' } });
+      return;
+    }
+    if (kind === 'token') {
+      const k = await this.store.read.tokenKeys.findById(key);
+      if (!k || k.user_pk !== p.user.pk) throw notFound();
+      await this.store.transaction((r) => r.tokenKeys.delete(k.key_hash));
+      await this.events.emit({ type: 'token.revoked', tenantPk: p.tenant.pk, userPk: p.user.pk, detail: { reason: 'revoked_by_user' } });
       return;
     }
     throw notFound();

@@ -21,9 +21,9 @@ const AuditOut = Type.Object({
 });
 const SignInOut = Type.Object({
   id: Type.String(),
-  kind: Type.String({ enum: ['jwt', 'session'] }),
+  kind: Type.String({ enum: ['jwt', 'session', 'token'] }),
   created_at: Type.String({ format: 'date-time' }),
-  expires_at: Type.String({ format: 'date-time' }),
+  expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'Null for a token key: it lasts until logout or a password change' }),
   client_id: Type.Union([Type.String(), Type.Null()]),
   current: Type.Boolean({ description: 'The sign-in this request was made with' }),
 });
@@ -32,7 +32,7 @@ const presentAudit = (e: AuditEntry) => ({
   id: e.id, type: e.type, at: iso(e.at), user_id: e.userId, username: e.username, actor_id: e.actorId, ip: e.ip, request_id: e.requestId, detail: e.detail,
 });
 const presentSignIn = (s: SignIn) => ({
-  id: s.id, kind: s.kind, created_at: iso(s.createdAt), expires_at: iso(s.expiresAt), client_id: s.clientId, current: s.current,
+  id: s.id, kind: s.kind, created_at: iso(s.createdAt), expires_at: s.expiresAt === Number.MAX_SAFE_INTEGER ? null : iso(s.expiresAt), client_id: s.clientId, current: s.current,
 });
 
 function time(field: string, raw: string | undefined): number | undefined {
@@ -69,12 +69,25 @@ export async function accountRoutes(app: TypedApp, { core, publicUrl }: DialectO
     config: { auth: true },
     schema: {
       operationId: 'api_sign_ins_list', tags: ['sign-ins'], security,
-      summary: 'Where the caller is signed in: live JWT refresh families and cookie sessions',
+      summary: 'Where the caller is signed in: live JWT refresh families, cookie sessions and token keys',
       response: { 200: Type.Object({ count: Type.Integer(), resources: Type.Array(SignInOut) }), ...errors },
     },
   }, async (request) => {
     const all = await core.signIns.list(request.principal!);
     return { count: all.length, resources: all.map(presentSignIn) };
+  });
+
+  app.post('/api/users/:id/unlock/', {
+    config: { auth: true },
+    schema: {
+      operationId: 'api_users_unlock_create', tags: ['users'], security,
+      summary: 'Lift a sign-in lock (after too many failed sign-ins); staff of the user\'s tenant',
+      params: Type.Object({ id: Type.String() }),
+      response: { 200: Type.Object({ detail: Type.String() }), ...errors },
+    },
+  }, async (request) => {
+    await core.accounts.unlock(request.principal!, request.params.id);
+    return { detail: 'Unlocked.' };
   });
 
   app.delete('/api/sign-ins/:id/', {
