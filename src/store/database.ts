@@ -35,6 +35,10 @@ export function openDatabase(url: string): Database {
     // An idle client that loses its server emits 'error'; the pool replaces it. Without a
     // listener that event would crash the process.
     pool.on('error', () => {});
+    // A client in use (checked out for a query or a transaction) has no pool listener: when its
+    // server goes away it emitted an unhandled 'error' and the whole process died. Its queries
+    // fail on their own (503), and the pool drops the broken client when it is released.
+    pool.on('connect', (client) => client.on('error', () => {}));
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
     return { db, engine: 'postgres', close: () => db.destroy() };
   }
