@@ -298,9 +298,9 @@ export interface PrivatePostgres {
   url: string;
   port: number;
   /** Starts the server (again) and waits until it accepts connections. */
-  start(): void;
+  start(): Promise<void>;
   /** pg_ctl stop; `immediate` is a crash (no checkpoint, clients cut off). */
-  stop(mode?: 'fast' | 'immediate'): void;
+  stop(mode?: 'fast' | 'immediate'): Promise<void>;
   /** Stops it and deletes its files. */
   destroy(): void;
 }
@@ -320,12 +320,23 @@ export async function startPrivatePostgres(bin: string): Promise<PrivatePostgres
     if (ids.status !== 0) throw new Error('running as root and there is no "postgres" OS user to own a private cluster');
     fs.chownSync(dir, Number(ids.stdout.trim()), Number(gid.stdout.trim()));
   }
+  const command = (prog: string, args: string[]): [string, string[]] =>
+    asRoot ? ['runuser', ['-u', 'postgres', '--', path.join(bin, prog), ...args]] : [path.join(bin, prog), args];
+  // Synchronous: for initdb and for the clean-up at exit.
   const run = (prog: string, args: string[]) => {
-    const cmd = asRoot ? 'runuser' : path.join(bin, prog);
-    const argv = asRoot ? ['-u', 'postgres', '--', path.join(bin, prog), ...args] : args;
+    const [cmd, argv] = command(prog, args);
     const r = spawnSync(cmd, argv, { encoding: 'utf8', timeout: 60_000, cwd: dir });
     if (r.status !== 0) throw new Error(`${prog} ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr || r.stdout}`);
     return r.stdout;
+  };
+  // Asynchronous: the test's own requests keep running (and keep their timings) meanwhile.
+  const runAsync = async (prog: string, args: string[]) => {
+    const [cmd, argv] = command(prog, args);
+    const p = spawnTracked(cmd, argv, { cwd: dir, env: process.env });
+    const t = setTimeout(() => void p.kill(), 60_000);
+    const { code, signal } = await p.exited;
+    clearTimeout(t);
+    if (code !== 0) throw new Error(`${prog} ${args.join(' ')} failed (${code ?? signal}): ${p.output()}`);
   };
   run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync', '--no-instructions']);
   const port = await freePort();
@@ -333,19 +344,15 @@ export async function startPrivatePostgres(bin: string): Promise<PrivatePostgres
   const pg: PrivatePostgres = {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
-    start() {
-      run('pg_ctl', ['-D', data, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, 'start']);
-    },
-    stop(mode = 'fast') {
-      run('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']);
-    },
+    start: () => runAsync('pg_ctl', ['-D', data, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`, 'start']),
+    stop: (mode = 'fast') => runAsync('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']),
     destroy() {
       if (destroyed) return;
       destroyed = true;
       cleanups.delete(pg.destroy);
       if (fs.existsSync(path.join(data, 'postmaster.pid'))) {
         try {
-          pg.stop('immediate');
+          run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', '-t', '60', 'stop']);
         } catch {
           // not running
         }
@@ -354,7 +361,7 @@ export async function startPrivatePostgres(bin: string): Promise<PrivatePostgres
     },
   };
   cleanups.add(pg.destroy);
-  pg.start();
+  await pg.start();
   return pg;
 }
 
