@@ -38,7 +38,21 @@ export function redisBroadcast(url: string, opts: RedisBroadcastOptions = {}): B
   pub.on('error', onError);
   sub.on('error', onError);
   const handlers: BroadcastHandler[] = [];
-  sub.subscribe(CHANNEL).catch(onError);
+  // Without the offline queue a command sent before the connection is up fails at once ("Stream
+  // isn't writeable"): subscribing here at start did, so no instance ever heard another. Subscribe
+  // each time the connection is (again) ready; a repeated SUBSCRIBE is harmless.
+  sub.on('ready', () => void sub.subscribe(CHANNEL).catch(onError));
+  // A publish just after start (the CLI's `keys rotate`) waits, briefly, for the first connection.
+  const firstConnection = new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, 2000);
+    timer.unref();
+    pub.once('ready', done);
+    pub.once('error', done);
+  });
   sub.on('message', (_channel: string, message: string) => {
     const sep = message.indexOf('\n');
     const topic = sep < 0 ? message : message.slice(0, sep);
@@ -50,6 +64,7 @@ export function redisBroadcast(url: string, opts: RedisBroadcastOptions = {}): B
       // This instance acts at once; the others hear it through Redis (ours hears it twice: harmless).
       for (const h of handlers) h(topic, payload);
       try {
+        if (pub.status !== 'ready') await firstConnection;
         await pub.publish(CHANNEL, `${topic}\n${payload}`);
       } catch (err) {
         onError(err);
