@@ -31,6 +31,9 @@ export function outboxMailer(dir: string, opts: TransportOptions = {}): Mailer {
       fs.mkdirSync(dir, { recursive: true });
       const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${crypto.randomBytes(4).toString('hex')}.eml`);
       fs.writeFileSync(file, info.message as Buffer);
+      // Beside it, the text part as it reads: the .eml is MIME-encoded (long lines are
+      // quoted-printable), which is awkward to copy a link from.
+      fs.writeFileSync(file.replace(/\.eml$/, '.txt'), `To: ${m.to}\nSubject: ${m.subject}\n\n${m.text}\n`);
       // The log names the file, not the link: links carry one-time secrets.
       opts.log?.('e-mail written to the outbox', { to: m.to, subject: m.subject, file });
     },

@@ -6,9 +6,9 @@ const escapeHtml = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 
 function compose(to: string, tenantTitle: string, subject: string, lines: string[], link: { url: string; label: string }): MailMessage {
-  const text = [...lines, '', `${link.label}: ${link.url}`, '', `— ${tenantTitle}`].join('\n');
+  const text = [...lines, '', `${link.label}: ${link.url}`, '', `-- ${tenantTitle}`].join('\n');
   const html = `<!doctype html><html><body style="font-family:sans-serif">${lines.map((l) => `<p>${escapeHtml(l)}</p>`).join('')}`
-    + `<p><a href="${escapeHtml(link.url)}">${escapeHtml(link.label)}</a></p><p>— ${escapeHtml(tenantTitle)}</p></body></html>`;
+    + `<p><a href="${escapeHtml(link.url)}">${escapeHtml(link.label)}</a></p><p>-- ${escapeHtml(tenantTitle)}</p></body></html>`;
   return { to, subject: `[${tenantTitle}] ${subject}`, text, html };
 }
 
