@@ -133,12 +133,14 @@ export class AuthService {
    * Rotates a refresh token. Presenting one that was already used means it leaked (or a client
    * raced itself): the whole family is revoked, as OAuth 2.0 Security BCP §4.14 advises.
    */
-  async refresh(refreshToken: string, grant: GrantContext & { enforceClient?: boolean } = {}): Promise<TokenPair> {
+  async refresh(refreshToken: string, grant: GrantContext & { enforceClient?: boolean; tenant?: Tenant } = {}): Promise<TokenPair> {
     if (refreshToken.length === 0 || refreshToken.length > 512) throw tokenInvalid();
     const hash = sha256(refreshToken);
     const found = await this.store.read.tokens.findRefresh(hash);
     const now = this.clock.now();
     if (!found || found.revoked_at !== null || found.expires_at <= now) throw tokenInvalid();
+    // A request that names a tenant (X-Tenant) gets nothing from another tenant's token.
+    if (grant.tenant && found.tenant_pk !== grant.tenant.pk) throw tokenInvalid();
     // At the OAuth token endpoint a refresh token works only for the client it was issued to.
     if (grant.enforceClient && (found.client_pk ?? undefined) !== grant.client?.pk) throw tokenInvalid();
     this.clients.checkGrant(grant.client, 'refresh_token', []);

@@ -29,7 +29,8 @@ export async function tokenRoutes(app: TypedApp, { core }: DialectOptions) {
       response: { 200: TokenPair, 400: FieldErrors, 401: Detail },
     },
   }, async (request) => {
-    const pair = await core.auth.refresh(request.body.refresh);
+    const named = requestedTenant(request);
+    const pair = await core.auth.refresh(request.body.refresh, { tenant: named === undefined ? undefined : await core.tenants.resolve(named) });
     return { access: pair.access, refresh: pair.refresh };
   });
 
