@@ -28,6 +28,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     logger: opts.logger ?? false,
     trustProxy: opts.trustProxy ?? false,
     bodyLimit: BODY_LIMIT,
+    // While draining after SIGTERM, a request arriving on a keep-alive connection that was already
+    // open (a load balancer's pooled connection) is served, with `Connection: close`, rather than
+    // refused with Fastify's 503: the balancer learns of the shutdown without a failed request.
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
