@@ -16,41 +16,59 @@ const ADMIN = 'root';
 const ADMIN_PASSWORD = 'sigterm-admin-pw-c41d';
 const BATCH = 20;
 
-/** An HTTP/1.1 request written all but its last byte; finish() sends it and resolves with the answer. */
-async function halfSent(port: number, method: string, urlPath: string, json: unknown) {
+/** Reads every HTTP/1.1 answer (with Content-Length bodies) out of one connection's bytes. */
+function parseAnswers(raw: Buffer): Array<{ status: number; headers: string; body: any }> {
+  const out = [];
+  let at = 0;
+  while (at < raw.length) {
+    const headEnd = raw.indexOf('\r\n\r\n', at);
+    if (headEnd < 0) break;
+    const head = raw.subarray(at, headEnd).toString('latin1');
+    const m = /^HTTP\/1\.1 (\d{3})/.exec(head);
+    if (!m) break;
+    const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+    const text = raw.subarray(headEnd + 4, headEnd + 4 + length).toString('utf8');
+    let body: any;
+    try {
+      body = JSON.parse(text);
+      noteSecretsIn(body);
+    } catch {
+      body = text;
+    }
+    out.push({ status: Number(m[1]), headers: head, body });
+    at = headEnd + 4 + length;
+  }
+  return out;
+}
+
+/**
+ * An HTTP/1.1 request written all but its last byte. finish() sends that byte (and, when
+ * `pipelined`, a second request after it on the same connection) and resolves with every answer
+ * once the server closes the connection.
+ */
+async function halfSent(port: number, method: string, urlPath: string, json: unknown, pipelined: boolean) {
   const body = JSON.stringify(json);
-  const head = `${method} ${urlPath} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+  const request = (connection: string) => `${method} ${urlPath} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: ${connection}\r\n\r\n${body}`;
+  const first = request(pipelined ? 'keep-alive' : 'close');
   const socket = net.connect({ host: '127.0.0.1', port });
   const chunks: Buffer[] = [];
-  const answer = new Promise<{ status: number; body: any; raw: string }>((resolve, reject) => {
+  const answers = new Promise<ReturnType<typeof parseAnswers>>((resolve, reject) => {
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.on('error', reject);
-    socket.on('close', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      const m = /^HTTP\/1\.1 (\d{3})/.exec(raw);
-      if (!m) return reject(new Error(`no HTTP answer (connection closed): ${JSON.stringify(raw.slice(0, 200))}`));
-      const text = raw.slice(raw.indexOf('\r\n\r\n') + 4);
-      let parsed: any;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-      if (parsed) noteSecretsIn(parsed);
-      resolve({ status: Number(m[1]), body: parsed, raw });
-    });
+    socket.on('close', () => resolve(parseAnswers(Buffer.concat(chunks))));
   });
-  answer.catch(() => {}); // observed by finish()
+  answers.catch(() => {}); // observed by finish()
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
-    socket.once('connect', () => socket.write(head + body.slice(0, -1), (err) => (err ? reject(err) : resolve())));
+    socket.once('connect', () => socket.write(first.slice(0, -1), (err) => (err ? reject(err) : resolve())));
   });
   return {
+    /** Completes the request; when `pipelined`, a second, identical one follows on the same connection. */
     finish(timeoutMs = 15_000) {
-      socket.write(body.slice(-1));
+      socket.write(first.slice(-1) + (pipelined ? request('close') : ''));
       const t = setTimeout(() => socket.destroy(new Error('no answer in time')), timeoutMs);
-      return answer.finally(() => clearTimeout(t));
+      return answers.finally(() => clearTimeout(t));
     },
     destroy: () => socket.destroy(),
   };
@@ -88,12 +106,20 @@ for (const { name, skip } of engineCases) {
 
     it('completes every in-flight request, refuses new connections, exits 0', async () => {
       const s = server!;
-      const creds = { username: ADMIN, password: ADMIN_PASSWORD };
+      // One account per sign-in: parallel attempts on one account are throttled by design.
+      const admin = await s.login(ADMIN, ADMIN_PASSWORD);
+      const creds = Array.from({ length: BATCH * 2 }, (_, i) => ({ username: `drain-${i}`, password: `drain-pw-${i}-3f9a` }));
+      for (let i = 0; i < creds.length; i += 8) {
+        await Promise.all(creds.slice(i, i + 8).map(async (c) => {
+          const r = await s.call('POST', '/api/users/', { bearer: admin.access, json: c });
+          assert.equal(r.status, 201, r.text);
+        }));
+      }
       const partial = [];
-      for (let i = 0; i < BATCH; i++) partial.push(await halfSent(s.port, 'POST', '/api/token', creds));
+      for (let i = 0; i < BATCH; i++) partial.push(await halfSent(s.port, 'POST', '/api/token', creds[i], i % 2 === 0));
       try {
         // Full sign-ins (argon2id at the server's real parameters), all sent at once.
-        const full = Array.from({ length: BATCH }, () => s.call('POST', '/api/token', { json: creds, timeoutMs: 30_000 }).then(
+        const full = creds.slice(BATCH).map((c) => s.call('POST', '/api/token', { json: c, timeoutMs: 30_000 }).then(
           (r) => ({ status: r.status, body: r.body }), (err: Error) => ({ status: 0, body: err.message }),
         ));
         // A probe on a connection opened after all of the above: when it is answered, the server
@@ -105,7 +131,15 @@ for (const { name, skip } of engineCases) {
         assert.ok(refused, 'new connections were still accepted 10 s after SIGTERM');
         assert.ok(s.running(), 'the server exited before its in-flight requests were answered');
 
-        const answers = [...(await Promise.all(full)), ...(await Promise.all(partial.map((p) => p.finish())))];
+        // Half of the half-sent requests carry a second request behind them on the same connection,
+        // which reaches the server while it drains: it is served too (not refused with a 503).
+        const connections = await Promise.all(partial.map((p) => p.finish()));
+        for (const [i, c] of connections.entries()) {
+          assert.equal(c.length, i % 2 === 0 ? 2 : 1, `connection ${i}: ${c.length} answer(s)`);
+          if (c.length === 2) assert.match(c[1]!.headers, /\r\nconnection: close/i, 'the answer during the drain must close the connection');
+        }
+        const answers = [...(await Promise.all(full)), ...connections.flat()];
+        assert.equal(answers.length, BATCH * 2 + BATCH / 2);
         for (const [i, a] of answers.entries()) {
           assert.equal(a.status, 200, `in-flight request ${i} got ${a.status}: ${JSON.stringify(a.body)}`);
           assert.equal(typeof a.body.access, 'string');
