@@ -8,7 +8,7 @@ import type { Clock } from '../clock.ts';
 import type { Events } from '../events.ts';
 import type { Page, PageRequest, Principal, Tenant, User } from '../types.ts';
 import { DomainError, FieldErrorBag, fieldError, notFound, permissionDenied, validationError } from '../errors.ts';
-import { randomToken, sha256 } from '../secrets.ts';
+import { isUuid, randomToken, sha256 } from '../secrets.ts';
 import { checkPassword } from '../credentials/password-policy.ts';
 import type { PasswordHasher } from '../credentials/password-hasher.ts';
 import type { TokenKeys } from '../credentials/token-keys.ts';
@@ -27,6 +27,9 @@ import { emailProblem, normalizeEmail } from '../users/user-fields.ts';
 const VERIFICATION_LIFETIME_MS = 3 * 86_400_000;
 const MISMATCH = "The two password fields didn't match.";
 const OWNED_ELSEWHERE = 'A user is already registered with this e-mail address.';
+
+/** A reset token is stored as the SHA-256 of itself with the user's password hash at the time. */
+const resetTokenHash = (token: string, user: User) => sha256(`${token}\n${user.passwordHash ?? ''}`);
 
 export interface SignedIn {
   key: string;
@@ -92,6 +95,22 @@ export class AccountsService {
     return result;
   }
 
+  /**
+   * Signs out: a sign-in at /api/auth/login/ is one token key and one session, and ending it
+   * with either credential ends both (with the JWT family, when a Bearer token was used).
+   */
+  async signOut(p: Principal): Promise<void> {
+    let whole: Principal = p;
+    if (p.tokenKeyHash && !p.sessionId) {
+      const row = await this.d.store.read.tokenKeys.find(p.tokenKeyHash);
+      if (row?.session_id) whole = { ...p, sessionId: row.session_id };
+    } else if (p.sessionId && !p.tokenKeyHash) {
+      const row = (await this.d.store.read.tokenKeys.forUser(p.user.pk)).find((k) => k.session_id === p.sessionId);
+      if (row) whole = { ...p, tokenKeyHash: row.key_hash };
+    }
+    await this.d.auth.logout(whole);
+  }
+
   // --- registration and verification ------------------------------------------------------
 
   async register(tenantName: string | undefined, input: { username: string; email?: string; password1: string; password2: string }): Promise<Registration> {
@@ -104,6 +123,9 @@ export class AccountsService {
     const ep = emailProblem(email);
     if (ep) errors.add('email', ep);
     if (input.password1 !== input.password2) errors.add('non_field_errors', MISMATCH);
+    // As adding an address: one verified by another user of the tenant is theirs (and signing in
+    // by e-mail must keep finding them).
+    if (email && !ep && (await this.d.store.read.emailAddresses.verifiedOwner(tenant.pk, email))) errors.add('email', OWNED_ELSEWHERE);
     errors.throwIfAny();
     // Password policy, username rules and uniqueness: the one place users are created.
     const user = await this.d.users.create(undefined, { username: input.username, password: input.password1, email, tenant: tenant.name });
@@ -223,25 +245,28 @@ export class AccountsService {
       if (!user.isActive) continue;
       const token = randomToken(32);
       await this.d.store.transaction((r) => r.emailTokens.insert({
-        token_hash: sha256(token), purpose: 'reset', user_pk: user.pk, email_pk: null, created_at: now,
+        token_hash: resetTokenHash(token, user), purpose: 'reset', user_pk: user.pk, email_pk: null, created_at: now,
         expires_at: now + settings.password_reset_timeout * 1000, used_at: null,
       }));
       this.sendLater(resetMessage(this.d.publicUrl, tenant.displayName, addr, user.username, user.id, token, Math.round(settings.password_reset_timeout / 3600)));
     }
   }
 
-  /** Sets a new password from a reset link: single use, before it expires, and only while the password is unchanged. */
+  /**
+   * Sets a new password from a reset link: single use, before it expires, and only while the
+   * password is unchanged (the token's stored hash covers the password hash of the moment it
+   * was made, as Django's tokens do, so any change of password by any route voids it exactly).
+   */
   async confirmPasswordReset(input: { uid: string; token: string; new1: string; new2: string }): Promise<void> {
     const errors = new FieldErrorBag();
     if (input.new1 !== input.new2) errors.add('new_password2', MISMATCH);
-    const hash = sha256(input.token);
-    const row = input.token.length > 0 && input.token.length <= 200 ? await this.d.store.read.emailTokens.find(hash) : undefined;
-    const user = row ? await this.d.store.read.users.findByPk(row.user_pk) : undefined;
+    const user = isUuid(input.uid) ? await this.d.store.read.users.findById(input.uid) : undefined;
+    const hash = user && input.token.length > 0 && input.token.length <= 200 ? resetTokenHash(input.token, user) : undefined;
+    const row = hash ? await this.d.store.read.emailTokens.find(hash) : undefined;
     const now = this.d.clock.now();
-    const valid = row && user && row.purpose === 'reset' && row.used_at === null && row.expires_at > now && user.isActive
-      && (user.passwordChangedAt === null || user.passwordChangedAt <= row.created_at);
-    if (!valid) errors.add('token', 'Invalid value');
-    else if (input.uid !== user.id) errors.add('uid', 'Invalid value');
+    const valid = user && row && row.user_pk === user.pk && row.purpose === 'reset' && row.used_at === null && row.expires_at > now && user.isActive;
+    if (!user) errors.add('uid', 'Invalid value');
+    else if (!valid) errors.add('token', 'Invalid value');
     if (valid) {
       const settings = await this.d.settings.forTenant(user.tenantPk);
       for (const m of checkPassword(input.new1, settings, { username: user.username, email: user.email })) errors.add('new_password2', m);
@@ -250,7 +275,7 @@ export class AccountsService {
     const target = user!;
     const passwordHash = await this.d.hasher.hash(input.new1);
     await this.d.store.transaction(async (r) => {
-      if (!(await r.emailTokens.consume(hash, now))) throw validationError({ token: ['Invalid value'] });
+      if (!(await r.emailTokens.consume(hash!, now))) throw validationError({ token: ['Invalid value'] });
       await r.users.update(target.pk, { passwordHash, passwordChangedAt: now, updatedAt: now });
       await this.d.users.endAllSignIns(r, target.pk, 'password_reset');
     });

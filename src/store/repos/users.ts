@@ -32,11 +32,17 @@ export function usersRepo(db: Kysely<DB>) {
       const r = await base().where('users.tenant_pk', '=', tenantPk).where('users.username', '=', username).executeTakeFirst();
       return r && toUser(r);
     },
-    /** The one user whose e-mail is this (case-insensitive); undefined when none or several. */
+    /**
+     * The one user whose e-mail is this (case-insensitive), or among several the one who has
+     * verified it (someone else entering the same address must not take it); else undefined.
+     */
     async findOneByEmail(tenantPk: number, email: string): Promise<User | undefined> {
       if (!email) return undefined;
-      const rows = await base().where('users.tenant_pk', '=', tenantPk).where(sql<string>`lower(users.email)`, '=', email.toLowerCase()).limit(2).execute();
-      return rows.length === 1 ? toUser(rows[0]) : undefined;
+      const rows = (await base().where('users.tenant_pk', '=', tenantPk).where(sql<string>`lower(users.email)`, '=', email.toLowerCase())
+        .orderBy('users.email_verified', 'desc').limit(3).execute()).map(toUser);
+      if (rows.length === 1) return rows[0];
+      const verified = rows.filter((u) => u.emailVerified);
+      return verified.length === 1 ? verified[0] : undefined;
     },
     async list(tenantPk: number, page: PageRequest, onlyPk?: number): Promise<{ count: number; items: User[] }> {
       let q = base().where('users.tenant_pk', '=', tenantPk);

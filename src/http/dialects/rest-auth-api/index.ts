@@ -82,7 +82,7 @@ export async function restAuthDialect(app: FastifyInstance, { core, publicUrl }:
       method, url: '/api/auth/logout/', config: { auth: 'optional' },
       schema: { operationId: `auth_logout_${method === 'GET' ? 'retrieve' : 'create'}`, tags, security, summary: 'Sign out: deletes the token key used and ends the session', response: { 200: Detail } },
       handler: async (request, reply) => {
-        if (request.principal) await core.auth.logout(request.principal);
+        if (request.principal) await core.accounts.signOut(request.principal);
         reply.clearCookie('sessionid', { path: '/' });
         return { detail: 'Successfully logged out.' };
       },
