@@ -81,6 +81,12 @@ function clientCredentials(request: FastifyRequest, form: { client_id?: string; 
 
 async function tokenEndpoint(app: FastifyInstance, { core }: Options) {
   app.setErrorHandler(oauthErrorHandler);
+  // Before the body schema: a text body is a string, which would fail it with a 422 instead.
+  app.addHook('preValidation', async (request, reply) => {
+    if (!isForm(request)) {
+      return sendOAuthError(reply, 'invalid_request', 400, 'The token endpoint takes application/x-www-form-urlencoded bodies (RFC 6749 §3.2).');
+    }
+  });
   app.withTypeProvider<TypeBoxTypeProvider>().post('/token', {
     schema: {
       operationId: 'oauth2_token', tags: ['v2 token'],
