@@ -98,6 +98,8 @@ export class UsersService {
 
   /** Finds a user the caller may see; NOT_FOUND for malformed ids, unknown users and other tenants. */
   async get(p: Principal, id: string): Promise<User> {
+    // The caller itself was read from the store for this very request.
+    if (id.toLowerCase() === p.user.id) return p.user;
     const user = isUuid(id) ? await this.store.read.users.findById(id.toLowerCase()) : undefined;
     if (!user) throw notFound();
     requireUserAccess(p, user);
