@@ -67,6 +67,8 @@ export class AccountsService {
     onBackgroundError: (err: unknown) => void;
   };
 
+  private readonly pending = new Set<Promise<void>>();
+
   constructor(deps: AccountsService['d']) {
     this.d = deps;
   }
@@ -164,9 +166,21 @@ export class AccountsService {
     }
   }
 
-  private sendLater(message: Parameters<Mailer['send']>[0]): void {
-    // Not awaited: the answer and its timing must not depend on whether a message went out.
-    this.d.mailer.send(message).catch((err) => this.d.onBackgroundError(err));
+  /**
+   * Runs work after the answer has gone out (on a later turn of the event loop), so that
+   * neither the answer nor its timing depends on it; failures go to onBackgroundError.
+   */
+  private afterAnswer(work: () => Promise<void>): void {
+    const task: Promise<void> = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(work)
+      .catch((err) => this.d.onBackgroundError(err))
+      .finally(() => this.pending.delete(task));
+    this.pending.add(task);
+  }
+
+  /** Resolves once the work begun after earlier answers (reset and verification e-mails) is done. */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
 
   /** Confirms the address a verification key was sent to. */
@@ -193,18 +207,23 @@ export class AccountsService {
     }
   }
 
-  /** Sends a new verification message to an unverified address; the same answer either way. */
+  /**
+   * Sends a new verification message to an unverified address. The same answer either way, in
+   * the same time: the look-up, the key and the message happen after the answer.
+   */
   async resendVerification(tenantName: string | undefined, email: string): Promise<void> {
     const tenant = await this.d.tenants.resolve(tenantName);
     const addr = normalizeEmail(email);
     if (emailProblem(addr) || !addr) throw fieldError('email', 'Enter a valid email address.');
-    const candidates = (await this.d.store.read.emailAddresses.byEmail(tenant.pk, addr)).filter((a) => !a.verified);
-    for (const address of candidates.slice(0, 3)) {
-      const user = await this.d.store.read.users.findByPk(address.userPk);
-      if (!user?.isActive) continue;
-      const key = await this.d.store.transaction((r) => this.verificationToken(r, user, address));
-      this.sendLater(verificationMessage(this.d.publicUrl, tenant.displayName, address.email, user.username, key));
-    }
+    this.afterAnswer(async () => {
+      const candidates = (await this.d.store.read.emailAddresses.byEmail(tenant.pk, addr)).filter((a) => !a.verified);
+      for (const address of candidates.slice(0, 3)) {
+        const user = await this.d.store.read.users.findByPk(address.userPk);
+        if (!user?.isActive) continue;
+        const key = await this.d.store.transaction((r) => this.verificationToken(r, user, address));
+        await this.d.mailer.send(verificationMessage(this.d.publicUrl, tenant.displayName, address.email, user.username, key));
+      }
+    });
   }
 
   // --- passwords --------------------------------------------------------------------------
@@ -225,31 +244,36 @@ export class AccountsService {
     await this.d.users.setPassword(p, p.user.id, input.new1);
   }
 
-  /** Sends a reset link to every active account with this address; the same answer either way. */
+  /**
+   * Sends a reset link to every active account with this address. The same answer either way,
+   * in the same time: finding the accounts, making the tokens and sending happen after it.
+   */
   async requestPasswordReset(tenantName: string | undefined, email: string): Promise<void> {
     const tenant = await this.d.tenants.resolve(tenantName);
     const settings = await this.d.settings.forTenant(tenant.pk);
     if (!settings.password_forgotten_enabled) throw new DomainError('PERMISSION_DENIED', 'Password reset is disabled.');
     const addr = normalizeEmail(email);
     if (!addr || emailProblem(addr)) throw fieldError('email', 'Enter a valid email address.');
-    const users = new Map<number, User>();
-    const primary = await this.d.store.read.users.findOneByEmail(tenant.pk, addr);
-    if (primary) users.set(primary.pk, primary);
-    for (const a of await this.d.store.read.emailAddresses.byEmail(tenant.pk, addr)) {
-      if (!a.verified || users.has(a.userPk)) continue;
-      const u = await this.d.store.read.users.findByPk(a.userPk);
-      if (u) users.set(u.pk, u);
-    }
     const now = this.d.clock.now();
-    for (const user of users.values()) {
-      if (!user.isActive) continue;
-      const token = randomToken(32);
-      await this.d.store.transaction((r) => r.emailTokens.insert({
-        token_hash: resetTokenHash(token, user), purpose: 'reset', user_pk: user.pk, email_pk: null, created_at: now,
-        expires_at: now + settings.password_reset_timeout * 1000, used_at: null,
-      }));
-      this.sendLater(resetMessage(this.d.publicUrl, tenant.displayName, addr, user.username, user.id, token, Math.round(settings.password_reset_timeout / 3600)));
-    }
+    this.afterAnswer(async () => {
+      const users = new Map<number, User>();
+      const primary = await this.d.store.read.users.findOneByEmail(tenant.pk, addr);
+      if (primary) users.set(primary.pk, primary);
+      for (const a of await this.d.store.read.emailAddresses.byEmail(tenant.pk, addr)) {
+        if (!a.verified || users.has(a.userPk)) continue;
+        const u = await this.d.store.read.users.findByPk(a.userPk);
+        if (u) users.set(u.pk, u);
+      }
+      for (const user of users.values()) {
+        if (!user.isActive) continue;
+        const token = randomToken(32);
+        await this.d.store.transaction((r) => r.emailTokens.insert({
+          token_hash: resetTokenHash(token, user), purpose: 'reset', user_pk: user.pk, email_pk: null, created_at: now,
+          expires_at: now + settings.password_reset_timeout * 1000, used_at: null,
+        }));
+        await this.d.mailer.send(resetMessage(this.d.publicUrl, tenant.displayName, addr, user.username, user.id, token, settings.password_reset_timeout));
+      }
+    });
   }
 
   /**

@@ -21,11 +21,17 @@ export function verificationMessage(publicUrl: string, tenantTitle: string, to: 
   ], { url, label: 'Confirm your e-mail address' });
 }
 
-export function resetMessage(publicUrl: string, tenantTitle: string, to: string, username: string, uid: string, token: string, hours: number): MailMessage {
+/** "1 hour", "3 hours", "10 minutes", "90 minutes". */
+export function duration(seconds: number): string {
+  const [n, unit] = seconds % 3600 === 0 ? [seconds / 3600, 'hour'] : [Math.max(1, Math.round(seconds / 60)), 'minute'];
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
+}
+
+export function resetMessage(publicUrl: string, tenantTitle: string, to: string, username: string, uid: string, token: string, lifetimeSeconds: number): MailMessage {
   const url = `${publicUrl}/account/reset-password/?uid=${encodeURIComponent(uid)}&token=${encodeURIComponent(token)}`;
   return compose(to, tenantTitle, 'Password reset', [
     `Hello ${username},`,
-    `someone asked to reset the password of your account. The link below works once, within ${hours} hour${hours === 1 ? '' : 's'}.`,
+    `someone asked to reset the password of your account. The link below works once, within ${duration(lifetimeSeconds)}.`,
     'If it was not you, ignore this message: your password stays as it is.',
   ], { url, label: 'Choose a new password' });
 }

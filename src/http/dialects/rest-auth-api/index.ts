@@ -34,6 +34,8 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 export async function restAuthDialect(app: FastifyInstance, { core, publicUrl }: Options) {
   app.setErrorHandler(v1ErrorHandler);
   app.removeContentTypeParser('text/plain');
+  // E-mails sent after their answer (reset, resend) finish before the server closes.
+  app.addHook('onClose', async () => core.accounts.idle());
   app.addHook('preValidation', async (request) => {
     const auth = request.routeOptions.config?.auth;
     if (auth === true) await authenticate(core, request);
