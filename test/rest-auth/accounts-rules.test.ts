@@ -178,6 +178,38 @@ for (const { engine, skip } of engines) {
       assert.equal((await login({ username: a, password: PW })).statusCode, 200);
     });
 
+    it('an e-mail changed through another API is unverified, becomes the primary address, and takes no one\'s address', async () => {
+      const name = uniq();
+      const key = await register(name);
+      const mail = await smtp.next(`${name}@example.com`);
+      await t.request({ method: 'POST', url: '/api/auth/registration/verify-email/', payload: { key: linkParam(mail, 'key') } });
+      assert.equal((await t.request({ method: 'GET', url: '/user_info/', headers: token(key) })).json().is_email_verified, true);
+      const staff = uniq();
+      await t.createUser({ username: staff, password: PW, isStaff: true });
+      const admin = await t.login(staff, PW);
+      const target = `target-${name}@example.com`;
+      const tenant = await t.core.tenants.resolve(undefined);
+      const userId = (await t.store.read.users.findByUsername(tenant.pk, name))!.id;
+      let r = await t.request({ method: 'PATCH', url: `/api/users/${userId}/`, headers: admin.headers, payload: { email: target } });
+      assert.equal(r.statusCode, 200, r.body);
+      assert.equal((await t.request({ method: 'GET', url: '/user_info/', headers: token(key) })).json().is_email_verified, false, 'a new address is not verified');
+      const list = (await t.request({ method: 'GET', url: '/api/auth/emails/', headers: token(key) })).json();
+      assert.deepEqual(list.results.map((e: { email: string; primary: boolean; verified: boolean }) => [e.email, e.primary, e.verified]),
+        [[`${name}@example.com`, false, true], [target, true, false]]);
+      // The owner of that address can still register with it and verify it.
+      const owner = uniq();
+      await register(owner, target);
+      const m = await smtp.next(target, 0);
+      r = await t.request({ method: 'POST', url: '/api/auth/registration/verify-email/', payload: { key: linkParam(m, 'key') } });
+      assert.equal(r.statusCode, 200);
+      // Back to the address verified before: verified again, and primary again.
+      r = await t.request({ method: 'PATCH', url: `/api/users/${userId}/`, headers: admin.headers, payload: { email: `${name}@example.com` } });
+      assert.equal(r.statusCode, 200);
+      assert.equal((await t.request({ method: 'GET', url: '/user_info/', headers: token(key) })).json().is_email_verified, true);
+      const again = (await t.request({ method: 'GET', url: '/api/auth/emails/', headers: token(key) })).json();
+      assert.equal(again.results.find((e: { primary: boolean }) => e.primary).email, `${name}@example.com`);
+    });
+
     it('one sign-in is one token key and one session: logging out with either ends both', async () => {
       const name = uniq();
       await register(name);

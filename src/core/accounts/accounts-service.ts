@@ -311,16 +311,21 @@ export class AccountsService {
 
   // --- e-mail addresses ---------------------------------------------------------------------
 
-  /** The user's primary address as a row, for accounts whose e-mail was set another way. */
+  /**
+   * Keeps the address rows in step with the user's e-mail when it was set another way (the v1
+   * or AuthN APIs, an administrator): that address is the primary one, verified only if it was.
+   */
   private async ensurePrimaryRow(user: User): Promise<void> {
-    if (!user.email || (await this.d.store.read.emailAddresses.findForUser(user.pk, user.email))) return;
+    if (!user.email) return;
+    const row = await this.d.store.read.emailAddresses.findForUser(user.pk, user.email);
+    if (row?.primary) return;
     try {
       await this.d.store.transaction(async (r) => {
-        const rows = await r.emailAddresses.forUser(user.pk);
-        await r.emailAddresses.insert({
-          tenantPk: user.tenantPk, userPk: user.pk, email: user.email, verified: user.emailVerified,
-          primary: !rows.items.some((a) => a.primary), createdAt: this.d.clock.now(),
+        const target = row ?? await r.emailAddresses.insert({
+          tenantPk: user.tenantPk, userPk: user.pk, email: user.email, verified: user.emailVerified, primary: false, createdAt: this.d.clock.now(),
         });
+        await r.emailAddresses.setPrimary(user.pk, target.pk);
+        if (target.verified !== user.emailVerified) await r.users.update(user.pk, { emailVerified: target.verified });
       });
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;

@@ -209,6 +209,9 @@ export class UsersService {
     errors.throwIfAny();
 
     const passwordHash = input.password === undefined ? undefined : await this.hasher.hash(input.password);
+    // A new address is verified only if the user verified it before (REST-auth e-mail addresses).
+    const emailVerified = email === undefined || email.toLowerCase() === user.email.toLowerCase() ? undefined
+      : Boolean(email && (await this.store.read.emailAddresses.findForUser(user.pk, email))?.verified);
     const self = p.user.pk === user.pk;
     const now = this.clock.now();
     try {
@@ -218,7 +221,7 @@ export class UsersService {
           await this.endAllSignIns(r, user.pk, 'password_changed', self ? { familyId: p.familyId, sessionId: p.sessionId, tokenKeyHash: p.tokenKeyHash } : {});
         }
         await r.users.update(user.pk, {
-          email, firstName: input.firstName, lastName: input.lastName, isActive: input.isActive, isStaff: input.isStaff,
+          email, emailVerified, firstName: input.firstName, lastName: input.lastName, isActive: input.isActive, isStaff: input.isStaff,
           isSuperuser: input.isSuperuser, tenantPk: moving ? tenant.pk : undefined, updatedAt: now,
           username: renaming ? username : undefined, profile: input.profile, emm: input.emm, avatar: input.avatar,
         });
