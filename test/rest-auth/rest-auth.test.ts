@@ -304,6 +304,9 @@ for (const { engine, skip } of engines) {
         assert.equal(await dead.store.read.users.findByUsername(1, 'ghost'), undefined);
         const addresses = await dead.store.db.selectFrom('email_addresses').selectAll().execute();
         assert.equal(addresses.length, 0);
+        await dead.createUser({ username: 'auditor', password: PW, isStaff: true });
+        const audit = await dead.request({ method: 'GET', url: '/api/audit-events/?type=user.deleted', headers: (await dead.login('auditor', PW)).headers });
+        assert.deepEqual(audit.json().resources.map((e: any) => [e.detail.username, e.detail.reason]), [['ghost', 'registration_not_completed']], 'the audit log sees the account taken back');
         // The same name can register once the mail works again: nothing half-made blocks it.
         assert.equal((await dead.request({ method: 'POST', url: '/api/auth/registration/', payload: { username: 'ghost', password1: PW, password2: PW } })).statusCode, 201);
       } finally {

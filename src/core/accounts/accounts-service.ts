@@ -147,6 +147,8 @@ export class AccountsService {
       return { key: out.key, session: out.session };
     } catch (err) {
       await this.d.store.transaction((r) => r.users.delete(user.pk));
+      // The audit log saw the account made: it sees it taken back.
+      await this.d.events.emit({ type: 'user.deleted', tenantPk: tenant.pk, userPk: null, detail: { username: user.username, user_id: user.id, reason: 'registration_not_completed' } });
       throw err;
     }
   }
