@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { engines, type Engine } from '../helpers/engines.ts';
-import { fastHasher, startApp, type TestApp } from '../helpers/app.ts';
+import { countingHasher, fastHasher, startApp, type TestApp } from '../helpers/app.ts';
 import { startSmtpSink, linkParam, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { outboxMailer, smtpMailer } from '../../src/mail/transports.ts';
 import { createCore, ManualClock, type Mailer, type MailMessage } from '../../src/core/index.ts';
@@ -301,6 +301,47 @@ for (const { engine, skip } of engines) {
       const r = await t.request({ method: 'POST', url: '/api/auth/emails/', headers: token(a), payload: { email: `x-${email}`, verified: true } });
       assert.equal(r.statusCode, 400);
       assert.ok(r.json().verified);
+    });
+  });
+
+  describe(`REST-auth sign-in reveals no account [${engine.name}]`, { skip }, () => {
+    it('login by username or e-mail, and Basic: one password verification and the same answer, whoever is asked about', async () => {
+      const { hasher, counts } = countingHasher();
+      const t = await startApp(engine, { hasher });
+      try {
+        await t.createUser({ username: 'alma', password: PW, email: 'alma@example.com' });
+        await t.createUser({ username: 'idle', password: PW, email: 'idle@example.com', isActive: false });
+        await t.createUser({ username: 'nopw', email: 'nopw@example.com' });
+        const strip = (r: { statusCode: number; body: string; headers: Record<string, unknown> }) =>
+          [r.statusCode, r.body, Object.keys(r.headers).filter((h) => !['date', 'x-request-id'].includes(h)).sort().map((h) => [h, r.headers[h]])];
+        const attempts: Array<Record<string, string>> = [
+          { username: 'alma', password: 'wrong-password-1' }, { username: 'nobody', password: 'wrong-password-1' },
+          { username: 'idle', password: PW }, { username: 'nopw', password: PW },
+          { email: 'alma@example.com', password: 'wrong-password-1' }, { email: 'nobody@example.com', password: 'wrong-password-1' },
+          { email: 'idle@example.com', password: PW }, { email: 'nopw@example.com', password: PW },
+        ];
+        const answers = [];
+        for (const payload of attempts) {
+          const before = counts.verify;
+          const r = await t.request({ method: 'POST', url: '/api/auth/login/', payload });
+          assert.equal(counts.verify - before, 1, JSON.stringify(payload));
+          answers.push(strip(r));
+        }
+        for (const a of answers) assert.deepEqual(a, answers[0]);
+        const basicAnswers = [];
+        for (const [u, p] of [['alma', 'wrong-password-1'], ['nobody', 'wrong-password-1'], ['idle', PW], ['nopw', PW]] as const) {
+          const before = counts.verify;
+          const r = await t.request({ method: 'GET', url: '/api/auth/user/', headers: basic(u, p) });
+          assert.equal(counts.verify - before, 1, u);
+          basicAnswers.push(strip(r));
+        }
+        for (const a of basicAnswers) assert.deepEqual(a, basicAnswers[0]);
+        const before = counts.verify;
+        assert.equal((await t.request({ method: 'POST', url: '/api/auth/login/', payload: { email: 'alma@example.com', password: PW } })).statusCode, 200);
+        assert.equal(counts.verify - before, 1, 'the right password: one verification too');
+      } finally {
+        await t.close();
+      }
     });
   });
 
