@@ -210,6 +210,30 @@ for (const { engine, skip } of engines) {
       assert.equal(again.results.find((e: { primary: boolean }) => e.primary).email, `${name}@example.com`);
     });
 
+    it('a user moved to another tenant leaves its verified addresses behind: there they are verified anew', async () => {
+      const name = uniq();
+      const email = `${name}@example.com`;
+      await register(name);
+      await t.request({ method: 'POST', url: '/api/auth/registration/verify-email/', payload: { key: linkParam(await smtp.next(email), 'key') } });
+      if (!(await t.core.tenants.findByName('elsewhere'))) await t.core.tenants.create('elsewhere', 'Elsewhere');
+      const root = uniq();
+      await t.createUser({ username: root, password: PW, isSuperuser: true, isStaff: true });
+      const tenant = await t.core.tenants.resolve(undefined);
+      const userId = (await t.store.read.users.findByUsername(tenant.pk, name))!.id;
+      const r = await t.request({ method: 'PATCH', url: `/api/users/${userId}/`, headers: (await t.login(root, PW)).headers, payload: { tenant_id: 'elsewhere' } });
+      assert.equal(r.statusCode, 200, r.body);
+      // In the old tenant the address is free again.
+      await register(uniq(), email);
+      // In the new one, the moved user's address waits for a new verification.
+      const l = await t.request({ method: 'POST', url: '/api/auth/login/', headers: { 'x-tenant': 'elsewhere' }, payload: { username: name, password: PW } });
+      assert.equal(l.statusCode, 200, l.body);
+      const headers = { ...token(l.json().key), 'x-tenant': 'elsewhere' };
+      const list = (await t.request({ method: 'GET', url: '/api/auth/emails/', headers })).json();
+      assert.deepEqual(list.results.map((e: { email: string; primary: boolean; verified: boolean }) => [e.email, e.primary, e.verified]), [[email, true, false]]);
+      assert.equal((await t.request({ method: 'GET', url: '/user_info/', headers })).json().is_email_verified, false);
+      assert.equal((await t.request({ method: 'POST', url: `/api/auth/emails/${list.results[0].id}/verify/`, headers })).statusCode, 200);
+    });
+
     it('one sign-in is one token key and one session: logging out with either ends both', async () => {
       const name = uniq();
       await register(name);

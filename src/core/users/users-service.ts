@@ -231,6 +231,12 @@ export class UsersService {
           // Groups and credentials belong to the old tenant.
           await r.groups.removeAllMemberships(user.pk);
           await this.endAllSignIns(r, user.pk, 'tenant_changed');
+          // So does the proof of owning an address (REST-auth): in the new tenant it is made anew.
+          for (const a of (await r.emailAddresses.forUser(user.pk)).items) {
+            await r.emailAddresses.delete(a.pk);
+            await r.emailAddresses.insert({ ...a, tenantPk: tenant.pk, verified: false });
+          }
+          await r.users.update(user.pk, { emailVerified: false });
         }
       });
     } catch (err) {
