@@ -5,6 +5,7 @@ import { initial } from './0001-initial.ts';
 import { tenantsClients } from './0002-tenants-clients.ts';
 import { audit } from './0004-audit.ts';
 import { selfService } from './0005-self-service.ts';
+import { usersListIndex } from './0006-users-list-index.ts';
 
 /** Versioned migrations, in order. Append only: a released migration is never edited. */
 export function migrations(engine: Engine): Record<string, Migration> {
@@ -13,6 +14,7 @@ export function migrations(engine: Engine): Record<string, Migration> {
     '0002-tenants-clients': tenantsClients(engine),
     '0004-audit': audit(engine),
     '0005-self-service': selfService(engine),
+    '0006-users-list-index': usersListIndex(),
   };
 }
 
