@@ -30,6 +30,7 @@ export class KeyRing {
   private loadedAt = 0;
   private lastUnknownReload = 0;
   private loading: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
   private readonly store: Store;
   private readonly clock: Clock;
   readonly alg: SigningAlg;
@@ -91,27 +92,42 @@ export class KeyRing {
     return result;
   }
 
+  /**
+   * Re-reads the keys, with a read that starts after this call: joining a read already under way
+   * (which may have read the rows before a rotation committed) lost rotations for up to
+   * RELOAD_MS, here and on instances told through Redis. Callers meanwhile share one queued read.
+   */
   private reload(): Promise<void> {
-    this.loading ??= (async () => {
-      try {
-        const rows = await this.store.read.signingKeys.all();
-        const loaded: LoadedKey[] = [];
-        for (const row of rows) {
-          const alg = row.alg as SigningAlg;
-          const publicJwk = JSON.parse(row.public_jwk) as JWK;
-          loaded.push({
-            kid: row.kid, alg, state: row.state, publicJwk, retiredAt: row.retired_at,
-            privateKey: (await importJWK(JSON.parse(row.private_jwk), alg)) as CryptoKey,
-            publicKey: (await importJWK(publicJwk, alg)) as CryptoKey,
-          });
-        }
-        this.keys = loaded;
-        this.loadedAt = Date.now();
-      } finally {
-        this.loading = undefined;
-      }
-    })();
-    return this.loading;
+    if (!this.loading) return this.startLoad();
+    this.queued ??= this.loading.catch(() => {}).then(() => {
+      this.queued = undefined;
+      return this.startLoad();
+    });
+    return this.queued;
+  }
+
+  private startLoad(): Promise<void> {
+    const p: Promise<void> = this.load().finally(() => {
+      if (this.loading === p) this.loading = undefined;
+    });
+    this.loading = p;
+    return p;
+  }
+
+  private async load(): Promise<void> {
+    const rows = await this.store.read.signingKeys.all();
+    const loaded: LoadedKey[] = [];
+    for (const row of rows) {
+      const alg = row.alg as SigningAlg;
+      const publicJwk = JSON.parse(row.public_jwk) as JWK;
+      loaded.push({
+        kid: row.kid, alg, state: row.state, publicJwk, retiredAt: row.retired_at,
+        privateKey: (await importJWK(JSON.parse(row.private_jwk), alg)) as CryptoKey,
+        publicKey: (await importJWK(publicJwk, alg)) as CryptoKey,
+      });
+    }
+    this.keys = loaded;
+    this.loadedAt = Date.now();
   }
 
   /** Re-reads the keys now (another instance rotated them). */
@@ -120,6 +136,9 @@ export class KeyRing {
   }
 
   private async fresh(): Promise<void> {
+    // A read under way may bring a rotation another instance announced: wait for it.
+    const pending = this.queued ?? this.loading;
+    if (pending) await pending.catch(() => {});
     if (Date.now() - this.loadedAt > RELOAD_MS || this.keys.length === 0) await this.reload();
   }
 
