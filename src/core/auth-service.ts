@@ -143,9 +143,11 @@ export class AuthService {
     if (grant.tenant && found.tenant_pk !== grant.tenant.pk) throw tokenInvalid();
     // At the OAuth token endpoint a refresh token works only for the client it was issued to.
     if (grant.enforceClient && (found.client_pk ?? undefined) !== grant.client?.pk) throw tokenInvalid();
-    this.clients.checkGrant(grant.client, 'refresh_token', []);
     const granted = found.scope ? found.scope.split(' ') : [];
-    if (grant.scopes && grant.scopes.length > 0 && grant.scopes.some((s) => !granted.includes(s))) {
+    // A sign-in that asked no scope got an unrestricted token (no scope claim): a refresh may
+    // narrow it to scopes the client may ask for, as requests-oauthlib does with a session's scope.
+    this.clients.checkGrant(grant.client, 'refresh_token', granted.length === 0 ? grant.scopes ?? [] : []);
+    if (granted.length > 0 && grant.scopes && grant.scopes.length > 0 && grant.scopes.some((s) => !granted.includes(s))) {
       throw new DomainError('INVALID_SCOPE', 'A refresh cannot widen the scope granted at sign-in.');
     }
     const scope = grant.scopes && grant.scopes.length > 0 ? grant.scopes.join(' ') : found.scope ?? '';

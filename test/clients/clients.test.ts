@@ -325,6 +325,16 @@ for (const { engine, skip } of engines) {
       assert.equal(r.statusCode, 200, r.body);
       assert.equal(r.json().scope, 'read');
       assert.equal(claims(r.json().access_token).scope, 'read');
+      // A sign-in that asked no scope is unrestricted (no scope claim): a refresh may narrow it to
+      // allowed scopes (requests-oauthlib sends its session's scope only when refreshing), not to others.
+      const bare = await v2Pair(t, undefined, 'joe', PW, { client_id: c.client_id, client_secret: c.client_secret! });
+      assert.equal(claims(bare.access_token).scope, undefined);
+      r = await v2Token(t, { grant_type: 'refresh_token', refresh_token: bare.refresh_token, scope: 'admin' }, auth);
+      assert.equal(assertError(r, 400, 'oauth', 'refresh to a scope the client may not ask for').error, 'invalid_scope');
+      r = await v2Token(t, { grant_type: 'refresh_token', refresh_token: bare.refresh_token, scope: 'read' }, auth);
+      assert.equal(r.statusCode, 200, r.body);
+      assert.equal(r.json().scope, 'read');
+      assert.equal(claims(r.json().access_token).scope, 'read');
     });
 
     it('a refresh token issued to client X is refused for client Y and without a client; one issued without a client is refused for X', async () => {
