@@ -81,20 +81,23 @@ export class AuthService {
     const user = Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES ? undefined
       : opts.byEmail ? await this.store.read.users.findOneByEmail(tenant.pk, username)
       : await this.store.read.users.findByUsername(tenant.pk, normalizeUsername(username));
+    // Signing in by e-mail counts against the account's name too: one limit per account, whatever it is called by.
+    const names = user && opts.byEmail ? [username, user.username] : [username];
+    const claimed = await this.throttle.claim(tenant, ...names);
     if (!user || !user.passwordHash) {
       await this.hasher.verifyDummy(password.slice(0, MAX_PASSWORD_BYTES));
-      await this.throttle.failed(tenant, username, ip, user?.pk ?? null);
+      await this.throttle.failed(tenant, ip, user?.pk ?? null, claimed, ...names);
       // The attempted name is not recorded for unknown users: people type passwords there.
       await this.events.emit({ type: 'sign_in.failed', tenantPk: tenant.pk, userPk: user?.pk ?? null, detail: { reason: user ? 'no_password' : 'unknown_user' } });
       throw invalidCredentials();
     }
     const ok = await this.hasher.verify(user.passwordHash, password);
     if (!ok || !user.isActive) {
-      await this.throttle.failed(tenant, username, ip, user.pk);
+      await this.throttle.failed(tenant, ip, user.pk, claimed, ...names);
       await this.events.emit({ type: 'sign_in.failed', tenantPk: tenant.pk, userPk: user.pk, detail: { reason: ok ? 'inactive' : 'bad_password' } });
       throw invalidCredentials();
     }
-    await this.throttle.succeeded(tenant, username);
+    await this.throttle.succeeded(tenant, username, user.username);
     if (this.hasher.needsRehash(user.passwordHash)) {
       // The hash parameters changed since this password was set: upgrade it now that we know it.
       const upgraded = await this.hasher.hash(password);

@@ -3,6 +3,7 @@
 import type { Engine } from '../helpers/engines.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import type { Clock, PasswordHasher } from '../../src/core/index.ts';
+import type { Mailer } from '../../src/core/mail/mailer.ts';
 
 export interface Reply {
   status: number;
@@ -31,7 +32,7 @@ export interface Live {
   close(): Promise<void>;
 }
 
-export async function startLive(engine: Engine, opts: { clock?: Clock; hasher?: PasswordHasher } = {}): Promise<Live> {
+export async function startLive(engine: Engine, opts: { clock?: Clock; hasher?: PasswordHasher; mailer?: Mailer } = {}): Promise<Live> {
   const t = await startApp(engine, opts);
   await t.app.listen({ host: '127.0.0.1', port: 0 });
   const addr = t.app.server.address();

@@ -55,18 +55,55 @@ export class LoginThrottle {
     }
   }
 
-  async failed(tenant: Tenant, name: string, ip: string | undefined, userPk: number | null): Promise<void> {
+  /**
+   * Counts an attempt for each of `names` before its password is checked, in one transaction that
+   * refuses (counting nothing) when the name is locked or must wait. Attempts still in flight
+   * count towards the lock, so a parallel burst gets no more password checks than the lock
+   * allows (checking first and counting after the hash let a whole burst through); the delay
+   * runs from the last failure, so parallel sign-ins that succeed are not slowed. Answers the
+   * count including this attempt.
+   */
+  async claim(tenant: Tenant, ...names: string[]): Promise<number> {
     const s = await this.settings.forTenant(tenant.pk);
+    const now = this.clock.now();
+    // One transaction for every name of the account, rows locked in one order: all count or none.
+    return this.store.transaction(async (r) => {
+      let highest = 0;
+      for (const key of [...new Set(names.map(accountKey))].sort()) {
+        const { failures, lastFailureAt } = await r.loginFailures.claim(tenant.pk, key);
+        const before = failures - 1;
+        if (before >= s.login_lockout_threshold) {
+          throw new DomainError('ACCOUNT_LOCKED', 'This account is locked after too many failed sign-ins. Reset the password, or ask an administrator to unlock it.');
+        }
+        if (before >= s.login_throttle_threshold && lastFailureAt > 0) {
+          const delay = Math.min(2 ** (before - s.login_throttle_threshold), MAX_DELAY_S);
+          const wait = Math.ceil((lastFailureAt + delay * 1000 - now) / 1000);
+          if (wait > 0) throw new DomainError('RATE_LIMITED', `Too many failed sign-ins. Try again in ${wait} seconds.`, { retryAfter: wait });
+        }
+        highest = Math.max(highest, failures);
+      }
+      return highest;
+    });
+  }
+
+  /** A claimed attempt failed: stamps its time on each name, counts it for the address, and announces the lock it caused. */
+  async failed(tenant: Tenant, ip: string | undefined, userPk: number | null, claimed: number, ...names: string[]): Promise<void> {
+    const s = await this.settings.forTenant(tenant.pk);
+    const now = this.clock.now();
+    await this.store.transaction(async (r) => {
+      for (const key of new Set(names.map(accountKey))) await r.loginFailures.markFailed(tenant.pk, key, now);
+    });
     if (ip) await this.counters.incr(`ip:${tenant.pk}:${ip}`, IP_WINDOW_S);
-    const n = await this.store.transaction((r) => r.loginFailures.record(tenant.pk, accountKey(name), this.clock.now()));
-    if (n === s.login_lockout_threshold) {
-      await this.events.emit({ type: 'account.locked', tenantPk: tenant.pk, userPk, detail: { failures: n } });
+    if (claimed === s.login_lockout_threshold) {
+      await this.events.emit({ type: 'account.locked', tenantPk: tenant.pk, userPk, detail: { failures: claimed } });
     }
   }
 
-  async succeeded(tenant: Tenant, name: string): Promise<void> {
-    const key = accountKey(name);
-    if (await this.store.read.loginFailures.find(tenant.pk, key)) await this.store.transaction((r) => r.loginFailures.clear(tenant.pk, key));
+  /** A claimed attempt succeeded: the count of each name starts again. */
+  async succeeded(tenant: Tenant, ...names: string[]): Promise<void> {
+    await this.store.transaction(async (r) => {
+      for (const key of new Set(names.map(accountKey))) await r.loginFailures.clear(tenant.pk, key);
+    });
   }
 
   /** Lifts a lock (after a password reset, or by an administrator). */

@@ -115,6 +115,22 @@ export function loginFailuresRepo(db: Kysely<DB>) {
       const r = await db.selectFrom('login_failures').select('failures').where('tenant_pk', '=', tenantPk).where('username', '=', username).executeTakeFirst();
       return r?.failures ?? 1;
     },
+    /**
+     * Claims an attempt before its password is checked: counts it now (a success clears the
+     * row, a failure stamps its time with `markFailed`) and answers the new count with the time
+     * of the last failure (0 when none). The upsert locks the row until the transaction ends,
+     * so parallel attempts are counted one after another.
+     */
+    async claim(tenantPk: number, username: string): Promise<{ failures: number; lastFailureAt: number }> {
+      await db.insertInto('login_failures').values({ tenant_pk: tenantPk, username, failures: 1, last_failure_at: 0 })
+        .onConflict((oc) => oc.columns(['tenant_pk', 'username']).doUpdateSet((eb) => ({ failures: eb('login_failures.failures', '+', 1) })))
+        .execute();
+      const r = await db.selectFrom('login_failures').select(['failures', 'last_failure_at'])
+        .where('tenant_pk', '=', tenantPk).where('username', '=', username).executeTakeFirstOrThrow();
+      return { failures: Number(r.failures), lastFailureAt: Number(r.last_failure_at) };
+    },
+    markFailed: async (tenantPk: number, username: string, now: number) =>
+      void (await db.updateTable('login_failures').set({ last_failure_at: now }).where('tenant_pk', '=', tenantPk).where('username', '=', username).execute()),
     clear: async (tenantPk: number, username: string) =>
       void (await db.deleteFrom('login_failures').where('tenant_pk', '=', tenantPk).where('username', '=', username).execute()),
   };
