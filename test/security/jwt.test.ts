@@ -270,7 +270,7 @@ for (const { engine, skip } of engines) {
       for (const p of probes) {
         const r = await live.call('GET', p.path(eve), { bearer: access, headers: { 'x-tenant': 'default' } });
         assert.equal(r.status, 401, p.dialect);
-        const expected = { v1: { detail: wrongTenant }, authn: { errors: [], message: wrongTenant, status: 401 }, 'oauth2-v2': { detail: 'Not authenticated' } }[p.dialect];
+        const expected = { v1: { detail: wrongTenant }, authn: { errors: [], message: wrongTenant, status: 401 }, 'oauth2-v2': { detail: 'Not authenticated' }, 'rest-auth': { detail: wrongTenant } }[p.dialect];
         assert.deepEqual(r.body, expected, p.dialect);
       }
       // Eve's token with its tenant claim rewritten (and validly signed) names no user there.

@@ -106,4 +106,5 @@ export const probes: Probe[] = [
   { dialect: 'v1', path: (u) => `/api/users/${u.id}/`, invalid: (m) => ({ detail: m, code: 'token_not_valid' }) },
   { dialect: 'authn', path: () => '/user_info/', invalid: (m) => ({ errors: [], message: m, status: 401 }) },
   { dialect: 'oauth2-v2', path: () => '/api/v2/users/me', invalid: () => ({ detail: 'Could not validate credentials' }) },
+  { dialect: 'rest-auth', path: () => '/api/auth/user/', invalid: (m) => ({ detail: m, code: 'token_not_valid' }) },
 ];

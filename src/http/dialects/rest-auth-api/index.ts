@@ -13,7 +13,7 @@ interface Options {
   publicUrl: string;
 }
 
-const Detail = Type.Object({ detail: Type.String() });
+const Detail = Type.Object({ detail: Type.String(), code: Type.Optional(Type.String({ description: 'simplejwt\'s `token_not_valid` on a refused JWT' })) });
 const FieldErrors = Type.Record(Type.String(), Type.Union([Type.Array(Type.String()), Type.String()]));
 const errors = { 400: FieldErrors, 401: Detail, 403: Detail, 404: Detail, 429: Detail, 503: Detail };
 const security: Array<Record<string, string[]>> = [{ cookieAuth: [] }, { basicAuth: [] }, { tokenAuth: [] }];
