@@ -68,7 +68,7 @@ const UserPatch = Type.Object(
 const UserPut = Type.Object({ ...UserPatch.properties, username: fields.username, profile: fields.profile }, { additionalProperties: false });
 
 // Path ids are positive integers that fit the database's integer column.
-const UserIdParam = Type.Object({ user_id: Type.String({ pattern: '^[1-9][0-9]{0,9}$' }) });
+const UserIdParam = Type.Object({ user_id: Type.String({ pattern: '^[1-9][0-9]{0,9}$', description: 'User ID (the integer `id`)' }) });
 const PageQuery = Type.Object({ page: Type.Optional(Type.String({ description: 'A page number (100 users a page) or `last`' })) });
 const headers = Type.Object({
   'x-tenant': Type.Optional(Type.String({ description: 'Tenant name' })),

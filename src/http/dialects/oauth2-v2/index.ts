@@ -25,7 +25,7 @@ const Detail = Type.Object({ detail: Type.Unknown() });
 const errors = { 400: Detail, 401: Detail, 403: Detail, 404: Detail, 422: Detail };
 const security = [{ OAuth2PasswordBearer: [] }];
 const tags = ['v2 users'];
-const UidParam = Type.Object({ uid: Type.String({ pattern: '^-?[0-9]+$' }) });
+const UidParam = Type.Object({ uid: Type.String({ pattern: '^-?[0-9]+$', description: 'User ID (the integer `id`)' }) });
 
 const TokenForm = Type.Object(
   {

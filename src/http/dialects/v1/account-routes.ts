@@ -94,7 +94,7 @@ export async function accountRoutes(app: TypedApp, { core, publicUrl }: DialectO
     config: { auth: true },
     schema: {
       operationId: 'api_sign_ins_destroy', tags: ['sign-ins'], security,
-      summary: 'End one of the caller\'s sign-ins (its refresh family and access tokens, or its session)',
+      summary: 'End one of the caller\'s sign-ins (a refresh family with its access tokens, a session, or a token key)',
       params: Type.Object({ id: Type.String({ maxLength: 80 }) }),
       response: { 204: Type.Null({ description: 'No response body' }), ...errors },
     },

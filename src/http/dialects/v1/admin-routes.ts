@@ -40,7 +40,7 @@ export async function adminRoutes(app: TypedApp, { core, publicUrl }: DialectOpt
   });
   app.get('/api/tenants/:name/', {
     config: { auth: true },
-    schema: { operationId: 'api_tenants_retrieve', tags: tenantTags, security, params: NameParam, response: { 200: TenantOut, ...errors } },
+    schema: { operationId: 'api_tenants_retrieve', tags: tenantTags, security, summary: 'Retrieve a tenant by name; superusers only', params: NameParam, response: { 200: TenantOut, ...errors } },
   }, async (request) => presentTenant(await core.tenants.adminGet(request.principal!, request.params.name)));
   for (const method of ['PUT', 'PATCH'] as const) {
     app.route({
@@ -90,13 +90,15 @@ export async function adminRoutes(app: TypedApp, { core, publicUrl }: DialectOpt
   });
   app.get('/api/clients/:client_id/', {
     config: { auth: true },
-    schema: { operationId: 'api_clients_retrieve', tags: clientTags, security, params: ClientParam, response: { 200: ClientOut, ...errors } },
+    schema: { operationId: 'api_clients_retrieve', tags: clientTags, security, summary: 'Retrieve a registered client (never its secret); staff only', params: ClientParam, response: { 200: ClientOut, ...errors } },
   }, async (request) => presentClient(await core.clients.get(request.principal!, request.principal!.tenant, request.params.client_id)));
   for (const method of ['PUT', 'PATCH'] as const) {
     app.route({
       method, url: '/api/clients/:client_id/', config: { auth: true },
       schema: {
         operationId: method === 'PUT' ? 'api_clients_update' : 'api_clients_partial_update', tags: clientTags, security,
+        summary: 'Change a client\'s name, grant types, redirect URIs or scopes; staff only',
+        description: '`client_id` and `confidential` are read-only: accepted only when equal to the current value.',
         params: ClientParam, body: ClientUpdate, response: { 200: ClientOut, ...errors },
       },
       handler: async (request) => {
@@ -109,7 +111,7 @@ export async function adminRoutes(app: TypedApp, { core, publicUrl }: DialectOpt
   }
   app.delete('/api/clients/:client_id/', {
     config: { auth: true },
-    schema: { operationId: 'api_clients_destroy', tags: clientTags, security, params: ClientParam, response: { 204: noBody, ...errors } },
+    schema: { operationId: 'api_clients_destroy', tags: clientTags, security, summary: 'Delete a registered client (tokens issued to it stop working); staff only', params: ClientParam, response: { 204: noBody, ...errors } },
   }, async (request, reply) => {
     await core.clients.delete(request.principal!, request.principal!.tenant, request.params.client_id);
     return reply.code(204).send(null);

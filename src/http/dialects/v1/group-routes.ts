@@ -32,7 +32,7 @@ export async function groupRoutes(app: TypedApp, { core, publicUrl }: DialectOpt
 
   app.get('/api/groups/:id/', {
     config: { auth: true },
-    schema: { operationId: 'api_groups_retrieve', tags, security, params: IdParam, response: { 200: Privilege, ...errors } },
+    schema: { operationId: 'api_groups_retrieve', tags, security, summary: 'Retrieve a group; staff only', params: IdParam, response: { 200: Privilege, ...errors } },
   }, async (request) => presentGroup(await core.groups.get(request.principal!, request.params.id)));
 
   for (const [method, operationId, body] of [['put', 'api_groups_update', PrivilegeBody], ['patch', 'api_groups_partial_update', PatchedPrivilegeBody]] as const) {
@@ -51,7 +51,7 @@ export async function groupRoutes(app: TypedApp, { core, publicUrl }: DialectOpt
 
   app.delete('/api/groups/:id/', {
     config: { auth: true },
-    schema: { operationId: 'api_groups_destroy', tags, security, params: IdParam, response: { 204: noBody, ...errors } },
+    schema: { operationId: 'api_groups_destroy', tags, security, summary: 'Delete a group; staff only', params: IdParam, response: { 204: noBody, ...errors } },
   }, async (request, reply) => {
     await core.groups.delete(request.principal!, request.params.id);
     return reply.code(204).send(null);

@@ -51,15 +51,16 @@ export async function userRoutes(app: TypedApp, { core, publicUrl }: DialectOpti
     config: { auth: true },
     schema: {
       operationId: 'api_users_retrieve', tags, security, description,
+      summary: 'Retrieve a user (the user itself, or staff of its tenant)',
       params: IdParam,
       response: { 200: User, ...errors },
     },
   }, async (request) => presentUser(await core.users.get(request.principal!, request.params.id)));
 
-  const update = (operationId: string) => ({
+  const update = (operationId: string, summary: string) => ({
     config: { auth: true },
     schema: {
-      operationId, tags, security, description: `${description}. \`id\` and \`username\` are read-only: accepted only when equal to the current value. Changing \`tenant_id\` moves the user (superuser only) and ends its sign-ins.`,
+      operationId, tags, security, summary, description: `${description}. \`id\` and \`username\` are read-only: accepted only when equal to the current value. Changing \`tenant_id\` moves the user (superuser only) and ends its sign-ins.`,
       params: IdParam,
       body: UpdateUserBody,
       response: { 200: User, ...errors },
@@ -77,13 +78,14 @@ export async function userRoutes(app: TypedApp, { core, publicUrl }: DialectOpti
     });
     return presentUser(user);
   };
-  app.put('/api/users/:id/', update('api_users_update'), handleUpdate);
-  app.patch('/api/users/:id/', update('api_users_partial_update'), handleUpdate);
+  app.put('/api/users/:id/', update('api_users_update', 'Update a user\'s e-mail and names (the user itself, or staff of its tenant)'), handleUpdate);
+  app.patch('/api/users/:id/', update('api_users_partial_update', 'Partially update a user\'s e-mail and names (the user itself, or staff of its tenant)'), handleUpdate);
 
   app.delete('/api/users/:id/', {
     config: { auth: true },
     schema: {
       operationId: 'api_users_destroy', tags, security, description,
+      summary: 'Delete a user; staff of its tenant only',
       params: IdParam,
       response: { 204: Type.Null({ description: 'No response body' }), ...errors },
     },
