@@ -192,7 +192,7 @@ for (const { engine, skip } of engines) {
         ['POST', '/api/auth/emails/', { email: 'attacker@evil.test' }],
       ];
       for (const [method, path, json] of tries) {
-        for (const headers of [{}, { 'x-csrftoken': 'guessed' }, { 'x-csrftoken': '' }]) {
+        for (const headers of [{}, { 'x-csrftoken': 'guessed' }, { 'x-csrftoken': '' }] as Array<Record<string, string>>) {
           const r = await live.call(method, path, { cookie, headers, json });
           assert.deepEqual([r.status, r.body], [403, denied], `${method} ${path} ${JSON.stringify(headers)}`);
         }
