@@ -408,15 +408,16 @@ for (const { engine, skip } of engines) {
       r = await cli(url, dir, 'tenants', 'disable', 'nowhere');
       assert.equal(r.code, 1);
       assert.match(r.stderr, /not found/i);
-      // Usage errors: 2 with the command's help.
-      for (const args of [['tenants', 'frobnicate'], ['tenants', 'rename', 'acme2'], ['tenants', 'list', '--bogus']]) {
-        r = await cli(url, dir, ...args);
-        assert.equal(r.code, 2, args.join(' '));
-        assert.match(r.stderr, /Usage: latchkey tenants/);
+      // Usage errors: 2 with the command's help (no database involved: checked once, side by side).
+      if (engine.name === 'sqlite') {
+        const usage = await Promise.all([['tenants', 'frobnicate'], ['tenants', 'rename', 'acme2'], ['tenants', 'list', '--bogus'], ['tenants', '--help']].map((args) => cli(url, dir, ...args)));
+        for (const u of usage.slice(0, 3)) {
+          assert.equal(u.code, 2, u.stderr);
+          assert.match(u.stderr, /Usage: latchkey tenants/);
+        }
+        assert.equal(usage[3]!.code, 0);
+        assert.match(usage[3]!.stdout, /Usage: latchkey tenants/);
       }
-      r = await cli(url, dir, 'tenants', '--help');
-      assert.equal(r.code, 0);
-      assert.match(r.stdout, /Usage: latchkey tenants/);
     });
 
     it('registers clients: the secret printed once works at POST /token of a server over the same database; list and delete', async () => {
@@ -473,10 +474,12 @@ for (const { engine, skip } of engines) {
       assert.equal(r.code, 1, 'not in the default tenant');
       r = await cli(url, dir, 'clients', 'list', '--tenant', 'nowhere');
       assert.equal(r.code, 1);
-      for (const args of [['clients', 'create'], ['clients', 'delete'], ['clients', 'list', 'extra']]) {
-        r = await cli(url, dir, ...args);
-        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-        assert.match(r.stderr, /Usage: latchkey clients/);
+      if (engine.name === 'sqlite') {
+        const usage = await Promise.all([['clients', 'create'], ['clients', 'delete'], ['clients', 'list', 'extra']].map((args) => cli(url, dir, ...args)));
+        for (const u of usage) {
+          assert.equal(u.code, 2, u.stderr);
+          assert.match(u.stderr, /Usage: latchkey clients/);
+        }
       }
       r = await cli(url, dir, 'clients', 'create', '--name', 'x', '--grant-type', 'implicit');
       assert.equal(r.code, 1);
