@@ -70,7 +70,27 @@ export class KeyRing {
         if (!isUniqueViolation(err)) throw err; // another instance created them first
       }
     }
+    await this.settleDuplicates();
     await this.reload();
+  }
+
+  /**
+   * Instances starting at once on an empty database could each insert a current and a next key
+   * (each checked before the other committed), and `rotate` then left one of the two currents in
+   * use for good. Every instance keeps the same one of each, the earliest made, and retires the
+   * others (still published for their grace, so whatever they signed still verifies).
+   */
+  private async settleDuplicates(): Promise<void> {
+    const rows = (await this.store.read.signingKeys.all()).filter((k) => k.alg === this.alg);
+    const extra = (['current', 'next'] as const).flatMap((state) => rows
+      .filter((k) => k.state === state)
+      .sort((a, b) => a.created_at - b.created_at || (a.kid < b.kid ? -1 : 1))
+      .slice(1));
+    if (!extra.length) return;
+    const now = this.clock.now();
+    await this.store.transaction(async (r) => {
+      for (const k of extra) await r.signingKeys.setState(k.kid, 'retired', now);
+    });
   }
 
   /** Promotes the next key to current, retires the current one, and publishes a new next key. */
