@@ -98,6 +98,10 @@ for (const { engine, skip } of engines) {
         expect(await live.call('PUT', `/api/v2/users/${other.pk}`, { bearer: t, json: { username: fullWidth, enabled: true, is_admin: false } }), 422,
           { detail: [{ loc: ['body', 'username'], msg: TAKEN, type: 'value_error' }] }, 'v2 rename');
         assert.equal((await live.t.store.read.users.findByPk(other.pk))!.username, 'other');
+        const reg = await live.call('POST', '/api/auth/registration/', { json: { username: fullWidth, password1: 'a-long-passphrase-9', password2: 'a-long-passphrase-9' } });
+        expect(reg, 400, { username: [TAKEN] }, 'REST-auth registration');
+        const rename = await live.call('PATCH', '/api/auth/user/', { headers: { authorization: `Token ${(await live.call('POST', '/api/auth/login/', { json: { username: 'other', password: PASSWORD } })).body.key}` }, json: { username: fullWidth } });
+        expect(rename, 400, { username: [TAKEN] }, 'REST-auth rename');
       });
 
       it('ligatures, superscripts, decomposed accents and full-width digits fold to one spelling', async () => {
@@ -126,6 +130,8 @@ for (const { engine, skip } of engines) {
       it('a 2 MiB body is 413 at every dialect, signed in or not', async () => {
         const big = JSON.stringify({ username: 'x'.repeat(2 * 1024 * 1024), password: 'y' });
         expect(await json('POST', '/api/token', big), 413, { detail: TOO_LARGE }, 'v1 login');
+        expect(await json('POST', '/api/auth/login/', big), 413, { detail: TOO_LARGE }, 'REST-auth login');
+        expect(await json('POST', '/api/auth/registration/', big), 413, { detail: TOO_LARGE }, 'REST-auth registration');
         expect(await json('POST', '/api/users/', big), 413, { detail: TOO_LARGE }, 'v1 create');
         expect(await json('PATCH', `/user/${admin.pk}/`, big), 413, { errors: [], message: TOO_LARGE, status: 413 }, 'AuthN');
         expect(await json('PUT', `/api/v2/users/${admin.pk}`, big), 413, { detail: TOO_LARGE }, 'v2 users');
@@ -198,6 +204,8 @@ for (const { engine, skip } of engines) {
       it('in bodies and query strings they are field errors in each dialect\'s shape, signed in or not', async () => {
         expect(await live.call('POST', '/api/token', { json: { username: 'ad\0min', password: PASSWORD } }), 400, { username: [NUL] }, 'v1 login');
         expect(await live.call('POST', '/api/token', { json: { username: 'admin', password: `${PASSWORD}\0` } }), 400, { password: [NUL] }, 'v1 login password');
+        expect(await live.call('POST', '/api/auth/login/', { json: { email: 'ad\0min@example.com', password: PASSWORD } }), 400, { email: [NUL] }, 'REST-auth login');
+        expect(await live.call('POST', '/api/auth/password/reset/', { json: { email: 'a\0@example.com' } }), 400, { email: [NUL] }, 'REST-auth reset');
         const form = await live.call('POST', '/token', { form: { grant_type: 'password', username: 'ad\0min', password: PASSWORD } });
         expect(form, 400, { error: 'invalid_request', error_description: 'Invalid input.', detail: 'Invalid input.' }, 'v2 token');
         expect(await live.call('POST', '/api/users/', { bearer: t, json: { username: 'nul', password: PASSWORD, first_name: 'a\0b' } }), 400, { first_name: [NUL] }, 'v1 create');

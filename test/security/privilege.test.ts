@@ -229,6 +229,59 @@ for (const { engine, skip } of engines) {
       assert.equal((await live.call('GET', `/api/users/${alice.id}/`, { bearer: aliceToken })).status, 200);
     });
 
+    describe('REST-auth: the caller\'s own account only', () => {
+      const tokenOf = async (u: User) => {
+        const r = await live.call('POST', '/api/auth/login/', { json: { username: u.username, password: PASSWORD } });
+        assert.equal(r.status, 200, r.text);
+        return { authorization: `Token ${r.body.key}` };
+      };
+
+      it('read-only pk and email are refused unless unchanged; username stays NFKC-unique', async () => {
+        const h = await tokenOf(alice);
+        const before = await row(alice);
+        expect(await live.call('PATCH', '/api/auth/user/', { headers: h, json: { pk: bob.pk } }), { status: 400, body: { pk: ['This field is read-only.'] } }, 'pk');
+        expect(await live.call('PATCH', '/api/auth/user/', { headers: h, json: { email: 'owned@evil.test' } }),
+          { status: 400, body: { email: ['This field is read-only: change addresses through /api/auth/emails/.'] } }, 'email');
+        expect(await live.call('PUT', '/api/auth/user/', { headers: h, json: { username: 'ｂｏｂ' } }), { status: 400, body: { username: ['A user with that username already exists.'] } }, 'look-alike rename');
+        for (const field of ['is_staff', 'is_superuser', 'is_active', 'id', 'tenant_id']) {
+          expect(await live.call('PATCH', '/api/auth/user/', { headers: h, json: { [field]: true } }), { status: 400, body: { [field]: ['Unknown field.'] } }, field);
+        }
+        assert.deepEqual(await row(alice), before);
+        const same = await live.call('PATCH', '/api/auth/user/', { headers: h, json: { pk: alice.pk, email: alice.email, first_name: 'Alice' } });
+        assert.equal(same.status, 200, same.text);
+      });
+
+      it('another user\'s e-mail addresses and social accounts are not found; an address is added only to oneself, unverified', async () => {
+        const ah = await tokenOf(alice);
+        const bh = await tokenOf(bob);
+        const bobs = await live.call('GET', '/api/auth/emails/', { headers: bh });
+        assert.equal(bobs.status, 200, bobs.text);
+        const bobAddress = bobs.body.results[0].id as number;
+        for (const action of ['verify', 'primary', 'remove']) {
+          expect(await live.call('POST', `/api/auth/emails/${bobAddress}/${action}/`, { headers: ah }), v1NotFound, `${action} bob's address`);
+        }
+        const social = await live.t.core.accounts.linkSocialAccount((await live.t.store.read.users.findByPk(bob.pk))!, 'github', `bob-${engine.name}`);
+        expect(await live.call('POST', `/api/auth/social/${social.id}/disconnect/`, { headers: ah, json: {} }), v1NotFound, 'disconnect bob\'s social account');
+        const listed = await live.call('GET', '/api/auth/social/', { headers: ah });
+        assert.equal(listed.body.count, 0);
+        expect(await live.call('POST', '/api/auth/emails/', { headers: ah, json: { email: 'extra@example.com', user: bob.pk } }), { status: 400, body: { user: ['You can only add addresses to your own account.'] } }, 'user');
+        expect(await live.call('POST', '/api/auth/emails/', { headers: ah, json: { email: 'extra@example.com', verified: true } }), { status: 400, body: { verified: ['An address is verified by following the link in its message.'] } }, 'verified');
+        expect(await live.call('POST', '/api/auth/emails/', { headers: ah, json: { email: 'extra@example.com', primary: true } }), { status: 400, body: { primary: ['Only a verified e-mail address can be primary.'] } }, 'primary');
+        const after = await live.call('GET', '/api/auth/emails/', { headers: bh });
+        assert.deepEqual(after.body.results, bobs.body.results);
+        assert.equal((await live.call('GET', '/api/auth/social/', { headers: bh })).body.count, 1);
+      });
+
+      it('another tenant\'s token key opens nothing here (401), and its e-mail ids are not found', async () => {
+        const eveLogin = await live.call('POST', '/api/auth/login/', { json: { username: 'eve', password: PASSWORD }, headers: { 'x-tenant': 'acme' } });
+        const eh = { authorization: `Token ${eveLogin.body.key}` };
+        const bobs = await live.call('GET', '/api/auth/emails/', { headers: await tokenOf(bob) });
+        expect(await live.call('POST', `/api/auth/emails/${bobs.body.results[0].id}/remove/`, { headers: eh }), v1NotFound, 'cross-tenant address');
+        expect(await live.call('PATCH', '/api/auth/user/', { headers: { ...eh, 'x-tenant': 'default' }, json: { first_name: 'Owned' } }),
+          { status: 401, body: { detail: 'This credential does not belong to the requested tenant.' } }, 'X-Tenant');
+      });
+    });
+
     describe('CSRF on cookie-authenticated writes', () => {
       // [dialect, method, path, body, refusal]
       const writes = (u: User): Array<[string, string, string, unknown, { status: number; body: unknown }]> => [
