@@ -46,6 +46,11 @@ describe('PostgreSQL stops under load', { skip, timeout: 240_000 }, () => {
     const admin = await s.login(ADMIN, ADMIN_PASSWORD);
     const created = await s.call('POST', '/api/users/', { bearer: admin.access, json: { username: USER, password: PASSWORD } });
     assert.equal(created.status, 201, created.text);
+    // Each worker signs in as its own user: parallel sign-ins to one account are throttled by design.
+    for (let w = 0; w < WORKERS; w++) {
+      const r = await s.call('POST', '/api/users/', { bearer: admin.access, json: { username: `worker-${w}`, password: PASSWORD } });
+      assert.equal(r.status, 201, r.text);
+    }
     const revokedBefore = await s.login(USER, PASSWORD);
     const loggedOutDuring = await s.login(USER, PASSWORD);
     const reader = await s.login(USER, PASSWORD);
@@ -63,7 +68,7 @@ describe('PostgreSQL stops under load', { skip, timeout: 240_000 }, () => {
         try {
           const r = kind === 'read'
             ? await s.call('GET', '/api/users/', { bearer: reader.access, timeoutMs: 10_000 })
-            : await s.call('POST', '/api/token', { json: { username: USER, password: PASSWORD }, timeoutMs: 10_000 });
+            : await s.call('POST', '/api/token', { json: { username: `worker-${w}`, password: PASSWORD }, timeoutMs: 10_000 });
           status = r.status;
         } catch {
           status = 'error';
@@ -133,7 +138,7 @@ describe('PostgreSQL stops under load', { skip, timeout: 240_000 }, () => {
     assert.equal((await s.call('POST', '/api/token/refresh', { json: { refresh: revokedBefore.refresh } })).status, 401);
     assert.equal((await s.call('GET', '/api/users/', { bearer: loggedOutDuring.access })).status, 200);
     const users = await s.call('GET', '/api/users/', { bearer: admin.access });
-    assert.deepEqual(users.body.resources.map((u: any) => u.username).sort(), [USER, ADMIN].sort());
+    assert.deepEqual(users.body.resources.map((u: any) => u.username).sort(), [USER, ADMIN, ...Array.from({ length: WORKERS }, (_, w) => `worker-${w}`)].sort());
     assert.equal((await s.call('POST', '/api/token/logout', { bearer: loggedOutDuring.access })).status, 200);
     assert.equal((await s.call('GET', '/api/users/', { bearer: loggedOutDuring.access })).status, 401);
   });
