@@ -34,7 +34,11 @@ export function presentedCredential(request: FastifyRequest): { scheme: string; 
 
 async function authenticateHeader(core: Core, request: FastifyRequest): Promise<Principal> {
   const c = presentedCredential(request)!;
-  if (c.value === '' || c.value.length > 8192) throw tokenInvalid('Given token not valid for any token type');
+  if (c.value === '' || c.value.length > 8192) {
+    // DRF's TokenAuthentication and BasicAuthentication word it so; simplejwt for Bearer.
+    if (c.scheme !== 'bearer') throw new DomainError('NOT_AUTHENTICATED', 'Invalid token header. No credentials provided.');
+    throw tokenInvalid('Given token not valid for any token type');
+  }
   if (c.scheme === 'bearer') {
     const p = await core.auth.authenticateAccessToken(c.value);
     request.presentedCredential = c.value;
