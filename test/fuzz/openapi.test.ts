@@ -18,7 +18,7 @@ import { call, startLive, type Live, type Reply } from '../security/support.ts';
 
 const SEED = 4242;
 /** Runs per operation and persona; the whole file stays well under a minute on SQLite. */
-const RUNS = Number(process.env.FUZZ_RUNS ?? 16);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 12);
 fc.configureGlobal({ seed: SEED, numRuns: RUNS, endOnFailure: true });
 
 const PERSONA_PASSWORD = 'fuzz-persona-passphrase-7Q';
@@ -151,6 +151,15 @@ function fromSchema(doc: Schema, raw: Schema | undefined, name = '', depth = 0):
       // Read-only properties are not sent (OpenAPI); the mutations still add `id` and friends.
       const writable = props.filter(([, v]) => !deref(doc, v)?.readOnly);
       const record = fc.record(Object.fromEntries(writable.map(([k, v]) => [k, fromSchema(doc, v, k, depth + 1)])), { requiredKeys: (s.required ?? []).filter((k: string) => writable.some(([w]) => w === k)) });
+      // Confirmation pairs (password1/password2, new_password1/new_password2): mostly equal, as people type them.
+      const pair = ['password', 'new_password'].find((p) => s.properties[`${p}1`] && s.properties[`${p}2`]);
+      if (pair) {
+        return fc.tuple(record, fc.integer({ min: 0, max: 9 })).map(([r, k]) => {
+          const body = { ...(r as Record<string, unknown>) };
+          if (k !== 5 && typeof body[`${pair}1`] === 'string') body[`${pair}2`] = body[`${pair}1`];
+          return body;
+        });
+      }
       if (!s.properties.username || !s.properties.password) return record;
       // Sign-in shaped bodies: one time in three, a real user with its real password.
       return fc.oneof({ weight: 2, arbitrary: record }, {
@@ -246,6 +255,8 @@ for (const { engine, skip } of engines) {
     let sent = 0;
     /** operation id -> status -> count, for the coverage summary (FUZZ_VERBOSE=1 prints it per operation). */
     const statuses = new Map<string, Map<number, number>>();
+    /** operation id -> milliseconds spent in its requests (FUZZ_VERBOSE=1 prints them). */
+    const elapsed = new Map<string, number>();
 
     const resolve = (v: unknown): unknown => {
       if (isLazy(v)) {
@@ -418,7 +429,9 @@ for (const { engine, skip } of engines) {
         const before = sent;
         for (const op of operations) {
           await fc.assert(fc.asyncProperty(requestFor(doc, op), async (req) => {
+            const started = performance.now();
             const { reply, description, sent: raw, wellFormed } = await send(op, p, req);
+            elapsed.set(op.id, (elapsed.get(op.id) ?? 0) + performance.now() - started);
             const seen = statuses.get(op.id) ?? new Map<number, number>();
             seen.set(reply.status, (seen.get(reply.status) ?? 0) + 1);
             statuses.set(op.id, seen);
@@ -439,7 +452,7 @@ for (const { engine, skip } of engines) {
       for (const o of operations) {
         const seen = statuses.get(o.id);
         assert.ok(seen && seen.size > 0, `${o.id} was never sent`);
-        if (process.env.FUZZ_VERBOSE) t.diagnostic(`${o.id}: ${[...seen.entries()].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}x${n}`).join(' ')}`);
+        if (process.env.FUZZ_VERBOSE) t.diagnostic(`${o.id}: ${[...seen.entries()].sort((a, b) => a[0] - b[0]).map(([s, n]) => `${s}x${n}`).join(' ')} (${Math.round(elapsed.get(o.id) ?? 0)} ms)`);
       }
       t.diagnostic(`${succeeded.length} of ${operations.length} operations answered 2xx at least once`);
       // The REST-auth API adds operations that succeed only with a one-time key from an e-mail
