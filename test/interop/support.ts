@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { JWK } from 'jose';
 import { startApp, PUBLIC_URL, type TestApp } from '../helpers/app.ts';
 import type { Engine } from '../helpers/engines.ts';
-import { request } from '../helpers/processes.ts';
+import { IN_CI, request } from '../helpers/processes.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
 
 /** Debian's interpreter: its dist-packages hold python3-jwt, -djangorestframework-simplejwt, ... */
@@ -15,8 +15,6 @@ export const PYTHON = '/usr/bin/python3';
 
 /** The `iss` of every token a test app signs (its PUBLIC_URL), to name when verifying. */
 export const ISSUER = PUBLIC_URL;
-
-export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 
 /**
  * Why the suite cannot run here (a skip reason), or false. In CI nothing is skipped: a missing
