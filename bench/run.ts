@@ -1,48 +1,117 @@
-// `npm run bench`: starts a server on a fresh SQLite database with 1,000 users, runs autocannon
-// for a fixed time per scenario, and prints req/s, p50/p99 latency, server CPU per request and
-// memory. Knobs: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 10),
-// BENCH_SCENARIOS (comma list). Loopback only; bounded in time.
-import { spawn, type ChildProcess } from 'node:child_process';
+// `npm run bench`: starts `latchkey serve` as a child process on a fresh SQLite database with the
+// bench user (staff) and 1,000 other users, runs autocannon (in this process, on the same machine)
+// for a fixed time per scenario, and prints req/s, p50/p99 latency, non-2xx answers, the server's
+// CPU per request, its memory idle and after the load, and for the password logins the ratio to
+// the hash limit (cores / time of one argon2id hash, measured in the same run).
+//
+//   npm run bench                                   all scenarios, 10 s each, 2 connections
+//   npm run bench -- --scenarios login,me           a subset (or BENCH_SCENARIOS=login,me)
+//   BENCH_DURATION=30 BENCH_CONNECTIONS=4 npm run bench
+//   BENCH_PROFILE=/tmp/prof npm run bench           the server writes a .cpuprofile there on exit
+//
+// Env: BENCH_DURATION (s, 10), BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (2), BENCH_SCENARIOS,
+// BENCH_EXTRA_USERS (1000), BENCH_HASH_SAMPLES (20), BENCH_PROFILE. Loopback only; bounded in time.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { openStore } from '../src/store/index.ts';
-import { createArgon2Hasher, createCore } from '../src/core/index.ts';
+import { seedBench, BENCH_USER } from './seed.ts';
+import { measureHashCost } from './hash-cost.ts';
 
-const DURATION = Number(process.env.BENCH_DURATION ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
-const ONLY = (process.env.BENCH_SCENARIOS ?? process.argv.find((a) => a.startsWith('--scenarios='))?.slice(12) ?? '').split(',').filter(Boolean);
-const USER = 'bench';
-const PASSWORD = 'bench-password-123';
-const EXTRA_USERS = 1000;
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const env = process.env;
+const { values: args } = parseArgs({ options: { scenarios: { type: 'string' } }, strict: true });
+const DURATION = Number(env.BENCH_DURATION ?? 10);
+const WARMUP = Number(env.BENCH_WARMUP ?? 2);
+const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 2);
+const EXTRA_USERS = Number(env.BENCH_EXTRA_USERS ?? 1000);
+const HASH_SAMPLES = Number(env.BENCH_HASH_SAMPLES ?? 20);
+const ONLY = (args.scenarios ?? env.BENCH_SCENARIOS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const CORES = os.availableParallelism();
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+/** Scenarios whose every request checks a password: compared with the hash limit. */
+const HASH_BOUND = new Set(['login', 'token-login', 'oauth-password']);
 
-const freePort = () => new Promise<number>((resolve) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => {
+const freePort = () => new Promise<number>((resolve, reject) => {
+  const s = net.createServer().on('error', reject).listen(0, '127.0.0.1', () => {
     const port = (s.address() as net.AddressInfo).port;
     s.close(() => resolve(port));
   });
 });
 
+/** utime+stime of a process in ms, and its resident memory in MB. */
 function procStat(pid: number): { cpuMs: number; rssMb: number } {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-  const rss = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]!;
-  return { cpuMs: (ticks * 1000) / 100, rssMb: Number(rss) / 1024 };
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14, 15)
+  const rss = /^VmRSS:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]!;
+  return { cpuMs: (ticks * 1000) / CLK_TCK, rssMb: Number(rss) / 1024 };
 }
 
-async function waitReady(base: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+/** CPU time (ms) all processes of the machine spent, from /proc/stat (user..steal, no idle/iowait). */
+function machineCpuMs(): number {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f as [number, number, number, number, number, number, number, number];
+  return ((user + nice + system + irq + softirq + steal) * 1000) / CLK_TCK;
+}
+const selfCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function waitReady(base: string, server: ChildProcess): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (server.exitCode !== null) throw new Error(`the server exited during start (code ${server.exitCode})`);
     try {
       if ((await fetch(base + '/healthz')).ok) return;
     } catch {
-      // not yet
+      // not listening yet
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error('server did not become ready');
+  throw new Error('the server was not ready after 60 s');
+}
+
+interface Measured {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  serverCores: number;
+  cpuMsPerReq: number;
+  otherCores: number;
+}
+
+async function measure(pid: number, opts: autocannon.Options, seconds: number): Promise<Measured> {
+  const latencies: number[] = [];
+  const cpu0 = procStat(pid).cpuMs, machine0 = machineCpuMs(), self0 = selfCpuMs(), t0 = performance.now();
+  const r = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon({ ...opts, connections: CONNECTIONS, pipelining: 1, duration: seconds }, (err, result) => (err ? reject(err) : resolve(result)));
+    // autocannon's own histogram keeps whole milliseconds; record the exact times instead.
+    instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => latencies.push(ms));
+  });
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = procStat(pid).cpuMs - cpu0, machine = machineCpuMs() - machine0, self = selfCpuMs() - self0;
+  const sorted = Float64Array.from(latencies).sort();
+  const requests = r.requests.total;
+  return {
+    rps: requests / r.duration, p50: percentile(sorted, 50), p99: percentile(sorted, 99), requests,
+    non2xx: r.non2xx, errors: r.errors + r.timeouts,
+    serverCores: cpu / 1000 / elapsed, cpuMsPerReq: cpu / Math.max(requests, 1),
+    // everything else on the machine (other engineers' test runs, say); the load generator excluded
+    otherCores: Math.max(0, machine - cpu - self) / 1000 / elapsed,
+  };
 }
 
 async function main() {
@@ -51,115 +120,105 @@ async function main() {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
 
-  // Seed before the server starts: the bench user (staff, so it may list) and 1,000 others
-  // bulk-inserted with one shared valid hash.
-  const store = openStore(dbUrl);
-  const core = createCore({ store, publicUrl: base });
-  await core.prepare();
-  const bench = await core.users.create(undefined, { username: USER, password: PASSWORD, email: 'bench@example.com', isStaff: true });
-  const shared = await core.hasher.hash('user-password-123');
-  const now = Date.now();
-  for (let i = 0; i < EXTRA_USERS; i += 250) {
-    await store.db.insertInto('users').values(Array.from({ length: Math.min(250, EXTRA_USERS - i) }, (_, j) => ({
-      id: crypto.randomUUID(), tenant_pk: bench.tenantPk, username: `user${String(i + j + 1).padStart(5, '0')}`, email: `user${i + j + 1}@example.com`,
-      first_name: '', last_name: '', password_hash: shared, is_active: 1, is_staff: 0, is_superuser: 0, last_login: null, password_changed_at: now,
-      profile: '{}', emm: '{}', avatar: null, email_verified: 0, created_at: now, updated_at: now,
-    }))).execute();
-  }
-  await store.close();
+  // Seed before the server starts (same store code, same file).
+  const seeded = await seedBench(dbUrl, { extraUsers: EXTRA_USERS, publicUrl: base });
 
-  const server: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_PROFILE] : []), 'src/cli/main.ts', 'serve'], {
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: dbUrl, LOG_LEVEL: 'warn', PUBLIC_URL: base },
+  const nodeArgs = env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(env.BENCH_PROFILE)}`] : [];
+  const server: ChildProcess = spawn(path.join(ROOT, 'node_modules/.bin/node'), [...nodeArgs, 'src/cli/main.ts', 'serve'], {
+    cwd: ROOT,
+    env: { ...env, HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: dbUrl, LOG_LEVEL: 'warn', PUBLIC_URL: base },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const pid = server.pid!;
   try {
-    await waitReady(base);
+    await waitReady(base, server);
     await new Promise((r) => setTimeout(r, 3000));
     const idle = procStat(pid);
 
-    // The password-hash limit, measured in the same run: cores / time of one hash on one core.
-    const hasher = createArgon2Hasher();
-    const times: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const t0 = performance.now();
-      await hasher.hash('hash-cost-probe');
-      times.push(performance.now() - t0);
-    }
-    times.sort((a, b) => a - b);
-    const hashMs = times[10]!;
-    const cores = os.availableParallelism();
-    const hashLimit = cores / (hashMs / 1000);
+    // The password-hash limit, measured in this run: one hash at a time (one core's work).
+    const hash = await measureHashCost(HASH_SAMPLES);
+    const hashLimit = CORES / (hash.medianMs / 1000);
 
     const json = { 'content-type': 'application/json' };
-    const form = { 'content-type': 'application/x-www-form-urlencoded' };
-    const post = async (p: string, body: unknown, headers = json) => {
-      const r = await fetch(base + p, { method: 'POST', headers, body: headers === json ? JSON.stringify(body) : String(body) });
+    const post = async (p: string, body: string, headers: Record<string, string> = json) => {
+      const r = await fetch(base + p, { method: 'POST', headers, body });
       if (!r.ok) throw new Error(`${p}: ${r.status} ${await r.text()}`);
-      return r.json() as Promise<any>;
+      return r.json() as Promise<Record<string, string>>;
     };
-    const pair = await post('/api/token', { username: USER, password: PASSWORD });
-    const key = (await post('/api/auth/login/', { username: USER, password: PASSWORD })).key;
-    const bearer = { authorization: `Bearer ${pair.access}` };
-    // Refresh tokens are single use: each connection chains its own, from a pool made beforehand
-    // (refilled before each autocannon run).
-    const refreshPool: string[] = [];
-    const fillPool = async () => {
-      refreshPool.length = 0;
-      for (let i = 0; i < CONNECTIONS + 2; i++) refreshPool.push((await post('/api/token', { username: USER, password: PASSWORD })).refresh);
+    const loginBody = JSON.stringify({ username: BENCH_USER.username, password: BENCH_USER.password });
+    const obtain = () => post('/api/token', loginBody);
+
+    // Refresh tokens are single use (a reused one revokes its family), so every request must send
+    // the token of the previous answer. autocannon clears a connection's context after every
+    // request, so the chains live in one queue: each request takes a token, each answer puts the
+    // rotated one back. The queue starts with one fresh login per connection.
+    const refreshQueue: string[] = [];
+    const fillQueue = async () => {
+      refreshQueue.length = 0;
+      for (let i = 0; i < CONNECTIONS; i++) refreshQueue.push((await obtain()).refresh!);
     };
 
-    const loginBody = JSON.stringify({ username: USER, password: PASSWORD });
-    const scenarios: Record<string, autocannon.Options> = {
-      login: { url: base + '/api/token', method: 'POST', headers: json, body: loginBody },
+    type Scenario = { opts: () => Promise<autocannon.Options>; before?: () => Promise<void> };
+    const bearer = async () => ({ authorization: `Bearer ${(await obtain()).access}` });
+    const scenarios: Record<string, Scenario> = {
+      login: { opts: async () => ({ url: base + '/api/token', method: 'POST', headers: json, body: loginBody }) },
       refresh: {
-        url: base + '/api/token/refresh',
-        requests: [{
-          method: 'POST', headers: json,
-          // autocannon resets a connection's context after every request, so the chain lives in
-          // one queue: each request takes a token, each answer puts the rotated one back.
-          setupRequest: (req: any) => ({ ...req, body: JSON.stringify({ refresh: refreshPool.shift() }) }),
-          onResponse: (status: number, body: string) => {
-            if (status === 200) refreshPool.push(JSON.parse(body).refresh);
-          },
-        }] as any,
+        before: fillQueue,
+        opts: async () => ({
+          url: base + '/api/token/refresh',
+          requests: [{
+            method: 'POST', headers: json,
+            setupRequest: (req: any) => ({ ...req, body: JSON.stringify({ refresh: refreshQueue.shift() }) }),
+            onResponse: (status: number, body: string) => {
+              if (status === 200) refreshQueue.push(JSON.parse(body).refresh);
+            },
+          }] as any,
+        }),
       },
-      me: { url: `${base}/api/users/${bench.id}/`, headers: bearer },
-      list: { url: `${base}/api/users/`, headers: bearer },
-      'token-login': { url: base + '/api/auth/login/', method: 'POST', headers: json, body: loginBody },
-      authenticated: { url: base + '/api/auth/user/', headers: { authorization: `Token ${key}` } },
-      'oauth-password': { url: base + '/token', method: 'POST', headers: form, body: `grant_type=password&username=${USER}&password=${PASSWORD}` },
-      'user-info': { url: base + '/user_info/', headers: bearer },
+      me: { opts: async () => ({ url: `${base}/api/users/${seeded.benchId}/`, headers: await bearer() }) },
+      list: { opts: async () => ({ url: `${base}/api/users/`, headers: await bearer() }) },
+      // The other dialects' counterparts (REST-auth token key, OAuth 2.0 password grant, user info).
+      'token-login': { opts: async () => ({ url: base + '/api/auth/login/', method: 'POST', headers: json, body: loginBody }) },
+      authenticated: { opts: async () => ({ url: base + '/api/auth/user/', headers: { authorization: `Token ${(await post('/api/auth/login/', loginBody)).key}` } }) },
+      'oauth-password': {
+        opts: async () => ({
+          url: base + '/token', method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ grant_type: 'password', username: BENCH_USER.username, password: BENCH_USER.password }).toString(),
+        }),
+      },
+      'user-info': { opts: async () => ({ url: base + '/user_info/', headers: await bearer() }) },
     };
+    const unknown = ONLY.filter((s) => !(s in scenarios));
+    if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);
 
-    console.log(`# machine: ${cores} cores (${os.cpus()[0]?.model.trim()}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; autocannon in this process, beside the server`);
-    console.log(`# ${DURATION} s per scenario, ${CONNECTIONS} connections, ${EXTRA_USERS + 1} users, SQLite`);
-    console.log(`# hash: argon2id m=19456 t=2 p=1, ${hashMs.toFixed(2)} ms on one core -> hash limit ${hashLimit.toFixed(0)} logins/s on ${cores} cores`);
-    console.log(`# server RSS idle ${idle.rssMb.toFixed(1)} MB`);
-    console.log('scenario        req/s     p50_ms  p99_ms  non2xx  cpu_ms/req');
-    for (const [name, opts] of Object.entries(scenarios)) {
+    const cpuModel = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
+    console.log(`# ${new Date().toISOString()} ${CORES} cores (${cpuModel}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}, loadavg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(`# autocannon ${CONNECTIONS} connections, pipelining 1, ${WARMUP} s warm-up + ${DURATION} s per scenario, in this process beside the server; ${seeded.total} users, SQLite`);
+    console.log(`# hash: ${hash.details}: median ${hash.medianMs.toFixed(2)} ms (mean ${hash.meanMs.toFixed(2)}, ${hash.samples} one at a time) -> hash limit ${hashLimit.toFixed(1)} logins/s on ${CORES} cores`);
+    console.log(`# server RSS idle ${idle.rssMb.toFixed(1)} MB (3 s after ready, seeded)`);
+    console.log('scenario          req/s   p50_ms   p99_ms  non2xx  server_cores  cpu_ms/req  other_cores');
+    for (const [name, sc] of Object.entries(scenarios)) {
       if (ONLY.length && !ONLY.includes(name)) continue;
-      // The access token of `me` and friends lives 5 minutes: take a fresh one per scenario.
-      if (opts.headers && (opts.headers as Record<string, string>).authorization?.startsWith('Bearer')) {
-        (opts.headers as Record<string, string>).authorization = `Bearer ${(await post('/api/token', { username: USER, password: PASSWORD })).access}`;
+      if (WARMUP > 0) {
+        await sc.before?.();
+        await measure(pid, await sc.opts(), WARMUP);
+        await new Promise((r) => setTimeout(r, 500));
       }
-      if (name === 'refresh') await fillPool();
-      await autocannon({ ...opts, connections: CONNECTIONS, duration: 2 }); // warm-up
-      if (name === 'refresh') await fillPool();
-      const before = procStat(pid);
-      const r = await autocannon({ ...opts, connections: CONNECTIONS, duration: DURATION });
-      const after = procStat(pid);
-      const cpuPerReq = (after.cpuMs - before.cpuMs) / Math.max(r.requests.total, 1);
-      const line = `${name.padEnd(15)} ${r.requests.average.toFixed(0).padStart(7)}  ${String(r.latency.p50).padStart(7)} ${String(r.latency.p99).padStart(7)} ${String(r.non2xx).padStart(7)}  ${cpuPerReq.toFixed(3).padStart(9)}`;
-      console.log(line);
-      if (name === 'login' || name === 'token-login' || name === 'oauth-password') {
-        console.log(`#   ${name}: ${(100 * r.requests.average / hashLimit).toFixed(0)} % of the hash limit`);
+      await sc.before?.();
+      const m = await measure(pid, await sc.opts(), DURATION);
+      console.log(`${name.padEnd(15)} ${m.rps.toFixed(1).padStart(7)}  ${m.p50.toFixed(2).padStart(7)}  ${m.p99.toFixed(2).padStart(7)}  ${String(m.non2xx + m.errors).padStart(6)}  ${m.serverCores.toFixed(2).padStart(12)}  ${m.cpuMsPerReq.toFixed(3).padStart(10)}  ${m.otherCores.toFixed(2).padStart(11)}`);
+      if (m.errors) console.log(`#   ${name}: ${m.errors} socket errors or timeouts (counted in non2xx)`);
+      if (HASH_BOUND.has(name)) {
+        console.log(`#   ${name}: ${((100 * m.rps) / hashLimit).toFixed(0)} % of the hash limit (${m.rps.toFixed(1)} / ${hashLimit.toFixed(1)} req/s)`);
       }
     }
-    console.log(`# server RSS after load ${procStat(pid).rssMb.toFixed(1)} MB`);
+    console.log(`# server RSS after the load ${procStat(pid).rssMb.toFixed(1)} MB; loadavg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    if (server.exitCode === null) {
+      const exited = new Promise((r) => server.once('exit', r));
+      server.kill('SIGTERM');
+      await exited;
+    }
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
