@@ -10,7 +10,8 @@
 //   BENCH_PROFILE=/tmp/prof npm run bench           the server writes a .cpuprofile there on exit
 //
 // Env: BENCH_DURATION (s, 10), BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (2), BENCH_SCENARIOS,
-// BENCH_EXTRA_USERS (1000), BENCH_HASH_SAMPLES (20), BENCH_PROFILE. Loopback only; bounded in time.
+// BENCH_EXTRA_USERS (1000), BENCH_HASH_SAMPLES (20), BENCH_PROFILE, BENCH_NODE_ARGS (extra options
+// of the server's node, passed in NODE_OPTIONS, e.g. V8 flags to compare). Loopback only; bounded in time.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -123,10 +124,17 @@ async function main() {
   // Seed before the server starts (same store code, same file).
   const seeded = await seedBench(dbUrl, { extraUsers: EXTRA_USERS, publicUrl: base });
 
-  const nodeArgs = env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(env.BENCH_PROFILE)}`] : [];
-  const server: ChildProcess = spawn(path.join(ROOT, 'node_modules/.bin/node'), [...nodeArgs, 'src/cli/main.ts', 'serve'], {
+  const nodeArgs = [
+    ...(env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(env.BENCH_PROFILE)}`] : []),
+    ...(env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  ];
+  // As users start it (npm start, npx latchkey): bin/latchkey.js, whose first line sets node's options.
+  const server: ChildProcess = spawn(path.join(ROOT, 'bin/latchkey.js'), ['serve'], {
     cwd: ROOT,
-    env: { ...env, HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: dbUrl, LOG_LEVEL: 'warn', PUBLIC_URL: base },
+    env: {
+      ...env, PATH: `${path.join(ROOT, 'node_modules/.bin')}${path.delimiter}${env.PATH ?? ''}`, NODE_OPTIONS: nodeArgs.join(' '),
+      HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: dbUrl, LOG_LEVEL: 'warn', PUBLIC_URL: base,
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const pid = server.pid!;

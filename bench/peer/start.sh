@@ -11,4 +11,6 @@ DB="$(db_path "$PORT")"
 rm -f "$DB" "$DB-journal" "$DB-wal" "$DB-shm"
 cd "$ROOT"
 export HOST=127.0.0.1 PORT DATABASE_URL="sqlite:$DB" PUBLIC_URL="http://127.0.0.1:$PORT" LOG_LEVEL="${LOG_LEVEL:-warn}"
-exec "$NODE" "$ROOT/src/cli/main.ts" serve
+# bin/latchkey.js as users start it (npm start): its first line gives node its options.
+export PATH="$ROOT/node_modules/.bin:$PATH"
+exec "$ROOT/bin/latchkey.js" serve

@@ -7,7 +7,7 @@ import { createCore, type Core } from '../core/index.ts';
 import { requestOrigin } from '../http/request-origin.ts';
 import { localCounters, redisCounters } from '../store/counters.ts';
 import { outboxMailer, smtpMailer } from '../mail/transports.ts';
-import { Redis } from 'ioredis';
+import { loadRedis } from '../optional-modules.ts';
 import path from 'node:path';
 
 export class UsageError extends Error {}
@@ -25,7 +25,7 @@ export async function openCore(config: Config = loadConfig(), opts: OpenOptions 
     ? redisBroadcast(config.redisUrl, { onError: opts.onSharedStateError ?? ((err) => console.error(`redis: ${(err as Error).message}`)) })
     : localBroadcast();
   const counterClient = config.redisUrl
-    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }).on('error', (err) => (opts.onSharedStateError ?? (() => {}))(err))
+    ? new (loadRedis())(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }).on('error', (err) => (opts.onSharedStateError ?? (() => {}))(err))
     : undefined;
   const store: Store = {
     ...opened,

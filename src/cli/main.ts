@@ -1,19 +1,21 @@
 // `latchkey <command>`: one file per command, each with --help.
 import { ConfigError } from '../config/env.ts';
 import { UsageError } from './context.ts';
-import * as serve from './serve.ts';
-import * as migrate from './migrate.ts';
-import * as createsuperuser from './createsuperuser.ts';
-import * as keys from './keys.ts';
-import * as tenants from './tenants.ts';
-import * as clients from './clients.ts';
 
 interface Command {
   help: string;
   run(argv: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = { serve, migrate, createsuperuser, keys, tenants, clients };
+// Loaded on use: a command pays only for what it needs (start time, and memory in `serve`).
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: () => import('./serve.ts'),
+  migrate: () => import('./migrate.ts'),
+  createsuperuser: () => import('./createsuperuser.ts'),
+  keys: () => import('./keys.ts'),
+  tenants: () => import('./tenants.ts'),
+  clients: () => import('./clients.ts'),
+};
 
 const USAGE = `Usage: latchkey <command> [options]
 
@@ -29,15 +31,20 @@ Run "latchkey <command> --help" for a command's options.`;
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(USAGE);
-    return name ? 0 : 2;
+  if (!name) {
+    console.error(USAGE); // a usage error: stderr, exit 2
+    return 2;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  if (name === '--help' || name === '-h' || name === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!load) {
     console.error(`latchkey: unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
+  const command = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(command.help);
     return 0;

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import nodemailer from 'nodemailer';
+import { loadNodemailer } from '../optional-modules.ts';
 import type { Mailer, MailMessage } from '../core/mail/mailer.ts';
 
 export interface TransportOptions {
@@ -15,7 +15,7 @@ const DEFAULT_FROM = 'Latchkey <no-reply@localhost>';
 
 export function smtpMailer(url: string, opts: TransportOptions = {}): Mailer {
   // Short timeouts: a request waits on the send, and a dead server must become a 503 quickly.
-  const transport = nodemailer.createTransport(url, { connectionTimeout: 5000, greetingTimeout: 5000, socketTimeout: 10_000 } as object);
+  const transport = loadNodemailer().createTransport(url, { connectionTimeout: 5000, greetingTimeout: 5000, socketTimeout: 10_000 } as object);
   return {
     async send(m: MailMessage) {
       await transport.sendMail({ from: opts.from ?? DEFAULT_FROM, to: m.to, subject: m.subject, text: m.text, html: m.html });
@@ -24,9 +24,11 @@ export function smtpMailer(url: string, opts: TransportOptions = {}): Mailer {
 }
 
 export function outboxMailer(dir: string, opts: TransportOptions = {}): Mailer {
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const createOutbox = () => loadNodemailer().createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  let transport: ReturnType<typeof createOutbox> | undefined;
   return {
     async send(m: MailMessage) {
+      transport ??= createOutbox();
       const info = await transport.sendMail({ from: opts.from ?? DEFAULT_FROM, to: m.to, subject: m.subject, text: m.text, html: m.html });
       fs.mkdirSync(dir, { recursive: true });
       const file = path.join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${crypto.randomBytes(4).toString('hex')}.eml`);

@@ -1,7 +1,7 @@
 // Tells the other instances that something cached has changed (signing keys rotated, a tenant,
 // client or setting edited), through Redis pub/sub when REDIS_URL is set. Without Redis there
 // are no other instances to tell, or they notice within their cache time.
-import { Redis } from 'ioredis';
+import { loadRedis } from '../optional-modules.ts';
 
 export type BroadcastHandler = (topic: string, payload: string) => void;
 
@@ -33,6 +33,7 @@ export interface RedisBroadcastOptions {
 export function redisBroadcast(url: string, opts: RedisBroadcastOptions = {}): Broadcast {
   const onError = opts.onError ?? (() => {});
   const common = { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (n: number) => Math.min(n * 200, 2000) };
+  const Redis = loadRedis();
   const pub = new Redis(url, common);
   const sub = new Redis(url, common);
   pub.on('error', onError);

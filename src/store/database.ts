@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
+import { loadPg } from '../optional-modules.ts';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { DB } from './schema.ts';
 
@@ -14,8 +14,6 @@ export interface Database {
   close(): Promise<void>;
 }
 
-// int8 (bigint) columns hold epoch milliseconds, well inside a double's exact range.
-pg.types.setTypeParser(20, (v: string) => Number.parseInt(v, 10));
 
 /**
  * Kysely prepares a statement for every query; preparing costs more than running a small one.
@@ -54,6 +52,9 @@ export function openDatabase(url: string): Database {
     return { db, engine: 'sqlite', close: () => db.destroy() };
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const pg = loadPg();
+    // int8 (bigint) columns hold epoch milliseconds, well inside a double's exact range.
+    pg.types.setTypeParser(20, (v: string) => Number.parseInt(v, 10));
     const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5000 });
     // An idle client that loses its server emits 'error'; the pool replaces it. Without a
     // listener that event would crash the process.

@@ -129,7 +129,41 @@ describe('latchkey CLI: help, usage errors, configuration errors', { concurrency
     assert.match(r.stderr, /Usage: latchkey <command>/);
     const none = await cli([]);
     assert.equal(none.code, 2);
-    assert.match(none.stdout + none.stderr, /Usage: latchkey <command>/);
+    assert.match(none.stderr, /Usage: latchkey <command>/);
+    assert.equal(none.stdout, '');
+  });
+
+  it('bin/latchkey.js run as an executable uses the project\'s Node; under a Node older than 22.18 it says what to do', async () => {
+    const binDir = path.join(ROOT, 'node_modules/.bin');
+    const ok = await new Promise<Result>((resolve) => {
+      const child = spawn(ENTRIES['bin/latchkey.js'], ['--help'], { cwd: ROOT, env: envOf({ PATH: `${binDir}:${process.env.PATH}` }) });
+      let stdout = '', stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^Usage: latchkey /);
+    // The machine's own Node, when it is an old one (Debian 12 ships 18, this machine has 20).
+    const old = ['/usr/bin/node', '/usr/local/bin/node'].find((p) => fs.existsSync(p));
+    const version = old ? (await new Promise<string>((resolve) => {
+      const c = spawn(old, ['-p', 'process.versions.node']);
+      let out = '';
+      c.stdout.on('data', (d) => (out += d));
+      c.on('close', () => resolve(out.trim()));
+    })) : '';
+    const [major, minor] = version.split('.').map(Number);
+    if (!old || !(major! < 22 || (major === 22 && minor! < 18))) return; // no old Node here to try
+    const r = await new Promise<Result>((resolve) => {
+      const child = spawn(old, [ENTRIES['bin/latchkey.js'], 'serve'], { cwd: ROOT, env: envOf({}) });
+      let stdout = '', stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /latchkey needs Node\.js 22\.18 or later \(this is v\d+/);
+    assert.match(r.stderr, /npm start/);
   });
 
   it('an unknown option or a wrong sub-command exits 2 with the command usage', async () => {

@@ -9,7 +9,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
-import { SignJWT, exportJWK, generateKeyPair, decodeJwt, decodeProtectedHeader, type JWK } from 'jose';
+import { SignJWT, importJWK, exportJWK, generateKeyPair, decodeJwt, decodeProtectedHeader, type JWK } from 'jose';
 import { engines } from '../helpers/engines.ts';
 import { ManualClock, type User } from '../../src/core/index.ts';
 import { PUBLIC_URL } from '../helpers/app.ts';
@@ -59,7 +59,9 @@ for (const { engine, skip } of engines) {
     }
     /** Signs arbitrary claims with the server's own current key: the claim checks alone decide. */
     async function forge(payload: Record<string, unknown>, header: Record<string, unknown> = {}) {
-      const { kid, alg, key } = await live.t.core.keys.signingKey();
+      const { kid, alg } = await live.t.core.keys.signingKey();
+      const row = (await live.t.store.read.signingKeys.all()).find((k) => k.kid === kid)!;
+      const key = await importJWK(JSON.parse(row.private_jwk) as JWK, alg);
       return new SignJWT(payload).setProtectedHeader({ alg, kid, typ: 'at+jwt', ...header } as any).sign(key);
     }
     const parts = (token: string) => ({ header: decodeProtectedHeader(token) as Record<string, unknown>, payload: decodeJwt(token) as Record<string, unknown> });
