@@ -194,6 +194,7 @@ async function main() {
           body: new URLSearchParams({ grant_type: 'password', username: BENCH_USER.username, password: BENCH_USER.password }).toString(),
         }),
       },
+      healthz: { opts: async () => ({ url: base + '/healthz' }) },
       'user-info': { opts: async () => ({ url: base + '/user_info/', headers: await bearer() }) },
     };
     const unknown = ONLY.filter((s) => !(s in scenarios));

@@ -20,11 +20,11 @@ export type { Engine } from './database.ts';
 function bind(db: Kysely<DB>, engine: Engine) {
   return {
     tenants: tenantsRepo(db),
-    users: usersRepo(db),
-    groups: groupsRepo(db),
+    users: usersRepo(db, engine),
+    groups: groupsRepo(db, engine),
     settings: settingsRepo(db, engine),
     signingKeys: signingKeysRepo(db),
-    tokens: tokensRepo(db),
+    tokens: tokensRepo(db, engine),
     sessions: sessionsRepo(db),
     clients: clientsRepo(db),
     audit: auditRepo(db),

@@ -1,5 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB } from '../schema.ts';
+import type { Engine } from '../database.ts';
+import { preparedQuery } from '../prepared.ts';
 import type { PageRequest, User } from '../../core/types.ts';
 import { toFlag, toUser } from './rows.ts';
 
@@ -15,25 +17,37 @@ const COLUMNS: Record<keyof UserChanges, string> = {
   profile: 'profile', emm: 'emm', avatar: 'avatar', emailVerified: 'email_verified',
 };
 
-export function usersRepo(db: Kysely<DB>) {
-  // The tenant's name by a scalar subquery, not a join: SQLite (better-sqlite3 is built with
-  // STAT4) plans a join over the bound values and so prepares it again on every run, about
-  // 25 µs per user lookup; this form is planned once. Same rows (users.tenant_pk is a foreign key).
-  const base = () =>
-    db.selectFrom('users').selectAll('users')
-      .select((eb) => eb.selectFrom('tenants').select('tenants.name').whereRef('tenants.pk', '=', 'users.tenant_pk').as('tenant_name'));
+// The tenant's name by a scalar subquery, not a join: SQLite (better-sqlite3 is built with
+// STAT4) plans a join over the bound values and so prepares it again on every run, about
+// 25 µs per user lookup; this form is planned once. Same rows (users.tenant_pk is a foreign key).
+const selectUsers = (db: Kysely<DB>) =>
+  db.selectFrom('users').selectAll('users')
+    .select((eb) => eb.selectFrom('tenants').select('tenants.name').whereRef('tenants.pk', '=', 'users.tenant_pk').as('tenant_name'));
+
+// The look-ups behind every authenticated request and every sign-in, compiled once.
+const byId = preparedQuery((db, id: string) => selectUsers(db).where('users.id', '=', id));
+const byPk = preparedQuery((db, pk: number) => selectUsers(db).where('users.pk', '=', pk));
+const byUsername = preparedQuery((db, tenantPk: number, username: string) =>
+  selectUsers(db).where('users.tenant_pk', '=', tenantPk).where('users.username', '=', username));
+const countInTenant = preparedQuery((db, tenantPk: number) =>
+  db.selectFrom('users').where('tenant_pk', '=', tenantPk).select((eb) => eb.fn.countAll<number>().as('n')));
+const pageInTenant = preparedQuery((db, tenantPk: number, limit: number, offset: number) =>
+  selectUsers(db).where('users.tenant_pk', '=', tenantPk).orderBy('users.pk').limit(limit).offset(offset));
+
+export function usersRepo(db: Kysely<DB>, engine: Engine) {
+  const base = () => selectUsers(db);
 
   return {
     async findById(id: string): Promise<User | undefined> {
-      const r = await base().where('users.id', '=', id).executeTakeFirst();
+      const r = (await byId(db, engine, id)).rows[0];
       return r && toUser(r);
     },
     async findByPk(pk: number): Promise<User | undefined> {
-      const r = await base().where('users.pk', '=', pk).executeTakeFirst();
+      const r = (await byPk(db, engine, pk)).rows[0];
       return r && toUser(r);
     },
     async findByUsername(tenantPk: number, username: string): Promise<User | undefined> {
-      const r = await base().where('users.tenant_pk', '=', tenantPk).where('users.username', '=', username).executeTakeFirst();
+      const r = (await byUsername(db, engine, tenantPk, username)).rows[0];
       return r && toUser(r);
     },
     /**
@@ -49,6 +63,11 @@ export function usersRepo(db: Kysely<DB>) {
       return verified.length === 1 ? verified[0] : undefined;
     },
     async list(tenantPk: number, page: PageRequest, onlyPk?: number): Promise<{ count: number; items: User[] }> {
+      if (onlyPk === undefined) {
+        const [{ n }] = (await countInTenant(db, engine, tenantPk)).rows;
+        const rows = (await pageInTenant(db, engine, tenantPk, page.limit, page.offset)).rows;
+        return { count: Number(n), items: rows.map(toUser) };
+      }
       let q = base().where('users.tenant_pk', '=', tenantPk);
       let c = db.selectFrom('users').where('tenant_pk', '=', tenantPk);
       if (onlyPk !== undefined) {
