@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { seedBench, BENCH_USER } from './seed.ts';
-import { measureHashCost } from './hash-cost.ts';
+import { measureHashCost, measureParallelHashRate } from './hash-cost.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
@@ -146,6 +146,8 @@ async function main() {
     // The password-hash limit, measured in this run: one hash at a time (one core's work).
     const hash = await measureHashCost(HASH_SAMPLES);
     const hashLimit = CORES / (hash.medianMs / 1000);
+    // The same hasher with as many hashes at once as the load has connections, and nothing else.
+    const parallelRate = await measureParallelHashRate(CONNECTIONS, Math.max(HASH_SAMPLES * 2, 20));
 
     const json = { 'content-type': 'application/json' };
     const post = async (p: string, body: string, headers: Record<string, string> = json) => {
@@ -204,6 +206,7 @@ async function main() {
     console.log(`# ${new Date().toISOString()} ${CORES} cores (${cpuModel}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.type()} ${os.release()}, Node ${process.version}, loadavg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     console.log(`# autocannon ${CONNECTIONS} connections, pipelining 1, ${WARMUP} s warm-up + ${DURATION} s per scenario, in this process beside the server; ${seeded.total} users, SQLite`);
     console.log(`# hash: ${hash.details}: median ${hash.medianMs.toFixed(2)} ms (mean ${hash.meanMs.toFixed(2)}, ${hash.samples} one at a time) -> hash limit ${hashLimit.toFixed(1)} logins/s on ${CORES} cores`);
+    console.log(`# hashes alone, ${CONNECTIONS} at a time: ${parallelRate.toFixed(1)}/s = ${((100 * parallelRate) / hashLimit).toFixed(0)} % of the hash limit (the most a sign-in load with ${CONNECTIONS} connections could reach)`);
     console.log(`# server RSS idle ${idle.rssMb.toFixed(1)} MB (3 s after ready, seeded)`);
     console.log('scenario          req/s   p50_ms   p99_ms  non2xx  server_cores  cpu_ms/req  other_cores');
     for (const [name, sc] of Object.entries(scenarios)) {
@@ -218,7 +221,7 @@ async function main() {
       console.log(`${name.padEnd(15)} ${m.rps.toFixed(1).padStart(7)}  ${m.p50.toFixed(2).padStart(7)}  ${m.p99.toFixed(2).padStart(7)}  ${String(m.non2xx + m.errors).padStart(6)}  ${m.serverCores.toFixed(2).padStart(12)}  ${m.cpuMsPerReq.toFixed(3).padStart(10)}  ${m.otherCores.toFixed(2).padStart(11)}`);
       if (m.errors) console.log(`#   ${name}: ${m.errors} socket errors or timeouts (counted in non2xx)`);
       if (HASH_BOUND.has(name)) {
-        console.log(`#   ${name}: ${((100 * m.rps) / hashLimit).toFixed(0)} % of the hash limit (${m.rps.toFixed(1)} / ${hashLimit.toFixed(1)} req/s)`);
+        console.log(`#   ${name}: ${((100 * m.rps) / hashLimit).toFixed(0)} % of the hash limit (${m.rps.toFixed(1)} / ${hashLimit.toFixed(1)} req/s), ${((100 * m.rps) / parallelRate).toFixed(0)} % of the hashes-alone rate`);
       }
     }
     console.log(`# server RSS after the load ${procStat(pid).rssMb.toFixed(1)} MB; loadavg ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
