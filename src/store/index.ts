@@ -28,7 +28,7 @@ function bind(db: Kysely<DB>, engine: Engine) {
     sessions: sessionsRepo(db),
     clients: clientsRepo(db),
     audit: auditRepo(db),
-    tokenKeys: tokenKeysRepo(db),
+    tokenKeys: tokenKeysRepo(db, engine),
     emailAddresses: emailAddressesRepo(db),
     emailTokens: emailTokensRepo(db),
     socialAccounts: socialAccountsRepo(db),

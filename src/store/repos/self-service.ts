@@ -3,6 +3,11 @@
 import type { Kysely } from 'kysely';
 import type { DB, EmailTokensTable, SocialAccountsTable, TokenKeysTable } from '../schema.ts';
 import { flag, toFlag } from './rows.ts';
+import type { Engine } from '../database.ts';
+import { preparedQuery } from '../prepared.ts';
+
+/** Behind every request authenticated by a token key: compiled once. */
+const tokenKeyByHash = preparedQuery((db, keyHash: string) => db.selectFrom('token_keys').selectAll().where('key_hash', '=', keyHash));
 
 export interface EmailAddress {
   pk: number;
@@ -18,10 +23,10 @@ const toEmail = (r: any): EmailAddress => ({
   pk: r.pk, tenantPk: r.tenant_pk, userPk: r.user_pk, email: r.email, verified: flag(r.verified), primary: flag(r.is_primary), createdAt: r.created_at,
 });
 
-export function tokenKeysRepo(db: Kysely<DB>) {
+export function tokenKeysRepo(db: Kysely<DB>, engine: Engine) {
   return {
     insert: async (row: TokenKeysTable) => void (await db.insertInto('token_keys').values(row).execute()),
-    find: (keyHash: string) => db.selectFrom('token_keys').selectAll().where('key_hash', '=', keyHash).executeTakeFirst(),
+    find: async (keyHash: string) => (await tokenKeyByHash(db, engine, keyHash)).rows[0],
     findById: (id: string) => db.selectFrom('token_keys').selectAll().where('id', '=', id).executeTakeFirst(),
     forUser: (userPk: number) => db.selectFrom('token_keys').selectAll().where('user_pk', '=', userPk).orderBy('created_at', 'desc').execute(),
     delete: async (keyHash: string) => void (await db.deleteFrom('token_keys').where('key_hash', '=', keyHash).execute()),
