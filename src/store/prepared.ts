@@ -19,19 +19,20 @@ interface Prepared<O> {
  */
 export function preparedQuery<A extends unknown[], O>(build: (db: Kysely<DB>, ...args: A) => Compilable<O>) {
   const byEngine = new Map<Engine, Prepared<O>>();
-  return (db: Kysely<DB>, engine: Engine, ...args: A): Promise<QueryResult<O>> => {
+  return async (db: Kysely<DB>, engine: Engine, ...args: A): Promise<QueryResult<O>> => {
     let p = byEngine.get(engine);
     if (!p) {
+      // Stand-ins that no real value equals: they exist only while the query is compiled.
       const marks = args.map((_, i) => `\u0000prepared argument ${i}\u0000`);
       const query = build(db, ...(marks as A)).compile();
       const slots = query.parameters.map((v) => marks.indexOf(v as string));
       const unused = marks.findIndex((_, i) => !slots.includes(i));
-      if (unused >= 0) throw new Error(`preparedQuery: argument ${unused} is not a parameter of: ${query.sql}`);
+      if (unused >= 0) throw new Error(`preparedQuery: argument ${unused} is not a parameter of: ${query.sql.replaceAll('\u0000', '')}`);
       p = { query, slots };
       byEngine.set(engine, p);
     }
     const { query, slots } = p;
     const parameters = slots.map((s, i) => (s >= 0 ? args[s] : query.parameters[i]));
-    return db.executeQuery<O>({ ...query, parameters });
+    return await db.executeQuery<O>({ ...query, parameters });
   };
 }

@@ -283,6 +283,45 @@ for (const { engine, skip } of engines) {
       assert.ok(await store.read.users.findById(v.id));
     });
 
+    it('look-ups compiled once answer for the values of each call, in and out of transactions', async () => {
+      const [a, b] = await store.transaction(async (r) => [
+        await r.users.insert(newUser(other.pk, 'prep-a')), await r.users.insert(newUser(other.pk, 'prep-b')),
+      ]);
+      const ua = (await store.read.users.findByPk(a))!;
+      const ub = (await store.read.users.findByPk(b))!;
+      assert.deepEqual([ua.username, ub.username, ua.tenantName], ['prep-a', 'prep-b', 'globex']);
+      for (let i = 0; i < 3; i++) {
+        assert.equal((await store.read.users.findById(i % 2 ? ub.id : ua.id))?.pk, i % 2 ? b : a);
+        assert.equal((await store.read.users.findByUsername(other.pk, i % 2 ? 'prep-b' : 'prep-a'))?.pk, i % 2 ? b : a);
+        assert.equal(await store.transaction((r) => r.users.findById(i % 2 ? ua.id : ub.id)).then((u) => u?.pk), i % 2 ? a : b);
+      }
+      assert.equal(await store.read.users.findByUsername(tenant.pk, 'prep-a'), undefined, 'another tenant: not found');
+      assert.equal(await store.read.users.findById(crypto.randomUUID()), undefined);
+      // Group names: each user's own, sorted.
+      await store.transaction(async (r) => {
+        const g1 = await r.groups.insert({ id: crypto.randomUUID(), tenantPk: other.pk, name: 'zeta', createdAt: NOW, updatedAt: NOW });
+        const g2 = await r.groups.insert({ id: crypto.randomUUID(), tenantPk: other.pk, name: 'alpha', createdAt: NOW, updatedAt: NOW });
+        await r.groups.addMember(g1.pk, a, NOW);
+        await r.groups.addMember(g2.pk, a, NOW);
+        await r.groups.addMember(g1.pk, b, NOW);
+      });
+      assert.deepEqual(await store.read.groups.namesForUser(a), ['alpha', 'zeta']);
+      assert.deepEqual(await store.read.groups.namesForUser(b), ['zeta']);
+      // Pages: the limit and offset of each call.
+      const all = await store.read.users.list(other.pk, { limit: 100, offset: 0 });
+      const second = await store.read.users.list(other.pk, { limit: 1, offset: 1 });
+      assert.equal(second.count, all.count);
+      assert.deepEqual(second.items.map((u) => u.pk), [all.items[1]!.pk]);
+      assert.equal(await store.read.tokens.findRefresh(sha('no such token')), undefined);
+    });
+
+    it('preparedQuery refuses a query that does not take an argument as a parameter', async () => {
+      const { preparedQuery } = await import('../../src/store/prepared.ts');
+      // The argument names a column: it is part of the SQL text, which would then be reused for another column.
+      const bad = preparedQuery((d, column: 'email' | 'username') => d.selectFrom('users').select('pk').where(column, '=', 'x'));
+      await assert.rejects(bad(store.db, store.engine, 'email'), /argument 0 is not a parameter/);
+    });
+
     it('isUniqueViolation is false for other errors', async () => {
       assert.equal(isUniqueViolation(new Error('x')), false);
       assert.equal(isUniqueViolation(null), false);
