@@ -4,9 +4,13 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Core } from '../core/index.ts';
 
-export function registerMetrics(app: FastifyInstance, core: Core): void {
+/**
+ * Counts every request (an onResponse hook, so it is added before the routes) and returns the
+ * GET /metrics route, which the server adds after the OpenAPI plugin so that it is documented.
+ */
+export function registerMetrics(app: FastifyInstance, core: Core): { addRoute(): void } {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'latchkey_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'latchkey_' }); // latchkey_process_*, latchkey_nodejs_*
   const requests = new Counter({
     name: 'latchkey_http_requests_total', help: 'HTTP requests by method, route and status',
     labelNames: ['method', 'route', 'status'], registers: [registry],
@@ -36,8 +40,18 @@ export function registerMetrics(app: FastifyInstance, core: Core): void {
     latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
 
-  app.get('/metrics', { schema: { tags: ['operations'], summary: 'Prometheus metrics (text format)' } }, async (_request, reply) => {
-    reply.header('content-type', registry.contentType);
-    return registry.metrics();
-  });
+  return {
+    addRoute() {
+      app.get('/metrics', {
+        schema: {
+          tags: ['operations'], summary: 'Prometheus metrics (text format)',
+          description: 'Requests by method, route and status; latency; password sign-ins by outcome; the password-hash queue; process metrics. Not authenticated: expose it only on the network your monitoring uses.',
+          response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+        },
+      }, async (_request, reply) => {
+        reply.header('content-type', registry.contentType);
+        return registry.metrics();
+      });
+    },
+  };
 }

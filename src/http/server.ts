@@ -44,7 +44,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   trackRequestOrigin(app);
-  registerMetrics(app, opts.core);
+  const metrics = registerMetrics(app, opts.core);
   refuseNulCharacters(app);
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
@@ -79,6 +79,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
 
   app.get('/api/schema', { schema: { hide: true } }, async () => app.swagger());
+  metrics.addRoute();
 
   app.get('/healthz', {
     schema: {
