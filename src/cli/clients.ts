@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Client } from '../core/index.ts';
 import { openCore, UsageError } from './context.ts';
-import { printDomainError } from './print-errors.ts';
 
 export const help = `Usage: latchkey clients <action> [options]
 
@@ -48,9 +47,6 @@ export async function run(argv: string[]): Promise<number> {
       console.log(`deleted: ${id}`);
     }
     return 0;
-  } catch (err) {
-    if (printDomainError(err)) return 1;
-    throw err;
   } finally {
     await store.close();
   }

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { printDomainError } from './print-errors.ts';
 import { openCore, UsageError } from './context.ts';
 
 export const help = `Usage: latchkey createsuperuser --username NAME [--email ADDRESS] [--tenant NAME]
@@ -27,9 +26,6 @@ export async function run(argv: string[]): Promise<number> {
     });
     console.log(`superuser "${user.username}" created in tenant "${user.tenantName}" (id ${user.id})`);
     return 0;
-  } catch (err) {
-    if (printDomainError(err)) return 1;
-    throw err;
   } finally {
     await store.close();
   }

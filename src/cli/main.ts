@@ -1,6 +1,7 @@
 // `latchkey <command>`: one file per command, each with --help.
 import { ConfigError } from '../config/env.ts';
 import { UsageError } from './context.ts';
+import { printDomainError } from './print-errors.ts';
 
 interface Command {
   help: string;
@@ -57,6 +58,8 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`latchkey ${name}: ${e.message}\n\n${command.help}`);
       return 2;
     }
+    // A refusal of the core (a taken name, a password the policy refuses): its field messages, exit 1.
+    if (printDomainError(err)) return 1;
     if (err instanceof ConfigError) {
       console.error(`latchkey: configuration error: ${e.message}`);
       return 2;

@@ -1,6 +1,6 @@
 // Sorts whatever a handler threw into the kinds every dialect answers in its own shape.
-import type { FastifyError } from 'fastify';
-import { DomainError, type FieldErrors } from '../core/index.ts';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, type ErrorCode, type FieldErrors } from '../core/index.ts';
 import { isUnavailable } from '../store/index.ts';
 import { ajvToFields, type AjvError } from './validation.ts';
 
@@ -27,4 +27,46 @@ export function classify(err: unknown, contentType?: string): Classified {
     return { kind: 'http', status, message, code: fe.code ?? 'bad_request' };
   }
   return { kind: 'internal' };
+}
+
+/** The HTTP status of each core error code; a dialect overrides only where its ecosystem differs. */
+const ERROR_STATUS = {
+  VALIDATION_FAILED: 400,
+  NOT_AUTHENTICATED: 401,
+  INVALID_CREDENTIALS: 401,
+  TOKEN_INVALID: 401,
+  PERMISSION_DENIED: 403,
+  CSRF_FAILED: 403,
+  NOT_FOUND: 404,
+  TENANT_UNAVAILABLE: 400,
+  INVALID_CLIENT: 401,
+  UNAUTHORIZED_CLIENT: 403,
+  INVALID_SCOPE: 400,
+  RATE_LIMITED: 429,
+  ACCOUNT_LOCKED: 403,
+  UNAVAILABLE: 503,
+} as const satisfies Record<ErrorCode, number>;
+
+/**
+ * The status of a core error in a dialect, with the headers every dialect sends alongside:
+ * `WWW-Authenticate` (the dialect's challenge) on a 401, `Retry-After` when rate limited.
+ */
+export function domainErrorStatus(
+  reply: FastifyReply, err: DomainError,
+  dialect: { challenge: string; status?: Partial<Record<ErrorCode, number>> },
+): number {
+  const status = dialect.status?.[err.code] ?? ERROR_STATUS[err.code];
+  if (status === 401) reply.header('www-authenticate', dialect.challenge);
+  if (err.code === 'RATE_LIMITED' && err.retryAfter) reply.header('retry-after', String(err.retryAfter));
+  return status;
+}
+
+/**
+ * The database did not answer: logged, `Retry-After: 1`, and the message every dialect sends
+ * with its 503 (in its own shape). Failing closed: nothing was decided on a guess.
+ */
+export function unavailable(request: FastifyRequest, reply: FastifyReply, err: unknown): string {
+  request.log.error({ err }, 'database unavailable');
+  reply.header('retry-after', '1');
+  return 'Service temporarily unavailable, try again shortly.';
 }

@@ -2,7 +2,7 @@
 // and, at the token endpoint, RFC 6749's (`{"error", "error_description"}`, plus `detail`).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { DomainError, ErrorCode, FieldErrors } from '../../../core/index.ts';
-import { classify } from '../../errors.ts';
+import { classify, domainErrorStatus, unavailable } from '../../errors.ts';
 import type { AjvError } from '../../validation.ts';
 
 export interface ValidationItem {
@@ -42,27 +42,11 @@ export function ajvToPydantic(part: string, errors: AjvError[]): ValidationItem[
 export const fieldsToPydantic = (fields: FieldErrors): ValidationItem[] =>
   Object.entries(fields).flatMap(([f, msgs]) => msgs.map((msg) => ({ loc: f === 'non_field_errors' ? ['body'] : ['body', f], msg, type: 'value_error' })));
 
-const STATUS = {
-  VALIDATION_FAILED: 422,
-  NOT_AUTHENTICATED: 401,
-  INVALID_CREDENTIALS: 401,
-  TOKEN_INVALID: 401,
-  PERMISSION_DENIED: 403,
-  CSRF_FAILED: 403,
-  NOT_FOUND: 404,
-  TENANT_UNAVAILABLE: 400,
-  INVALID_CLIENT: 401,
-  UNAUTHORIZED_CLIENT: 403,
-  INVALID_SCOPE: 403,
-  RATE_LIMITED: 429,
-  ACCOUNT_LOCKED: 403,
-  UNAVAILABLE: 503,
-} as const satisfies Record<ErrorCode, number>;
+// FastAPI answers validation errors with 422, and scopes a token lacks with 403 (its security docs).
+const FASTAPI_STATUS = { VALIDATION_FAILED: 422, INVALID_SCOPE: 403 } as const;
 
 function sendDomain(reply: FastifyReply, err: DomainError) {
-  const status = STATUS[err.code];
-  if (status === 401) reply.header('www-authenticate', 'Bearer');
-  if (err.code === 'RATE_LIMITED' && err.retryAfter) reply.header('retry-after', String(err.retryAfter));
+  const status = domainErrorStatus(reply, err, { challenge: 'Bearer', status: FASTAPI_STATUS });
   if (err.code === 'VALIDATION_FAILED') return reply.code(422).send({ detail: fieldsToPydantic(err.fields ?? {}) });
   const detail = err.code === 'TOKEN_INVALID' ? 'Could not validate credentials'
     : err.code === 'NOT_AUTHENTICATED' ? 'Not authenticated'
@@ -78,8 +62,7 @@ export function fastapiErrorHandler(err: unknown, request: FastifyRequest, reply
     case 'validation': return reply.code(422).send({ detail: ajvToPydantic(c.part, c.errors) });
     case 'http': return reply.code(c.status).send({ detail: c.message });
     case 'unavailable':
-      request.log.error({ err }, 'database unavailable');
-      return reply.code(503).header('retry-after', '1').send({ detail: 'Service temporarily unavailable, try again shortly.' });
+      return reply.code(503).send({ detail: unavailable(request, reply, err) });
     default:
       request.log.error({ err }, 'unhandled error');
       return reply.code(500).send({ detail: 'Internal Server Error' });
@@ -123,9 +106,7 @@ export function oauthErrorHandler(err: unknown, request: FastifyRequest, reply: 
     case 'validation': return reply.code(422).send({ detail: ajvToPydantic(c.part, c.errors) });
     case 'http': return sendOAuthError(reply, 'invalid_request', c.status, c.message);
     case 'unavailable':
-      request.log.error({ err }, 'database unavailable');
-      reply.header('retry-after', '1');
-      return sendOAuthError(reply, 'temporarily_unavailable', 503, 'Service temporarily unavailable, try again shortly.');
+      return sendOAuthError(reply, 'temporarily_unavailable', 503, unavailable(request, reply, err));
     default:
       request.log.error({ err }, 'unhandled error');
       return sendOAuthError(reply, 'server_error', 500, 'Internal Server Error');

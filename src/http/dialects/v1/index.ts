@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Core } from '../../../core/index.ts';
 import { authenticate, checkClient } from '../../authentication.ts';
-import { classify } from '../../errors.ts';
+import { classify, unavailable } from '../../errors.ts';
 import { sendDomainError } from './error-map.ts';
 import { tokenRoutes } from './token-routes.ts';
 import { userRoutes } from './user-routes.ts';
@@ -33,13 +33,11 @@ export function v1ErrorHandler(err: unknown, request: FastifyRequest, reply: Fas
       return sendDomainError(reply, c.error, request.routeOptions.config?.fieldNames);
     case 'validation':
       if (c.part === 'params') return reply.code(404).send({ detail: 'Not found.' });
-      if (c.part === 'querystring') return reply.code(400).send(c.fields);
       return reply.code(400).send(c.fields);
     case 'http':
       return reply.code(c.status).send({ detail: c.message });
     case 'unavailable':
-      request.log.error({ err }, 'database unavailable');
-      return reply.code(503).header('retry-after', '1').send({ detail: 'Service temporarily unavailable, try again shortly.' });
+      return reply.code(503).send({ detail: unavailable(request, reply, err) });
     default:
       request.log.error({ err }, 'unhandled error');
       return reply.code(500).send({ detail: 'A server error occurred.' });
