@@ -13,6 +13,7 @@ import type { PasswordHasher } from './credentials/password-hasher.ts';
 import { MAX_PASSWORD_BYTES, checkPassword } from './credentials/password-policy.ts';
 import type { AccessTokens } from './tokens/access-tokens.ts';
 import type { SettingsService } from './settings/settings-service.ts';
+import type { Settings } from './settings/settings-schema.ts';
 import type { TenantsService } from './tenants/tenants-service.ts';
 import type { SessionsService } from './sessions/sessions-service.ts';
 import type { UsersService } from './users/users-service.ts';
@@ -126,7 +127,7 @@ export class AuthService {
     });
     const { token } = await this.accessTokens.issue({
       userId: user.id, username: user.username, tenant: tenant.name, familyId, groups, lifetimeSeconds: settings.access_token_lifetime,
-      clientId: grant.client?.clientId, scope: scopes.join(' '),
+      clientId: grant.client?.clientId, scope: scopes.join(' '), ...tokenSettings(settings),
     });
     await this.events.emit({ type: 'sign_in.succeeded', tenantPk: tenant.pk, userPk: user.pk, detail: { method: 'jwt', client_id: grant.client?.clientId ?? null } });
     return { access: token, refresh, expiresIn: settings.access_token_lifetime, scope: scopes.join(' ') };
@@ -173,7 +174,7 @@ export class AuthService {
     const groups = await this.store.read.groups.namesForUser(user.pk);
     const { token } = await this.accessTokens.issue({
       userId: user.id, username: user.username, tenant: tenant.name, familyId: found.family_id, groups,
-      lifetimeSeconds: settings.access_token_lifetime, clientId: client?.clientId, scope,
+      lifetimeSeconds: settings.access_token_lifetime, clientId: client?.clientId, scope, ...tokenSettings(settings),
     });
     return { access: token, refresh: next, expiresIn: settings.access_token_lifetime, scope };
   }
@@ -246,5 +247,8 @@ export class AuthService {
     };
   }
 }
+
+/** What a tenant's settings say about the tokens it issues. */
+const tokenSettings = (s: Settings) => ({ algorithm: s.token_signing_algorithm, audience: s.token_audience });
 
 export const csrfFailed = (reason: string) => new DomainError('CSRF_FAILED', `CSRF Failed: ${reason}`);

@@ -2,7 +2,7 @@
 import type { Store } from '../store/index.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { createArgon2Hasher, type PasswordHasher } from './credentials/password-hasher.ts';
-import { KeyRing } from './tokens/key-ring.ts';
+import { KeyRing, type RotatedKeys } from './tokens/key-ring.ts';
 import { AccessTokens } from './tokens/access-tokens.ts';
 import { TenantsService } from './tenants/tenants-service.ts';
 import { SettingsService } from './settings/settings-service.ts';
@@ -94,6 +94,14 @@ export function createCore(opts: CoreOptions) {
     else if (e.type === 'settings.changed' && e.tenantPk !== null) await broadcast.publish('settings', String(e.tenantPk));
     else if (e.type === 'signing_key.rotated') await broadcast.publish('signing_keys');
   });
+  // A tenant switching to RS256 gets its keys now, so the key set publishes them before the first
+  // token they sign (signing would create them too, but verifiers may have cached the old set).
+  events.on(async (e) => {
+    if (e.type === 'settings.changed' && e.detail?.key === 'token_signing_algorithm' && e.detail.value === 'RS256') {
+      await keys.ensure('RS256');
+      await broadcast.publish('signing_keys');
+    }
+  });
   broadcast.subscribe((topic, payload) => {
     if (topic === 'tenant') tenants.invalidate();
     else if (topic === 'client') clients.invalidate(payload);
@@ -121,9 +129,10 @@ export function createCore(opts: CoreOptions) {
     },
 
     /** Rotates the JWT signing key (see KeyRing.rotate) and records it in the audit log. */
-    async rotateSigningKey(): Promise<{ current: string; next: string }> {
+    async rotateSigningKey(): Promise<{ current: string; next: string; rotated: RotatedKeys[] }> {
       const result = await keys.rotate();
-      await events.emit({ type: 'signing_key.rotated', tenantPk: null, userPk: null, detail: { current: result.current } });
+      const detail = Object.fromEntries(result.rotated.map((k) => [k.alg === 'ES256' ? 'current' : `current_${k.alg}`, k.current]));
+      await events.emit({ type: 'signing_key.rotated', tenantPk: null, userPk: null, detail });
       return result;
     },
 

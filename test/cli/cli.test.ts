@@ -290,7 +290,7 @@ for (const { name, skip, create } of databases) {
         for (let i = 0; i < 2; i++) {
           const r = await cli(['keys', 'rotate'], { DATABASE_URL: db.url });
           assert.equal(r.code, 0, r.stderr);
-          const m = /^signing key rotated: current ([0-9a-f-]{36}), next ([0-9a-f-]{36})\n$/.exec(r.stdout);
+          const m = /^ES256 signing key rotated: current ([0-9a-f-]{36}), next ([0-9a-f-]{36})\n$/.exec(r.stdout);
           assert.ok(m, r.stdout);
           rotations.push({ current: m[1]!, next: m[2]! });
         }

@@ -377,8 +377,12 @@ for (const { engine, skip } of engines) {
       broken['password hash that is not argon2id'] = users.filter((u) => u.password_hash !== null && !u.password_hash.startsWith('$argon2id$')).map((u) => u.username);
       broken['profile or emm not a JSON object'] = users.filter((u) => [u.profile, u.emm].some((j) => { const v = JSON.parse(j); return v === null || typeof v !== 'object' || Array.isArray(v); })).map((u) => u.username);
       broken['text with NUL'] = users.filter((u) => [u.username, u.email].some((s) => s.includes('\0'))).map((u) => u.username);
-      const keys = await db.selectFrom('signing_keys').select('state').execute();
-      if (keys.filter((k) => k.state === 'current').length !== 1 || keys.filter((k) => k.state === 'next').length !== 1) broken['key ring'] = keys;
+      const keys = await db.selectFrom('signing_keys').select(['state', 'alg']).execute();
+      // ES256 always; RS256 once a tenant chose it (the fuzzer may set token_signing_algorithm).
+      for (const alg of new Set(['ES256', ...keys.map((k) => k.alg)])) {
+        const of = keys.filter((k) => k.alg === alg);
+        if (of.filter((k) => k.state === 'current').length !== 1 || of.filter((k) => k.state === 'next').length !== 1) broken[`key ring ${alg}`] = keys;
+      }
       const tenants = await live.t.store.read.tenants.list();
       const def = tenants.find((t) => t.name === 'default');
       if (!def || !def.isActive) broken['default tenant missing or disabled'] = [def];

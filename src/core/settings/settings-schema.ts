@@ -18,7 +18,19 @@ interface ProvidersSetting {
   default: readonly UpstreamProvider[];
   description: string;
 }
-type SettingSpec = IntSetting | BoolSetting | ProvidersSetting;
+interface ChoiceSetting {
+  type: 'choice';
+  default: string;
+  choices: readonly string[];
+  description: string;
+}
+interface TextSetting {
+  type: 'text';
+  default: string;
+  maxLength: number;
+  description: string;
+}
+type SettingSpec = IntSetting | BoolSetting | ProvidersSetting | ChoiceSetting | TextSetting;
 
 /** An upstream sign-in provider (OAuth 2.0 / OpenID Connect), configured per tenant. */
 export interface UpstreamProvider {
@@ -135,13 +147,24 @@ export const SETTINGS = {
     type: 'boolean', default: true,
     description: 'Whether new users may register themselves.',
   },
+  token_signing_algorithm: {
+    type: 'choice', default: 'ES256', choices: ['ES256', 'RS256'],
+    description: 'Algorithm of the access tokens issued from now on: ES256, or RS256 for verifiers that know only RSA (each has its own published keys).',
+  },
+  token_audience: {
+    type: 'text', default: '', maxLength: 200,
+    description: 'The `aud` claim of access tokens; empty for none (verifiers such as PyJWT refuse an `aud` they were not told to expect).',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingKey = keyof typeof SETTINGS;
-type SettingValue = number | boolean | UpstreamProvider[];
-export type Settings = {
-  [K in SettingKey]: (typeof SETTINGS)[K]['type'] extends 'boolean' ? boolean : (typeof SETTINGS)[K]['type'] extends 'integer' ? number : UpstreamProvider[];
-};
+type SettingValue = number | boolean | string | UpstreamProvider[];
+type ValueOf<S> = S extends { type: 'boolean' } ? boolean
+  : S extends { type: 'integer' } ? number
+  : S extends { type: 'choice'; choices: readonly (infer C)[] } ? C
+  : S extends { type: 'text' } ? string
+  : UpstreamProvider[];
+export type Settings = { [K in SettingKey]: ValueOf<(typeof SETTINGS)[K]> };
 
 export const SETTING_KEYS = Object.keys(SETTINGS).sort() as SettingKey[];
 
@@ -151,6 +174,16 @@ export const isSettingKey = (key: string): key is SettingKey => Object.hasOwn(SE
 export function parseSetting(key: SettingKey, raw: string): { value: SettingValue } | { error: string } {
   const spec: SettingSpec = SETTINGS[key];
   if (spec.type === 'providers') return parseProviders(raw);
+  if (spec.type === 'choice') {
+    const v = raw.trim();
+    return spec.choices.includes(v) ? { value: v } : { error: `Must be one of: ${spec.choices.join(', ')}.` };
+  }
+  if (spec.type === 'text') {
+    const v = raw.trim();
+    // Printable ASCII: the value goes into every token verifiers compare byte for byte.
+    if (v.length > spec.maxLength || !/^[\x20-\x7e]*$/.test(v)) return { error: `At most ${spec.maxLength} printable ASCII characters.` };
+    return { value: v };
+  }
   if (spec.type === 'boolean') {
     const v = raw.trim().toLowerCase();
     if (v === 'true' || v === '1') return { value: true };

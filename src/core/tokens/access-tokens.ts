@@ -1,7 +1,7 @@
 // JWT access tokens (RFC 9068 header `typ: at+jwt`), signed and checked with the key ring.
 import { jwtVerify, type JWTPayload } from 'jose';
 import type { Clock } from '../clock.ts';
-import type { KeyRing } from './key-ring.ts';
+import type { KeyRing, SigningAlg } from './key-ring.ts';
 import { newUuid } from '../secrets.ts';
 import { tokenInvalid } from '../errors.ts';
 
@@ -26,6 +26,10 @@ export interface IssueInput {
   clientId?: string;
   /** Granted scopes, space-separated (RFC 9068 `scope`). */
   scope?: string;
+  /** The tenant's `token_signing_algorithm` (ES256 when not given). */
+  algorithm?: SigningAlg;
+  /** The tenant's `token_audience`: an `aud` claim when not empty. */
+  audience?: string;
 }
 
 /** Verified tokens are remembered until they expire, so a token's signature is checked once. */
@@ -44,7 +48,7 @@ export class AccessTokens {
   }
 
   async issue(input: IssueInput): Promise<{ token: string; claims: AccessClaims }> {
-    const { sign } = await this.keys.signingKey();
+    const { sign } = await this.keys.signingKey(input.algorithm);
     const iat = Math.floor(this.clock.now() / 1000);
     const claims: AccessClaims = { sub: input.userId, tenant: input.tenant, fam: input.familyId, jti: newUuid(), iat, exp: iat + input.lifetimeSeconds };
     const token = sign({
@@ -56,6 +60,7 @@ export class AccessTokens {
       groups: input.groups,
       ...(input.clientId ? { client_id: input.clientId } : {}),
       ...(input.scope ? { scope: input.scope } : {}),
+      ...(input.audience ? { aud: input.audience } : {}),
     });
     return { token, claims };
   }

@@ -1,5 +1,7 @@
-// Signing keys kept in the database: one `current` key signs, one `next` key is published ahead of
-// use (verifiers cache the JWKS), and `retired` keys stay published until their last tokens expire.
+// Signing keys kept in the database, per algorithm: one `current` key signs, one `next` key is
+// published ahead of use (verifiers cache the JWKS), and `retired` keys stay published until their
+// last tokens expire. ES256 keys exist from the first start; RS256 keys once a tenant asks for them
+// (the `token_signing_algorithm` setting): an RSA key costs a generation and a longer JWKS.
 import { createPrivateKey } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
@@ -10,6 +12,7 @@ import type { Clock } from '../clock.ts';
 import { newUuid } from '../secrets.ts';
 
 export type SigningAlg = 'ES256' | 'RS256';
+export const DEFAULT_SIGNING_ALG: SigningAlg = 'ES256';
 
 interface LoadedKey {
   kid: string;
@@ -28,6 +31,12 @@ const RETIRED_KEY_GRACE_MS = 86_400_000 + 60_000;
 const RELOAD_MS = 5_000;
 const UNKNOWN_KID_RELOAD_MS = 1_000;
 
+export interface RotatedKeys {
+  alg: SigningAlg;
+  current: string;
+  next: string;
+}
+
 export class KeyRing {
   private keys: LoadedKey[] = [];
   private loadedAt = 0;
@@ -36,38 +45,47 @@ export class KeyRing {
   private queued: Promise<void> | undefined;
   private readonly store: Store;
   private readonly clock: Clock;
-  readonly alg: SigningAlg;
+  /** One key creation per algorithm at a time in this process. */
+  private readonly ensuring = new Map<SigningAlg, Promise<void>>();
 
-  constructor(store: Store, clock: Clock, alg: SigningAlg = 'ES256') {
+  constructor(store: Store, clock: Clock) {
     this.store = store;
     this.clock = clock;
-    this.alg = alg;
   }
 
-  private async generate(state: SigningKeyRow['state']): Promise<SigningKeyRow> {
-    const { privateKey, publicKey } = await generateKeyPair(this.alg, { extractable: true });
+  private async generate(alg: SigningAlg, state: SigningKeyRow['state']): Promise<SigningKeyRow> {
+    const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
     const kid = newUuid();
-    const pub = { ...(await exportJWK(publicKey)), kid, alg: this.alg, use: 'sig' };
-    const priv = { ...(await exportJWK(privateKey)), kid, alg: this.alg };
+    const pub = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
+    const priv = { ...(await exportJWK(privateKey)), kid, alg };
     const now = this.clock.now();
     return {
-      kid, alg: this.alg, private_jwk: JSON.stringify(priv), public_jwk: JSON.stringify(pub), state,
+      kid, alg, private_jwk: JSON.stringify(priv), public_jwk: JSON.stringify(pub), state,
       created_at: now, activated_at: state === 'current' ? now : null, retired_at: null,
     };
   }
 
-  /** Creates the first current and next keys if the database has none (at first start). */
-  async ensure(): Promise<void> {
+  /** Creates the current and next keys of an algorithm if the database has none (ES256 at first start). */
+  ensure(alg: SigningAlg = DEFAULT_SIGNING_ALG): Promise<void> {
+    let p = this.ensuring.get(alg);
+    if (!p) {
+      p = this.create(alg).finally(() => this.ensuring.delete(alg));
+      this.ensuring.set(alg, p);
+    }
+    return p;
+  }
+
+  private async create(alg: SigningAlg): Promise<void> {
     const rows = await this.store.read.signingKeys.all();
-    const has = (s: string) => rows.some((r) => r.state === s && r.alg === this.alg);
+    const has = (s: string) => rows.some((r) => r.state === s && r.alg === alg);
     if (!has('current') || !has('next')) {
-      const current = has('current') ? undefined : await this.generate('current');
-      const next = has('next') ? undefined : await this.generate('next');
+      const current = has('current') ? undefined : await this.generate(alg, 'current');
+      const next = has('next') ? undefined : await this.generate(alg, 'next');
       try {
         await this.store.transaction(async (r) => {
           const again = await r.signingKeys.all();
-          if (current && !again.some((k) => k.state === 'current' && k.alg === this.alg)) await r.signingKeys.insert(current);
-          if (next && !again.some((k) => k.state === 'next' && k.alg === this.alg)) await r.signingKeys.insert(next);
+          if (current && !again.some((k) => k.state === 'current' && k.alg === alg)) await r.signingKeys.insert(current);
+          if (next && !again.some((k) => k.state === 'next' && k.alg === alg)) await r.signingKeys.insert(next);
         });
       } catch (err) {
         if (!isUniqueViolation(err)) throw err; // another instance created them first
@@ -84,11 +102,12 @@ export class KeyRing {
    * others (still published for their grace, so whatever they signed still verifies).
    */
   private async settleDuplicates(): Promise<void> {
-    const rows = (await this.store.read.signingKeys.all()).filter((k) => k.alg === this.alg);
-    const extra = (['current', 'next'] as const).flatMap((state) => rows
+    const rows = await this.store.read.signingKeys.all();
+    const extra = [...new Set(rows.map((k) => k.alg))].flatMap((alg) => (['current', 'next'] as const).flatMap((state) => rows
+      .filter((k) => k.alg === alg)
       .filter((k) => k.state === state)
       .sort((a, b) => a.created_at - b.created_at || (a.kid < b.kid ? -1 : 1))
-      .slice(1));
+      .slice(1)));
     if (!extra.length) return;
     const now = this.clock.now();
     await this.store.transaction(async (r) => {
@@ -96,23 +115,36 @@ export class KeyRing {
     });
   }
 
-  /** Promotes the next key to current, retires the current one, and publishes a new next key. */
-  async rotate(): Promise<{ current: string; next: string }> {
-    const fresh = await this.generate('next');
+  /**
+   * For every algorithm in use (ES256 always, RS256 once created): promotes the next key to
+   * current, retires the current one, and publishes a new next key, in one transaction.
+   */
+  async rotate(): Promise<{ current: string; next: string; rotated: RotatedKeys[] }> {
+    const algs = new Set<SigningAlg>([DEFAULT_SIGNING_ALG, ...(await this.store.read.signingKeys.all()).map((k) => k.alg as SigningAlg)]);
+    // Keys are made before the transaction: an RSA key takes long enough to hold the write lock.
+    const fresh = new Map<SigningAlg, SigningKeyRow[]>();
+    for (const alg of algs) fresh.set(alg, [await this.generate(alg, 'next'), await this.generate(alg, 'next')]);
     const now = this.clock.now();
     const result = await this.store.transaction(async (r) => {
-      const rows = (await r.signingKeys.all()).filter((k) => k.alg === this.alg);
-      const current = rows.find((k) => k.state === 'current');
-      const next = rows.find((k) => k.state === 'next');
-      if (current) await r.signingKeys.setState(current.kid, 'retired', now);
-      if (next) await r.signingKeys.setState(next.kid, 'current', now);
-      await r.signingKeys.insert(next ? fresh : { ...fresh, state: 'current', activated_at: now });
-      if (!next) await r.signingKeys.insert({ ...(await this.generate('next')) });
+      const all = await r.signingKeys.all();
+      const out: RotatedKeys[] = [];
+      for (const alg of algs) {
+        const rows = all.filter((k) => k.alg === alg);
+        const [made, spare] = fresh.get(alg)!;
+        const current = rows.find((k) => k.state === 'current');
+        const next = rows.find((k) => k.state === 'next');
+        if (current) await r.signingKeys.setState(current.kid, 'retired', now);
+        if (next) await r.signingKeys.setState(next.kid, 'current', now);
+        await r.signingKeys.insert(next ? made! : { ...made!, state: 'current', activated_at: now });
+        if (!next) await r.signingKeys.insert(spare!);
+        out.push({ alg, current: next ? next.kid : made!.kid, next: next ? made!.kid : spare!.kid });
+      }
       await r.signingKeys.deleteRetiredBefore(now - RETIRED_KEY_GRACE_MS);
-      return { current: next ? next.kid : fresh.kid, next: fresh.kid };
+      return out;
     });
     await this.reload();
-    return result;
+    const main = result.find((k) => k.alg === DEFAULT_SIGNING_ALG)!;
+    return { current: main.current, next: main.next, rotated: result };
   }
 
   /**
@@ -165,11 +197,15 @@ export class KeyRing {
     if (Date.now() - this.loadedAt > RELOAD_MS || this.keys.length === 0) await this.reload();
   }
 
-  /** The current key's signer. */
-  async signingKey(): Promise<{ kid: string; alg: SigningAlg; sign: (payload: Record<string, unknown>) => string }> {
+  /** The signer of the algorithm's current key (its keys are created on first use). */
+  async signingKey(alg: SigningAlg = DEFAULT_SIGNING_ALG): Promise<{ kid: string; alg: SigningAlg; sign: (payload: Record<string, unknown>) => string }> {
     await this.fresh();
-    const k = this.keys.find((x) => x.state === 'current' && x.alg === this.alg);
-    if (!k) throw new Error('no current signing key: run migrations and start the server once');
+    let k = this.keys.find((x) => x.state === 'current' && x.alg === alg);
+    if (!k) {
+      await this.ensure(alg);
+      k = this.keys.find((x) => x.state === 'current' && x.alg === alg);
+    }
+    if (!k) throw new Error(`no current ${alg} signing key`);
     return { kid: k.kid, alg: k.alg, sign: k.sign };
   }
 
