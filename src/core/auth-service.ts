@@ -72,11 +72,20 @@ export class AuthService {
     this.users = deps.users;
   }
 
+  /** checkPassword, then the failure count starts again at once (for sign-ins that write nothing else). */
+  async verifyPassword(tenant: Tenant, username: string, password: string, opts: { byEmail?: boolean } = {}): Promise<User> {
+    const { user, settle } = await this.checkPassword(tenant, username, password, opts);
+    await this.store.transaction(settle);
+    return user;
+  }
+
   /**
    * Checks a username and password. Exactly one hash verification runs whether or not the user
-   * exists, is active or has a password, so neither answer nor time tells them apart.
+   * exists, is active or has a password, so neither answer nor time tells them apart. The attempt
+   * is counted (committed) before the hash, so parallel guesses count; on success, `settle`
+   * restarts the count: call it inside the sign-in's own transaction.
    */
-  async verifyPassword(tenant: Tenant, username: string, password: string, opts: { byEmail?: boolean } = {}): Promise<User> {
+  async checkPassword(tenant: Tenant, username: string, password: string, opts: { byEmail?: boolean } = {}): Promise<{ user: User; settle: () => Promise<void> }> {
     const ip = this.origin()?.ip;
     await this.throttle.check(tenant, username, ip);
     const user = Buffer.byteLength(password, 'utf8') > MAX_PASSWORD_BYTES ? undefined
@@ -98,14 +107,13 @@ export class AuthService {
       await this.events.emit({ type: 'sign_in.failed', tenantPk: tenant.pk, userPk: user.pk, detail: { reason: ok ? 'inactive' : 'bad_password' } });
       throw invalidCredentials();
     }
-    await this.throttle.succeeded(tenant, username, user.username);
     if (this.hasher.needsRehash(user.passwordHash)) {
       // The hash parameters changed since this password was set: upgrade it now that we know it.
       const upgraded = await this.hasher.hash(password);
       await this.store.transaction((r) => r.users.update(user.pk, { passwordHash: upgraded }));
       user.passwordHash = upgraded;
     }
-    return user;
+    return { user, settle: () => this.throttle.succeeded(tenant, username, user.username) };
   }
 
   /** Signs a user in and starts a new refresh-token family. */
@@ -114,22 +122,24 @@ export class AuthService {
     const scopes = grant.scopes ?? [];
     if (grant.client && grant.client.tenantPk !== tenant.pk) throw new DomainError('INVALID_CLIENT', 'Unknown client id.');
     this.clients.checkGrant(grant.client, 'password', scopes);
-    const user = await this.verifyPassword(tenant, username, password);
+    const { user, settle } = await this.checkPassword(tenant, username, password);
     const settings = await this.settings.forTenant(tenant.pk);
     const now = this.clock.now();
     const familyId = newUuid();
     const refresh = randomToken(32);
     const groups = await this.store.read.groups.namesForUser(user.pk);
+    // Everything a successful sign-in writes, its audit row included, in one transaction.
     await this.store.transaction(async (r) => {
+      await settle();
       await r.users.update(user.pk, { lastLogin: now });
       await r.tokens.createFamily({ id: familyId, tenant_pk: tenant.pk, user_pk: user.pk, created_at: now, client_pk: grant.client?.pk ?? null, scope: scopes.join(' ') });
       await r.tokens.insertRefresh({ token_hash: sha256(refresh), family_id: familyId, created_at: now, expires_at: now + settings.refresh_token_lifetime * 1000 });
+      await this.events.emit({ type: 'sign_in.succeeded', tenantPk: tenant.pk, userPk: user.pk, detail: { method: 'jwt', client_id: grant.client?.clientId ?? null } });
     });
     const { token } = await this.accessTokens.issue({
       userId: user.id, username: user.username, tenant: tenant.name, familyId, groups, lifetimeSeconds: settings.access_token_lifetime,
       clientId: grant.client?.clientId, scope: scopes.join(' '), ...tokenSettings(settings),
     });
-    await this.events.emit({ type: 'sign_in.succeeded', tenantPk: tenant.pk, userPk: user.pk, detail: { method: 'jwt', client_id: grant.client?.clientId ?? null } });
     return { access: token, refresh, expiresIn: settings.access_token_lifetime, scope: scopes.join(' ') };
   }
 

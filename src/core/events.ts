@@ -34,6 +34,16 @@ export interface SecurityEvent {
   detail?: Record<string, string | number | boolean | null>;
 }
 
+/**
+ * Thrown by a listener whose write belongs to the action's own transaction (the audit row of a
+ * sign-in): the action fails with `cause` instead of committing without it.
+ */
+export class FailsAction extends Error {
+  constructor(cause: unknown) {
+    super('a listener failed inside the action\'s transaction', { cause });
+  }
+}
+
 export type EventListener = (event: SecurityEvent & { at: number }) => void | Promise<void>;
 
 export class Events {
@@ -55,6 +65,7 @@ export class Events {
       try {
         await l(e);
       } catch (err) {
+        if (err instanceof FailsAction) throw err.cause;
         this.onError(err, e);
       }
     }

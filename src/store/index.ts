@@ -1,4 +1,5 @@
 // The store: repositories bound to the database, or to one transaction.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql, type Kysely } from 'kysely';
 import type { DB } from './schema.ts';
 import { openDatabase, type Database, type Engine } from './database.ts';
@@ -42,8 +43,14 @@ export interface Store {
   engine: Engine;
   /** Repositories outside any transaction: for reads. */
   read: Repos;
-  /** Runs `fn` in one transaction: all its writes land, or none. */
+  /**
+   * Runs `fn` in one transaction: all its writes land, or none. Called inside another
+   * transaction's `fn`, it joins that one, so a step that writes on its own (the sign-in
+   * throttle, the audit log) can also be part of a larger request's single transaction.
+   */
   transaction<T>(fn: (repos: Repos) => Promise<T>): Promise<T>;
+  /** The repositories of the transaction under way in this async context, else `read`. */
+  current(): Repos;
   migrate(): Promise<string[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -53,11 +60,21 @@ export interface Store {
 
 export function createStore(database: Database): Store {
   const { db, engine } = database;
+  const read = bind(db, engine);
+  const ambient = new AsyncLocalStorage<Repos>();
   return {
     engine,
     db,
-    read: bind(db, engine),
-    transaction: (fn) => db.transaction().execute((trx) => fn(bind(trx, engine))),
+    read,
+    transaction: (fn) => {
+      const open = ambient.getStore();
+      if (open) return fn(open);
+      return db.transaction().execute((trx) => {
+        const repos = bind(trx, engine);
+        return ambient.run(repos, () => fn(repos));
+      });
+    },
+    current: () => ambient.getStore() ?? read,
     migrate: () => migrateToLatest(db, engine),
     ping: async () => {
       await sql`select 1`.execute(db);

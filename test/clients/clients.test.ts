@@ -458,7 +458,8 @@ for (const { engine, skip } of engines) {
         assert.equal(claims(ok.json().access_token).client_id, 'shop-web');
         assert.equal(ok.json().scope, 'read');
         assert.equal((await tok(basic('shop-web', secret), { scope: 'write' })).json().error, 'invalid_scope');
-        assert.equal((await tok(basic('shop-web', 'x' + secret.slice(1)))).statusCode, 401);
+        // One character changed (a secret may itself start with "x": 1 time in 64 this test once passed the secret unchanged).
+        assert.equal((await tok(basic('shop-web', (secret[0] === 'x' ? 'y' : 'x') + secret.slice(1)))).statusCode, 401);
         assert.equal((await tok({}, { client_id: publicId })).statusCode, 200);
       } finally {
         await app.close();

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { engines } from '../helpers/engines.ts';
-import { SETTING_KEYS, type User } from '../../src/core/index.ts';
+import { SETTINGS, SETTING_KEYS, type User } from '../../src/core/index.ts';
 import { call, startLive, type Live, type Reply } from '../security/support.ts';
 
 const SEED = 4242;
@@ -113,7 +113,7 @@ function stringFor(name: string, s: Schema): fc.Arbitrary<unknown> {
     first_name: fc.string({ maxLength: 30 }),
     last_name: fc.string({ maxLength: 30 }),
     key: fc.constantFrom(...SETTING_KEYS),
-    value: fc.oneof(fc.integer({ min: 0, max: 100_000 }).map(String), fc.constantFrom('true', 'false')),
+    value: fc.oneof(fc.integer({ min: 0, max: 100_000 }).map(String), fc.constantFrom('true', 'false', 'RS256', 'HS256', '')),
     grant_type: fc.constantFrom('password', 'refresh_token', 'client_credentials', 'authorization_code'),
     user_id: fromPool('userIds'),
     type: fc.constant('sign_in.failed'),
@@ -159,6 +159,14 @@ function fromSchema(doc: Schema, raw: Schema | undefined, name = '', depth = 0):
           if (k !== 5 && typeof body[`${pair}1`] === 'string') body[`${pair}2`] = body[`${pair}1`];
           return body;
         });
+      }
+      // Configuration bodies: one time in two, a key with a value it takes (its default, which
+      // leaves the run's rules alone, or for a choice its last option: RS256 keys get made).
+      if (s.properties.key && s.properties.value) {
+        return fc.oneof(record, fc.constantFrom(...SETTING_KEYS).map((key) => {
+          const spec: { default: unknown; choices?: readonly string[] } = SETTINGS[key];
+          return { key, value: spec.choices ? spec.choices.at(-1)! : typeof spec.default === 'object' ? JSON.stringify(spec.default) : String(spec.default) };
+        }));
       }
       if (!s.properties.username || !s.properties.password) return record;
       // Sign-in shaped bodies: one time in three, a real user with its real password.

@@ -81,20 +81,23 @@ export class AccountsService {
     const byEmail = !who.username;
     const name = who.username || normalizeEmail(who.email ?? '');
     if (!name) throw validationError({ non_field_errors: ['Must include "username" or "email" and "password".'] });
-    const user = await this.d.auth.verifyPassword(tenant, name, password, { byEmail });
+    const { user, settle } = await this.d.auth.checkPassword(tenant, name, password, { byEmail });
     const settings = await this.d.settings.forTenant(tenant.pk);
     if (settings.email_verification_mandatory && !user.emailVerified) {
+      // The password was right: the failure count starts again, but nobody is signed in.
+      await this.d.store.transaction(settle);
       throw validationError({ non_field_errors: ['E-mail is not verified.'] });
     }
     const now = this.d.clock.now();
-    const result = await this.d.store.transaction(async (r) => {
+    // Everything a successful sign-in writes, its audit row included, in one transaction.
+    return await this.d.store.transaction(async (r) => {
+      await settle();
       await r.users.update(user.pk, { lastLogin: now });
       const session = await this.d.sessions.create(user, r);
       const key = await this.d.tokenKeys.issue(r, user, session.id);
+      await this.d.events.emit({ type: 'sign_in.succeeded', tenantPk: tenant.pk, userPk: user.pk, detail: { method: 'token_key' } });
       return { key, session };
     });
-    await this.d.events.emit({ type: 'sign_in.succeeded', tenantPk: tenant.pk, userPk: user.pk, detail: { method: 'token_key' } });
-    return result;
   }
 
   /**

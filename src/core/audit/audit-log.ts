@@ -1,7 +1,7 @@
 // The audit log: every security event, stored with where it came from, readable by the staff
 // of the tenant it belongs to.
 import type { Store } from '../../store/index.ts';
-import type { Events, SecurityEvent } from '../events.ts';
+import { FailsAction, type Events, type SecurityEvent } from '../events.ts';
 import type { Page, PageRequest, Principal } from '../types.ts';
 import { requireTenantManager } from '../permissions.ts';
 
@@ -37,9 +37,17 @@ export class AuditLog {
     this.store = store;
     events.on(async (e) => {
       const o = origin() ?? {};
-      const user = e.userPk === null ? undefined : await store.read.users.findByPk(e.userPk);
-      const actor = e.actorPk == null ? undefined : await store.read.users.findByPk(e.actorPk);
-      await store.read.audit.insert(this.row(e, o, user?.id ?? null, user?.username ?? (e.detail?.username as string | undefined) ?? null, actor?.id ?? null));
+      // An event told inside a transaction is recorded in it: the row lands with the change, or neither.
+      const repos = store.current();
+      try {
+        const user = e.userPk === null ? undefined : await repos.users.findByPk(e.userPk);
+        const actor = e.actorPk == null ? undefined : await repos.users.findByPk(e.actorPk);
+        await repos.audit.insert(this.row(e, o, user?.id ?? null, user?.username ?? (e.detail?.username as string | undefined) ?? null, actor?.id ?? null));
+      } catch (err) {
+        // Inside a transaction (PostgreSQL would refuse its commit anyway): no change without its record.
+        if (repos !== store.read) throw new FailsAction(err);
+        throw err;
+      }
     });
   }
 
