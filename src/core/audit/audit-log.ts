@@ -60,7 +60,7 @@ export class AuditLog {
 
   async list(p: Principal, q: AuditQuery, page: PageRequest): Promise<Page<AuditEntry>> {
     requireTenantManager(p, p.tenant.pk);
-    const r = await this.store.read.audit.list({ tenantPk: p.tenant.pk, ...q }, page);
+    const r = await this.store.read.audit.list({ tenantPk: p.tenant.pk, withoutTenant: p.user.isSuperuser, ...q }, page);
     return {
       count: r.count,
       items: r.items.map((x) => ({

@@ -5,6 +5,8 @@ export type AuditRow = Omit<AuditEventsTable, 'pk'> & { pk?: number };
 
 export interface AuditFilter {
   tenantPk: number;
+  /** Also the events that belong to no tenant (key rotations, tenant deletions): for superusers. */
+  withoutTenant?: boolean;
   type?: string;
   userId?: string;
   since?: number;
@@ -13,7 +15,9 @@ export interface AuditFilter {
 
 export function auditRepo(db: Kysely<DB>) {
   const where = (f: AuditFilter) => {
-    let q = db.selectFrom('audit_events').where('tenant_pk', '=', f.tenantPk);
+    let q = f.withoutTenant
+      ? db.selectFrom('audit_events').where((eb) => eb.or([eb('tenant_pk', '=', f.tenantPk), eb('tenant_pk', 'is', null)]))
+      : db.selectFrom('audit_events').where('tenant_pk', '=', f.tenantPk);
     if (f.type) q = q.where('type', '=', f.type);
     if (f.userId) q = q.where('user_id', '=', f.userId);
     if (f.since !== undefined) q = q.where('at', '>=', f.since);
