@@ -96,15 +96,15 @@ export class AuthService {
     const claimed = await this.throttle.claim(tenant, ...names);
     if (!user || !user.passwordHash) {
       await this.hasher.verifyDummy(password.slice(0, MAX_PASSWORD_BYTES));
-      await this.throttle.failed(tenant, ip, user?.pk ?? null, claimed, ...names);
       // The attempted name is not recorded for unknown users: people type passwords there.
-      await this.events.emit({ type: 'sign_in.failed', tenantPk: tenant.pk, userPk: user?.pk ?? null, detail: { reason: user ? 'no_password' : 'unknown_user' } });
+      const failure = { type: 'sign_in.failed', tenantPk: tenant.pk, userPk: user?.pk ?? null, detail: { reason: user ? 'no_password' : 'unknown_user' } } as const;
+      await this.throttle.failed(tenant, ip, user?.pk ?? null, claimed, failure, ...names);
       throw invalidCredentials();
     }
     const ok = await this.hasher.verify(user.passwordHash, password);
     if (!ok || !user.isActive) {
-      await this.throttle.failed(tenant, ip, user.pk, claimed, ...names);
-      await this.events.emit({ type: 'sign_in.failed', tenantPk: tenant.pk, userPk: user.pk, detail: { reason: ok ? 'inactive' : 'bad_password' } });
+      const failure = { type: 'sign_in.failed', tenantPk: tenant.pk, userPk: user.pk, detail: { reason: ok ? 'inactive' : 'bad_password' } } as const;
+      await this.throttle.failed(tenant, ip, user.pk, claimed, failure, ...names);
       throw invalidCredentials();
     }
     if (this.hasher.needsRehash(user.passwordHash)) {
@@ -177,8 +177,10 @@ export class AuthService {
       return true;
     });
     if (!rotated) {
-      await this.store.transaction((r) => r.tokens.revokeFamily(found.family_id, 'refresh_token_reused', now));
-      await this.events.emit({ type: 'refresh_token.reused', tenantPk: found.tenant_pk, userPk: found.user_pk, detail: { family: found.family_id } });
+      await this.store.transaction(async (r) => {
+        await r.tokens.revokeFamily(found.family_id, 'refresh_token_reused', now);
+        await this.events.emit({ type: 'refresh_token.reused', tenantPk: found.tenant_pk, userPk: found.user_pk, detail: { family: found.family_id } });
+      });
       throw tokenInvalid();
     }
     const groups = await this.store.read.groups.namesForUser(user.pk);
@@ -202,10 +204,10 @@ export class AuthService {
       if (extraFamily) await r.tokens.revokeFamily(extraFamily, 'logout', now);
       if (p.sessionId) await r.sessions.delete(p.sessionId);
       if (p.tokenKeyHash) await r.tokenKeys.delete(p.tokenKeyHash);
+      const base = { tenantPk: p.tenant.pk, userPk: p.user.pk };
+      if (p.familyId || extraFamily || p.tokenKeyHash) await this.events.emit({ ...base, type: 'token.revoked', detail: { reason: 'logout' } });
+      if (p.sessionId) await this.events.emit({ ...base, type: 'session.ended', detail: { reason: 'logout' } });
     });
-    const base = { tenantPk: p.tenant.pk, userPk: p.user.pk };
-    if (p.familyId || extraFamily || p.tokenKeyHash) await this.events.emit({ ...base, type: 'token.revoked', detail: { reason: 'logout' } });
-    if (p.sessionId) await this.events.emit({ ...base, type: 'session.ended', detail: { reason: 'logout' } });
   }
 
   /**
@@ -226,8 +228,8 @@ export class AuthService {
     await this.store.transaction(async (r) => {
       await r.users.update(current.pk, { passwordHash, passwordChangedAt: now, updatedAt: now });
       await this.users.endAllSignIns(r, current.pk, 'password_changed', { familyId: p.familyId, sessionId: p.sessionId, tokenKeyHash: p.tokenKeyHash });
+      await this.events.emit({ type: 'password.changed', tenantPk: current.tenantPk, userPk: current.pk, detail: { by: 'self' } });
     });
-    await this.events.emit({ type: 'password.changed', tenantPk: current.tenantPk, userPk: current.pk, detail: { by: 'self' } });
   }
 
   /** The Principal behind a Bearer access token; TOKEN_INVALID when it no longer stands. */

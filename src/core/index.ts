@@ -88,20 +88,22 @@ export function createCore(opts: CoreOptions) {
   const signIns = new SignInsService(store, clock, events);
   // Caches follow changes made on other instances: a change is an event here, a message there.
   const broadcast = opts.broadcast ?? localBroadcast();
-  events.on(async (e) => {
+  // Events are told inside the change's transaction: the others hear of it once it is committed.
+  events.on((e) => store.afterCommit(async () => {
     if (e.type === 'tenant.changed') await broadcast.publish('tenant');
     else if (e.type === 'client.changed') await broadcast.publish('client', String(e.detail?.client_id ?? ''));
     else if (e.type === 'settings.changed' && e.tenantPk !== null) await broadcast.publish('settings', String(e.tenantPk));
     else if (e.type === 'signing_key.rotated') await broadcast.publish('signing_keys');
-  });
+  }));
   // A tenant switching to RS256 gets its keys now, so the key set publishes them before the first
   // token they sign (signing would create them too, but verifiers may have cached the old set).
-  events.on(async (e) => {
+  events.on((e) => store.afterCommit(async () => {
     if (e.type === 'settings.changed' && e.detail?.key === 'token_signing_algorithm' && e.detail.value === 'RS256') {
-      await keys.ensure('RS256');
+      // A failure here is made good by the first RS256 signature, which creates the keys itself.
+      await keys.ensure('RS256').catch(() => {});
       await broadcast.publish('signing_keys');
     }
-  });
+  }));
   broadcast.subscribe((topic, payload) => {
     if (topic === 'tenant') tenants.invalidate();
     else if (topic === 'client') clients.invalidate(payload);

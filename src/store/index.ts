@@ -51,6 +51,12 @@ export interface Store {
   transaction<T>(fn: (repos: Repos) => Promise<T>): Promise<T>;
   /** The repositories of the transaction under way in this async context, else `read`. */
   current(): Repos;
+  /**
+   * Runs `fn` once the transaction under way has committed (at once when there is none; never
+   * when it rolls back): for what others must not see before the change is there, such as
+   * telling other instances to drop their caches. `fn` must not throw.
+   */
+  afterCommit(fn: () => Promise<void> | void): Promise<void>;
   migrate(): Promise<string[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -61,20 +67,34 @@ export interface Store {
 export function createStore(database: Database): Store {
   const { db, engine } = database;
   const read = bind(db, engine);
-  const ambient = new AsyncLocalStorage<Repos>();
+  const ambient = new AsyncLocalStorage<{ repos: Repos; committed: Array<() => Promise<void> | void> }>();
   return {
     engine,
     db,
     read,
-    transaction: (fn) => {
+    async transaction(fn) {
       const open = ambient.getStore();
-      if (open) return fn(open);
-      return db.transaction().execute((trx) => {
+      if (open) return fn(open.repos);
+      const committed: Array<() => Promise<void> | void> = [];
+      const result = await db.transaction().execute((trx) => {
         const repos = bind(trx, engine);
-        return ambient.run(repos, () => fn(repos));
+        return ambient.run({ repos, committed }, () => fn(repos));
       });
+      for (const then of committed) {
+        try {
+          await then();
+        } catch {
+          // Committed is committed: a failing follow-up must not turn the change into an error.
+        }
+      }
+      return result;
     },
-    current: () => ambient.getStore() ?? read,
+    current: () => ambient.getStore()?.repos ?? read,
+    async afterCommit(fn) {
+      const open = ambient.getStore();
+      if (open) open.committed.push(fn);
+      else await fn();
+    },
     migrate: () => migrateToLatest(db, engine),
     ping: async () => {
       await sql`select 1`.execute(db);

@@ -6,9 +6,8 @@
 // transaction, so that parallel guesses count: that one stays, by design.)
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { sql } from 'kysely';
 import { engines } from '../helpers/engines.ts';
-import { startCore, PASSWORD, type CoreFixture } from './support.ts';
+import { startCore, refuseInserts, PASSWORD, type CoreFixture } from './support.ts';
 
 for (const { engine, skip } of engines) {
   describe(`a sign-in's writes are one transaction [${engine.name}]`, { skip }, () => {
@@ -19,21 +18,6 @@ for (const { engine, skip } of engines) {
     after(async () => {
       await f?.close();
     });
-
-    /** Makes the database itself refuse inserts into `table` until the returned function runs. */
-    async function refuseInserts(table: string): Promise<() => Promise<void>> {
-      const name = `refuse_${table}`;
-      if (engine.name === 'sqlite') {
-        await sql.raw(`CREATE TRIGGER ${name} BEFORE INSERT ON ${table} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`).execute(f.store.db);
-        return async () => void (await sql.raw(`DROP TRIGGER ${name}`).execute(f.store.db));
-      }
-      await sql.raw(`CREATE OR REPLACE FUNCTION ${name}() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql`).execute(f.store.db);
-      await sql.raw(`CREATE TRIGGER ${name} BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION ${name}()`).execute(f.store.db);
-      return async () => {
-        await sql.raw(`DROP TRIGGER ${name} ON ${table}`).execute(f.store.db);
-        await sql.raw(`DROP FUNCTION ${name}()`).execute(f.store.db);
-      };
-    }
 
     async function stateOf(userPk: number, username: string) {
       const db = f.store.db;
@@ -62,7 +46,7 @@ for (const { engine, skip } of engines) {
           const before = await stateOf(row!.pk, username);
           assert.equal(before.failures, 1);
 
-          const allow = await refuseInserts(refused);
+          const allow = await refuseInserts(f.store, refused);
           try {
             await assert.rejects(signIn(username), /refused by the test/);
           } finally {

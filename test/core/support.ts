@@ -1,4 +1,5 @@
 // The core over a fresh database of one engine, with no HTTP at all.
+import { sql } from 'kysely';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { createCore, ManualClock, DomainError, type Core, type PasswordHasher, type Principal, type ErrorCode } from '../../src/core/index.ts';
 import { fastHasher } from '../helpers/app.ts';
@@ -54,4 +55,22 @@ export async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, me
 export function decodeJwt(token: string): { header: Record<string, any>; payload: Record<string, any> } {
   const [h, p] = token.split('.');
   return { header: JSON.parse(Buffer.from(h!, 'base64url').toString()), payload: JSON.parse(Buffer.from(p!, 'base64url').toString()) };
+}
+
+/**
+ * Makes the database itself refuse inserts into `table` (a trigger that raises) until the
+ * returned function runs: a real failure in the middle of an operation's writes.
+ */
+export async function refuseInserts(store: Store, table: string): Promise<() => Promise<void>> {
+  const name = `refuse_${table}`;
+  if (store.engine === 'sqlite') {
+    await sql.raw(`CREATE TRIGGER ${name} BEFORE INSERT ON ${table} BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`).execute(store.db);
+    return async () => void (await sql.raw(`DROP TRIGGER ${name}`).execute(store.db));
+  }
+  await sql.raw(`CREATE OR REPLACE FUNCTION ${name}() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$ LANGUAGE plpgsql`).execute(store.db);
+  await sql.raw(`CREATE TRIGGER ${name} BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION ${name}()`).execute(store.db);
+  return async () => {
+    await sql.raw(`DROP TRIGGER ${name} ON ${table}`).execute(store.db);
+    await sql.raw(`DROP FUNCTION ${name}()`).execute(store.db);
+  };
 }

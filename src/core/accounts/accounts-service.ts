@@ -149,9 +149,11 @@ export class AccountsService {
       if (out.mail) await this.sendOrFail(verificationMessage(this.d.publicUrl, tenant.displayName, email, user.username, out.mail.key));
       return { key: out.key, session: out.session };
     } catch (err) {
-      await this.d.store.transaction((r) => r.users.delete(user.pk));
-      // The audit log saw the account made: it sees it taken back.
-      await this.d.events.emit({ type: 'user.deleted', tenantPk: tenant.pk, userPk: null, detail: { username: user.username, user_id: user.id, reason: 'registration_not_completed' } });
+      await this.d.store.transaction(async (r) => {
+        await r.users.delete(user.pk);
+        // The audit log saw the account made: it sees it taken back.
+        await this.d.events.emit({ type: 'user.deleted', tenantPk: tenant.pk, userPk: null, detail: { username: user.username, user_id: user.id, reason: 'registration_not_completed' } });
+      });
       throw err;
     }
   }
@@ -303,15 +305,15 @@ export class AccountsService {
     errors.throwIfAny();
     const target = user!;
     const passwordHash = await this.d.hasher.hash(input.new1);
+    const tenant = (await this.d.tenants.byPk(target.tenantPk))!;
     await this.d.store.transaction(async (r) => {
       if (!(await r.emailTokens.consume(hash!, now))) throw validationError({ token: ['Invalid value'] });
       await r.users.update(target.pk, { passwordHash, passwordChangedAt: now, updatedAt: now });
       await this.d.users.endAllSignIns(r, target.pk, 'password_reset');
+      // A reset proves control of the address: it lifts a lock on the account.
+      await this.d.throttle.unlock(tenant, target.username, target.email);
+      await this.d.events.emit({ type: 'password.reset', tenantPk: target.tenantPk, userPk: target.pk });
     });
-    const tenant = (await this.d.tenants.byPk(target.tenantPk))!;
-    // A reset proves control of the address: it lifts a lock on the account.
-    await this.d.throttle.unlock(tenant, target.username, target.email);
-    await this.d.events.emit({ type: 'password.reset', tenantPk: target.tenantPk, userPk: target.pk });
   }
 
   // --- e-mail addresses ---------------------------------------------------------------------
@@ -391,8 +393,8 @@ export class AccountsService {
     await this.d.store.transaction(async (r) => {
       await r.emailAddresses.setPrimary(p.user.pk, a.pk);
       await r.users.update(p.user.pk, { email: a.email, emailVerified: true, updatedAt: now });
+      if (a.email !== p.user.email) await this.d.events.emit({ type: 'email.changed', tenantPk: p.tenant.pk, userPk: p.user.pk });
     });
-    if (a.email !== p.user.email) await this.d.events.emit({ type: 'email.changed', tenantPk: p.tenant.pk, userPk: p.user.pk });
     return { ...a, primary: true };
   }
 
@@ -444,8 +446,10 @@ export class AccountsService {
     if (!user?.passwordHash && others === 0) {
       throw validationError({ non_field_errors: ['Your account has no password set up: this is your only way to sign in.'] });
     }
-    await this.d.store.transaction((r) => r.socialAccounts.delete(acc.pk));
-    await this.d.events.emit({ type: 'user.updated', tenantPk: p.tenant.pk, userPk: p.user.pk, detail: { fields: `social:${acc.provider}:disconnected` } });
+    await this.d.store.transaction(async (r) => {
+      await r.socialAccounts.delete(acc.pk);
+      await this.d.events.emit({ type: 'user.updated', tenantPk: p.tenant.pk, userPk: p.user.pk, detail: { fields: `social:${acc.provider}:disconnected` } });
+    });
   }
 
   /** Administrators lift a sign-in lock (as a password reset does). */

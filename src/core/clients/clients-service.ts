@@ -149,19 +149,19 @@ export class ClientsService {
     const now = this.clock.now();
     const clientId = input.clientId ?? `lk_${randomToken(15)}`;
     try {
-      await this.store.transaction((r) =>
-        r.clients.insert({
+      await this.store.transaction(async (r) => {
+        await r.clients.insert({
           clientId, tenantPk: tenant.pk, name: input.name!.trim(), secretHash: secret === null ? null : sha256(secret),
           grantTypes: input.grantTypes ?? DEFAULT_GRANTS, redirectUris: input.redirectUris ?? [], scopes: input.scopes ?? [],
           createdAt: now, updatedAt: now,
-        }),
-      );
+        });
+        await this.changed(p, tenant, 'created', clientId);
+      });
     } catch (err) {
       if (isUniqueViolation(err)) throw fieldError('client_id', 'A client with that id already exists.');
       throw err;
     }
     this.cache.delete(clientId);
-    await this.changed(p, tenant, 'created', clientId);
     return { client: strip((await this.store.read.clients.find(clientId))!), secret };
   }
 
@@ -172,19 +172,23 @@ export class ClientsService {
       throw fieldError('confidential', 'A client cannot change between public and confidential; register a new one.');
     }
     check(input, false);
-    await this.store.transaction((r) => r.clients.update(c.pk, {
-      name: input.name?.trim(), grantTypes: input.grantTypes, redirectUris: input.redirectUris, scopes: input.scopes, updatedAt: this.clock.now(),
-    }));
+    await this.store.transaction(async (r) => {
+      await r.clients.update(c.pk, {
+        name: input.name?.trim(), grantTypes: input.grantTypes, redirectUris: input.redirectUris, scopes: input.scopes, updatedAt: this.clock.now(),
+      });
+      await this.changed(p, tenant, 'updated', clientId);
+    });
     this.cache.delete(clientId);
-    await this.changed(p, tenant, 'updated', clientId);
     return this.get(p, tenant, clientId);
   }
 
   async delete(p: Principal | undefined, tenant: Tenant, clientId: string): Promise<void> {
     const c = await this.get(p, tenant, clientId);
-    await this.store.transaction((r) => r.clients.delete(c.pk));
+    await this.store.transaction(async (r) => {
+      await r.clients.delete(c.pk);
+      await this.changed(p, tenant, 'deleted', clientId);
+    });
     this.cache.delete(clientId);
-    await this.changed(p, tenant, 'deleted', clientId);
   }
 }
 

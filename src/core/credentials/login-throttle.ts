@@ -7,7 +7,7 @@
 import type { Store } from '../../store/index.ts';
 import type { Counters } from '../../store/counters.ts';
 import type { Clock } from '../clock.ts';
-import type { Events } from '../events.ts';
+import type { Events, SecurityEvent } from '../events.ts';
 import type { Tenant } from '../types.ts';
 import type { SettingsService } from '../settings/settings-service.ts';
 import { DomainError } from '../errors.ts';
@@ -86,17 +86,22 @@ export class LoginThrottle {
     });
   }
 
-  /** A claimed attempt failed: stamps its time on each name, counts it for the address, and announces the lock it caused. */
-  async failed(tenant: Tenant, ip: string | undefined, userPk: number | null, claimed: number, ...names: string[]): Promise<void> {
+  /**
+   * A claimed attempt failed: stamps its time on each name and records `failure` (the sign-in's
+   * own event) and the lock it caused, in one transaction; then counts it for the address.
+   */
+  async failed(tenant: Tenant, ip: string | undefined, userPk: number | null, claimed: number, failure: SecurityEvent, ...names: string[]): Promise<void> {
     const s = await this.settings.forTenant(tenant.pk);
     const now = this.clock.now();
     await this.store.transaction(async (r) => {
       for (const key of new Set(names.map(accountKey))) await r.loginFailures.markFailed(tenant.pk, key, now);
+      await this.events.emit(failure);
+      if (claimed === s.login_lockout_threshold) {
+        await this.events.emit({ type: 'account.locked', tenantPk: tenant.pk, userPk, detail: { failures: claimed } });
+      }
     });
+    // Outside the transaction: the counters may live in Redis, a network call away.
     if (ip) await this.counters.incr(`ip:${tenant.pk}:${ip}`, IP_WINDOW_S);
-    if (claimed === s.login_lockout_threshold) {
-      await this.events.emit({ type: 'account.locked', tenantPk: tenant.pk, userPk, detail: { failures: claimed } });
-    }
   }
 
   /** A claimed attempt succeeded: the count of each name starts again. */

@@ -60,9 +60,10 @@ export class GroupsService {
     try {
       const group = await this.store.transaction(async (r) => {
         if (await r.groups.findByName(p.tenant.pk, name)) throw fieldError('name', NAME_TAKEN);
-        return r.groups.insert({ id: newUuid(), tenantPk: p.tenant.pk, name, createdAt: now, updatedAt: now });
+        const made = await r.groups.insert({ id: newUuid(), tenantPk: p.tenant.pk, name, createdAt: now, updatedAt: now });
+        await this.changed(p, made, 'created');
+        return made;
       });
-      await this.changed(p, group, 'created');
       return group;
     } catch (err) {
       if (isUniqueViolation(err)) throw fieldError('name', NAME_TAKEN);
@@ -80,19 +81,21 @@ export class GroupsService {
       await this.store.transaction(async (r) => {
         if (await r.groups.findByName(group.tenantPk, name)) throw fieldError('name', NAME_TAKEN);
         await r.groups.rename(group.pk, name, now);
+        await this.changed(p, { ...group, name }, 'renamed');
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw fieldError('name', NAME_TAKEN);
       throw err;
     }
-    await this.changed(p, { ...group, name }, 'renamed');
     return { ...group, name, updatedAt: now };
   }
 
   async delete(p: Principal, id: string): Promise<void> {
     const group = await this.get(p, id);
-    await this.store.transaction((r) => r.groups.delete(group.pk));
-    await this.changed(p, group, 'deleted');
+    await this.store.transaction(async (r) => {
+      await r.groups.delete(group.pk);
+      await this.changed(p, group, 'deleted');
+    });
   }
 
   async members(p: Principal, groupId: string, page: PageRequest): Promise<Page<User>> {
@@ -113,10 +116,10 @@ export class GroupsService {
     if (!managesTenant(p, user.tenantPk)) throw notFound();
     await this.store.transaction(async (r) => {
       if (!(await r.groups.isMember(group.pk, user.pk))) await r.groups.addMember(group.pk, user.pk, this.clock.now());
+      await this.changed(p, group, 'member_added', user.pk);
     }).catch((err) => {
-      if (!isUniqueViolation(err)) throw err; // added concurrently: the outcome is the same
+      if (!isUniqueViolation(err)) throw err; // added concurrently: the outcome is the same (and the other request recorded it)
     });
-    await this.changed(p, group, 'member_added', user.pk);
     return user;
   }
 
@@ -124,8 +127,9 @@ export class GroupsService {
     const group = await this.get(p, groupId);
     const user = isUuid(userId) ? await this.store.read.users.findById(userId.toLowerCase()) : undefined;
     if (!user) throw notFound();
-    const removed = await this.store.transaction((r) => r.groups.removeMember(group.pk, user.pk));
-    if (!removed) throw notFound();
-    await this.changed(p, group, 'member_removed', user.pk);
+    await this.store.transaction(async (r) => {
+      if (!(await r.groups.removeMember(group.pk, user.pk))) throw notFound();
+      await this.changed(p, group, 'member_removed', user.pk);
+    });
   }
 }

@@ -57,22 +57,28 @@ export class SignInsService {
     if (kind === 'jwt') {
       const family = await this.store.read.tokens.findFamily(key);
       if (!family || family.user_pk !== p.user.pk || family.revoked_at !== null) throw notFound();
-      await this.store.transaction((r) => r.tokens.revokeFamily(key, 'revoked_by_user', now));
-      await this.events.emit({ type: 'token.revoked', tenantPk: p.tenant.pk, userPk: p.user.pk, detail: { reason: 'revoked_by_user' } });
+      await this.store.transaction(async (r) => {
+        await r.tokens.revokeFamily(key, 'revoked_by_user', now);
+        await this.events.emit({ type: 'token.revoked', tenantPk: p.tenant.pk, userPk: p.user.pk, detail: { reason: 'revoked_by_user' } });
+      });
       return;
     }
     if (kind === 'session') {
       const session = await this.store.read.sessions.find(key);
       if (!session || session.user_pk !== p.user.pk) throw notFound();
-      await this.store.transaction((r) => r.sessions.delete(key));
-      await this.events.emit({ type: 'session.ended', tenantPk: p.tenant.pk, userPk: p.user.pk, detail: { reason: 'revoked_by_user' } });
+      await this.store.transaction(async (r) => {
+        await r.sessions.delete(key);
+        await this.events.emit({ type: 'session.ended', tenantPk: p.tenant.pk, userPk: p.user.pk, detail: { reason: 'revoked_by_user' } });
+      });
       return;
     }
     if (kind === 'token') {
       const k = await this.store.read.tokenKeys.findById(key);
       if (!k || k.user_pk !== p.user.pk) throw notFound();
-      await this.store.transaction((r) => r.tokenKeys.delete(k.key_hash));
-      await this.events.emit({ type: 'token.revoked', tenantPk: p.tenant.pk, userPk: p.user.pk, detail: { reason: 'revoked_by_user' } });
+      await this.store.transaction(async (r) => {
+        await r.tokenKeys.delete(k.key_hash);
+        await this.events.emit({ type: 'token.revoked', tenantPk: p.tenant.pk, userPk: p.user.pk, detail: { reason: 'revoked_by_user' } });
+      });
       return;
     }
     throw notFound();

@@ -61,9 +61,11 @@ export class SettingsService {
     if ('error' in parsed) errors.add('value', parsed.error);
     errors.throwIfAny();
     const normalized = formatSetting((parsed as { value: Settings[keyof Settings] }).value);
-    await this.store.transaction((r) => r.settings.put(tenantPk, key, normalized, this.clock.now()));
+    await this.store.transaction(async (r) => {
+      await r.settings.put(tenantPk, key, normalized, this.clock.now());
+      await this.events.emit({ type: 'settings.changed', tenantPk, userPk: null, actorPk: p.user.pk, detail: { key, value: publicSetting((parsed as { value: Settings[keyof Settings] }).value) } });
+    });
     this.cache.delete(tenantPk);
-    await this.events.emit({ type: 'settings.changed', tenantPk, userPk: null, actorPk: p.user.pk, detail: { key, value: publicSetting((parsed as { value: Settings[keyof Settings] }).value) } });
     return { key, value: publicSetting((parsed as { value: Settings[keyof Settings] }).value) };
   }
 }

@@ -128,8 +128,11 @@ export class TenantsService {
 
   async adminCreate(p: Principal | undefined, name: string, displayName: string | undefined): Promise<Tenant> {
     if (p) requireSuperuser(p);
-    const t = await this.create(name, displayName ?? name);
-    await this.events.emit({ type: 'tenant.changed', tenantPk: t.pk, userPk: null, actorPk: p?.user.pk ?? null, detail: { action: 'created', name } });
+    const t = await this.store.transaction(async () => {
+      const made = await this.create(name, displayName ?? name); // joins this transaction
+      await this.events.emit({ type: 'tenant.changed', tenantPk: made.pk, userPk: null, actorPk: p?.user.pk ?? null, detail: { action: 'created', name } });
+      return made;
+    });
     return t;
   }
 
@@ -148,16 +151,18 @@ export class TenantsService {
     }
     errors.throwIfAny();
     try {
-      await this.store.transaction((r) => r.tenants.update(t.pk, { ...changes, updatedAt: this.clock.now() }));
+      await this.store.transaction(async (r) => {
+        await r.tenants.update(t.pk, { ...changes, updatedAt: this.clock.now() });
+        await this.events.emit({
+          type: 'tenant.changed', tenantPk: t.pk, userPk: null, actorPk: p?.user.pk ?? null,
+          detail: { action: 'updated', name: changes.name ?? t.name, is_active: changes.isActive ?? t.isActive },
+        });
+      });
     } catch (err) {
       if (isUniqueViolation(err)) throw fieldError('name', 'A tenant with that name already exists.');
       throw err;
     }
     this.forget(t);
-    await this.events.emit({
-      type: 'tenant.changed', tenantPk: t.pk, userPk: null, actorPk: p?.user.pk ?? null,
-      detail: { action: 'updated', name: changes.name ?? t.name, is_active: changes.isActive ?? t.isActive },
-    });
     return (await this.store.read.tenants.findByPk(t.pk))!;
   }
 
@@ -166,8 +171,10 @@ export class TenantsService {
     const t = await this.adminGet(p, name);
     if (t.name === DEFAULT_TENANT) throw validationError({ non_field_errors: ['The default tenant cannot be deleted.'] });
     if (p && t.pk === p.user.tenantPk) throw validationError({ non_field_errors: ['You cannot delete the tenant you are signed in to.'] });
-    await this.store.transaction((r) => r.tenants.delete(t.pk));
+    await this.store.transaction(async (r) => {
+      await r.tenants.delete(t.pk);
+      await this.events.emit({ type: 'tenant.changed', tenantPk: null, userPk: null, actorPk: p?.user.pk ?? null, detail: { action: 'deleted', name: t.name } });
+    });
     this.forget(t);
-    await this.events.emit({ type: 'tenant.changed', tenantPk: null, userPk: null, actorPk: p?.user.pk ?? null, detail: { action: 'deleted', name: t.name } });
   }
 }

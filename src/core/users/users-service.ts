@@ -155,21 +155,21 @@ export class UsersService {
     const now = this.clock.now();
     const id = newUuid();
     try {
-      await this.store.transaction((r) =>
-        r.users.insert({
+      return await this.store.transaction(async (r) => {
+        await r.users.insert({
           id, tenantPk: tenant.pk, username, email, firstName: input.firstName ?? '', lastName: input.lastName ?? '',
           passwordHash, isActive: input.isActive ?? true, isStaff: input.isStaff ?? false,
           isSuperuser: input.isSuperuser ?? false, lastLogin: null, passwordChangedAt: passwordHash ? now : null,
           profile: input.profile ?? {}, emm: input.emm ?? {}, avatar: input.avatar ?? null, emailVerified: false, createdAt: now, updatedAt: now,
-        }),
-      );
+        });
+        const created = (await r.users.findById(id))!;
+        await this.events.emit({ type: 'user.created', tenantPk: tenant.pk, userPk: created.pk, actorPk: p?.user.pk ?? null, detail: { username } });
+        return created;
+      });
     } catch (err) {
       if (isUniqueViolation(err)) throw fieldError('username', USERNAME_TAKEN);
       throw err;
     }
-    const created = (await this.store.read.users.findById(id))!;
-    await this.events.emit({ type: 'user.created', tenantPk: tenant.pk, userPk: created.pk, actorPk: p?.user.pk ?? null, detail: { username } });
-    return created;
   }
 
   async update(p: Principal, id: string, input: UpdateUserInput): Promise<User> {
@@ -215,7 +215,7 @@ export class UsersService {
     const self = p.user.pk === user.pk;
     const now = this.clock.now();
     try {
-      await this.store.transaction(async (r) => {
+      return await this.store.transaction(async (r) => {
         if (passwordHash !== undefined) {
           await r.users.update(user.pk, { passwordHash, passwordChangedAt: now });
           await this.endAllSignIns(r, user.pk, 'password_changed', self ? { familyId: p.familyId, sessionId: p.sessionId, tokenKeyHash: p.tokenKeyHash } : {});
@@ -238,22 +238,22 @@ export class UsersService {
           }
           await r.users.update(user.pk, { emailVerified: false });
         }
+        const updated = (await r.users.findById(user.id))!;
+        const actorPk = p.user.pk === user.pk ? null : p.user.pk;
+        const base = { tenantPk: updated.tenantPk, userPk: user.pk, actorPk };
+        if (passwordHash !== undefined) await this.events.emit({ ...base, type: 'password.changed', detail: { by: self ? 'self' : 'administrator' } });
+        if (email !== undefined && email !== user.email) await this.events.emit({ ...base, type: 'email.changed' });
+        const changed = (['username', 'isActive', 'isStaff', 'isSuperuser', 'firstName', 'lastName', 'tenantPk', 'avatar'] as const)
+          .filter((k) => updated[k] !== user[k]);
+        if (changed.length || input.profile !== undefined || input.emm !== undefined) {
+          await this.events.emit({ ...base, type: 'user.updated', detail: { fields: [...changed, ...(input.profile ? ['profile'] : []), ...(input.emm ? ['emm'] : [])].join(',') } });
+        }
+        return updated;
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw fieldError(moving ? 'tenant_id' : 'username', USERNAME_TAKEN);
       throw err;
     }
-    const updated = (await this.store.read.users.findById(user.id))!;
-    const actorPk = p.user.pk === user.pk ? null : p.user.pk;
-    const base = { tenantPk: updated.tenantPk, userPk: user.pk, actorPk };
-    if (passwordHash !== undefined) await this.events.emit({ ...base, type: 'password.changed', detail: { by: self ? 'self' : 'administrator' } });
-    if (email !== undefined && email !== user.email) await this.events.emit({ ...base, type: 'email.changed' });
-    const changed = (['username', 'isActive', 'isStaff', 'isSuperuser', 'firstName', 'lastName', 'tenantPk', 'avatar'] as const)
-      .filter((k) => updated[k] !== user[k]);
-    if (changed.length || input.profile !== undefined || input.emm !== undefined) {
-      await this.events.emit({ ...base, type: 'user.updated', detail: { fields: [...changed, ...(input.profile ? ['profile'] : []), ...(input.emm ? ['emm'] : [])].join(',') } });
-    }
-    return updated;
   }
 
   /** Finds a user by its integer pk, with the same visibility rules as `get`. */
@@ -272,8 +272,10 @@ export class UsersService {
   async delete(p: Principal, id: string): Promise<void> {
     const user = await this.get(p, id);
     if (!managesTenant(p, user.tenantPk)) throw permissionDenied();
-    await this.store.transaction((r) => r.users.delete(user.pk));
-    await this.events.emit({ type: 'user.deleted', tenantPk: user.tenantPk, userPk: null, actorPk: p.user.pk, detail: { username: user.username, user_id: user.id } });
+    await this.store.transaction(async (r) => {
+      await r.users.delete(user.pk);
+      await this.events.emit({ type: 'user.deleted', tenantPk: user.tenantPk, userPk: null, actorPk: p.user.pk, detail: { username: user.username, user_id: user.id } });
+    });
   }
 
   /** Revokes every refresh family and session of a user (but `keep`, the caller's own). */
