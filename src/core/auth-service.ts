@@ -8,7 +8,8 @@ import type { Events } from './events.ts';
 import type { LoginThrottle } from './credentials/login-throttle.ts';
 import type { RequestOrigin } from './audit/audit-log.ts';
 import { DomainError, FieldErrorBag, invalidCredentials, notAuthenticated, tokenInvalid } from './errors.ts';
-import { newUuid, randomToken, sha256 } from './secrets.ts';
+import { newUuid } from './secrets.ts';
+import { newRefreshToken, refreshTokenKey } from './tokens/refresh-tokens.ts';
 import type { PasswordHasher } from './credentials/password-hasher.ts';
 import { MAX_PASSWORD_BYTES, checkPassword } from './credentials/password-policy.ts';
 import type { AccessTokens } from './tokens/access-tokens.ts';
@@ -126,21 +127,21 @@ export class AuthService {
     const settings = await this.settings.forTenant(tenant.pk);
     const now = this.clock.now();
     const familyId = newUuid();
-    const refresh = randomToken(32);
+    const refresh = newRefreshToken(familyId);
     const groups = await this.store.read.groups.namesForUser(user.pk);
     // Everything a successful sign-in writes, its audit row included, in one transaction.
     await this.store.transaction(async (r) => {
       await settle();
       await r.users.update(user.pk, { lastLogin: now });
       await r.tokens.createFamily({ id: familyId, tenant_pk: tenant.pk, user_pk: user.pk, created_at: now, client_pk: grant.client?.pk ?? null, scope: scopes.join(' ') });
-      await r.tokens.insertRefresh({ token_hash: sha256(refresh), family_id: familyId, created_at: now, expires_at: now + settings.refresh_token_lifetime * 1000 });
+      await r.tokens.insertRefresh({ token_hash: refresh.hash, family_id: familyId, created_at: now, expires_at: now + settings.refresh_token_lifetime * 1000 });
       await this.events.emit({ type: 'sign_in.succeeded', tenantPk: tenant.pk, userPk: user.pk, detail: { method: 'jwt', client_id: grant.client?.clientId ?? null } });
     });
     const { token } = await this.accessTokens.issue({
       userId: user.id, username: user.username, tenant: tenant.name, familyId, groups, lifetimeSeconds: settings.access_token_lifetime,
       clientId: grant.client?.clientId, scope: scopes.join(' '), ...tokenSettings(settings),
     });
-    return { access: token, refresh, expiresIn: settings.access_token_lifetime, scope: scopes.join(' ') };
+    return { access: token, refresh: refresh.token, expiresIn: settings.access_token_lifetime, scope: scopes.join(' ') };
   }
 
   /**
@@ -148,9 +149,8 @@ export class AuthService {
    * raced itself): the whole family is revoked, as OAuth 2.0 Security BCP §4.14 advises.
    */
   async refresh(refreshToken: string, grant: GrantContext & { enforceClient?: boolean; tenant?: Tenant } = {}): Promise<TokenPair> {
-    if (refreshToken.length === 0 || refreshToken.length > 512) throw tokenInvalid();
-    const hash = sha256(refreshToken);
-    const found = await this.store.read.tokens.findRefresh(hash);
+    const key = refreshTokenKey(refreshToken);
+    const found = key && (await this.store.read.tokens.findRefresh(key));
     const now = this.clock.now();
     if (!found || found.revoked_at !== null || found.expires_at <= now) throw tokenInvalid();
     // A request that names a tenant (X-Tenant) gets nothing from another tenant's token.
@@ -170,25 +170,24 @@ export class AuthService {
     const tenant = user && (await this.tenants.byPk(user.tenantPk));
     if (!user || !user.isActive || !tenant?.isActive || user.tenantPk !== found.tenant_pk) throw tokenInvalid();
     const settings = await this.settings.forTenant(tenant.pk);
-    const next = randomToken(32);
+    const next = newRefreshToken(found.family_id);
     const rotated = await this.store.transaction(async (r) => {
-      if (!(await r.tokens.consumeRefresh(hash, now))) return false;
-      await r.tokens.insertRefresh({ token_hash: sha256(next), family_id: found.family_id, created_at: now, expires_at: now + settings.refresh_token_lifetime * 1000 });
-      return true;
+      if (await r.tokens.consumeRefresh(found, now)) {
+        await r.tokens.insertRefresh({ token_hash: next.hash, family_id: found.family_id, created_at: now, expires_at: now + settings.refresh_token_lifetime * 1000 });
+        return true;
+      }
+      // Used before (or by a request that won the race with this one): the family is revoked.
+      await r.tokens.revokeFamily(found.family_id, 'refresh_token_reused', now);
+      await this.events.emit({ type: 'refresh_token.reused', tenantPk: found.tenant_pk, userPk: found.user_pk, detail: { family: found.family_id } });
+      return false;
     });
-    if (!rotated) {
-      await this.store.transaction(async (r) => {
-        await r.tokens.revokeFamily(found.family_id, 'refresh_token_reused', now);
-        await this.events.emit({ type: 'refresh_token.reused', tenantPk: found.tenant_pk, userPk: found.user_pk, detail: { family: found.family_id } });
-      });
-      throw tokenInvalid();
-    }
+    if (!rotated) throw tokenInvalid();
     const groups = await this.store.read.groups.namesForUser(user.pk);
     const { token } = await this.accessTokens.issue({
       userId: user.id, username: user.username, tenant: tenant.name, familyId: found.family_id, groups,
       lifetimeSeconds: settings.access_token_lifetime, clientId: client?.clientId, scope, ...tokenSettings(settings),
     });
-    return { access: token, refresh: next, expiresIn: settings.access_token_lifetime, scope };
+    return { access: token, refresh: next.token, expiresIn: settings.access_token_lifetime, scope };
   }
 
   /** Ends what the caller signed in with: its refresh family (and so its access tokens) or session. */
@@ -196,7 +195,8 @@ export class AuthService {
     const now = this.clock.now();
     let extraFamily: string | undefined;
     if (refreshToken) {
-      const found = await this.store.read.tokens.findRefresh(sha256(refreshToken));
+      const key = refreshTokenKey(refreshToken);
+      const found = key && (await this.store.read.tokens.findRefresh(key));
       if (found && found.user_pk === p.user.pk) extraFamily = found.family_id;
     }
     await this.store.transaction(async (r) => {

@@ -80,6 +80,7 @@ export interface TokenFamiliesTable {
   scope: string | null;
 }
 
+/** Keyed by (family_id, token_hash): a refresh token names its family. */
 export interface RefreshTokensTable {
   token_hash: string;
   family_id: string;
@@ -188,5 +189,7 @@ export interface DB {
   signing_keys: SigningKeysTable;
   token_families: TokenFamiliesTable;
   refresh_tokens: RefreshTokensTable;
+  /** Refresh tokens issued before 0007 (keyed by hash alone): read until they are used or expire. */
+  refresh_tokens_v1: RefreshTokensTable;
   sessions: SessionsTable;
 }

@@ -3,8 +3,10 @@
 // refresh, from the tenant's settings, on a clock the test moves), and signing-key rotation.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { engines } from '../helpers/engines.ts';
+import { sha256 } from '../../src/core/secrets.ts';
 import type { Principal } from '../../src/core/index.ts';
 import { startCore, rejectsWith, decodeJwt, PASSWORD, PUBLIC_URL, type CoreFixture } from './support.ts';
 
@@ -83,6 +85,55 @@ for (const { engine, skip } of engines) {
       const rows = await f.store.db.selectFrom('refresh_tokens').select('token_hash').execute();
       assert.ok(rows.length > 0);
       assert.ok(rows.every((r) => r.token_hash !== refresh && r.token_hash.length === 64));
+    });
+
+    it('a refresh token names its family: "<family id>.<secret>", the family being the access token\'s fam', async () => {
+      await f.user('format');
+      const { access, refresh } = await f.login('format');
+      const m = /^([0-9a-f-]{36})\.([A-Za-z0-9_-]{43})$/.exec(refresh);
+      assert.ok(m, refresh);
+      assert.equal(m[1], decodeJwt(access).payload.fam);
+      const next = await auth().refresh(refresh);
+      assert.equal(next.refresh.split('.')[0], m[1], 'a rotation stays in the family');
+      assert.notEqual(next.refresh.split('.')[1], m[2]);
+    });
+
+    it('a wrong secret under a real family, or a real secret under another family, is refused and revokes nothing', async () => {
+      await f.user('prober');
+      const victim = await f.login('prober');
+      const other = await f.login('prober');
+      const [family, secret] = victim.refresh.split('.') as [string, string];
+      const otherFamily = other.refresh.split('.')[0]!;
+      const flipped = (secret[0] === 'A' ? 'B' : 'A') + secret.slice(1);
+      for (const bad of [`${family}.${flipped}`, `${family}.${secret.slice(0, -1)}`, `${family}.`, `${otherFamily}.${secret}`, `${family.toUpperCase()}.${secret}`, `${crypto.randomUUID()}.${secret}`]) {
+        await refreshFails(bad, bad.slice(0, 12));
+      }
+      // Whoever knows a family's id (it is in every access token) cannot end that sign-in with made-up tokens.
+      await works(victim.access);
+      await works(other.access);
+      await auth().refresh(victim.refresh);
+    });
+
+    it('a token issued before tokens named their family still works once, and continues its family in the new form; reusing it revokes the family', async () => {
+      const u = await f.user('upgraded');
+      const row = (await f.store.read.users.findById(u.id))!;
+      // What a sign-in before migration 0007 left: the family and an opaque token's hash in refresh_tokens_v1.
+      const family = crypto.randomUUID();
+      const old = crypto.randomBytes(32).toString('base64url');
+      const now = f.clock.now();
+      await f.store.transaction(async (r) => {
+        await r.tokens.createFamily({ id: family, tenant_pk: row.tenantPk, user_pk: row.pk, created_at: now, client_pk: null, scope: '' });
+      });
+      await f.store.db.insertInto('refresh_tokens_v1').values({ token_hash: sha256(old), family_id: family, created_at: now, expires_at: now + 3_600_000, used_at: null }).execute();
+      const sessions = (await f.core.signIns.list((await f.login('upgraded')).principal)).map((s) => s.id);
+      assert.ok(sessions.includes(`jwt:${family}`), 'the old sign-in is listed while its token lives');
+
+      const next = await auth().refresh(old);
+      assert.equal(next.refresh.split('.')[0], family);
+      const again = await auth().refresh(next.refresh);
+      await refreshFails(old, 'the old-form token is used');
+      await refreshFails(again.refresh, 'its reuse revoked the whole family');
+      await fails(again.access, 'its reuse revoked the access tokens too');
     });
 
     it('refuses garbage refresh tokens', async () => {

@@ -206,13 +206,15 @@ for (const { engine, skip } of engines) {
         await r.tokens.createFamily({ id: family, tenant_pk: tenant.pk, user_pk: userPk, created_at: NOW, client_pk: null, scope: null });
         await r.tokens.insertRefresh({ token_hash: sha('r1'), family_id: family, created_at: NOW, expires_at: NOW + 1000 });
       });
-      const found = await store.read.tokens.findRefresh(sha('r1'));
+      const found = await store.read.tokens.findRefresh({ familyId: family, hash: sha('r1') });
       assert.equal(found?.family_id, family);
       assert.equal(found?.user_pk, userPk);
       assert.equal(found?.revoked_at, null);
       assert.equal(found?.used_at, null);
       await store.transaction((r) => r.tokens.revokeFamily(family, 'test', NOW + 5));
-      assert.equal((await store.read.tokens.findRefresh(sha('r1')))?.revoked_at, NOW + 5);
+      assert.equal((await store.read.tokens.findRefresh({ familyId: family, hash: sha('r1') }))?.revoked_at, NOW + 5);
+      assert.equal(await store.read.tokens.findRefresh({ familyId: crypto.randomUUID(), hash: sha('r1') }), undefined, 'the hash under another family is nothing');
+      assert.equal(await store.read.tokens.findRefresh({ hash: sha('r1') }), undefined, 'nor is it a token of the earlier format');
       assert.equal((await store.read.tokens.findFamily(family))?.revoked_reason, 'test');
     });
 
@@ -224,10 +226,10 @@ for (const { engine, skip } of engines) {
         await r.tokens.insertRefresh({ token_hash: sha('race'), family_id: family, created_at: NOW, expires_at: NOW + 1000 });
       });
       const results = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => store.transaction((r) => r.tokens.consumeRefresh(sha('race'), NOW + i))),
+        Array.from({ length: 8 }, (_, i) => store.transaction((r) => r.tokens.consumeRefresh({ family_id: family, token_hash: sha('race'), legacy: false }, NOW + i))),
       );
       assert.equal(results.filter(Boolean).length, 1, `one winner, got ${JSON.stringify(results)}`);
-      assert.equal(await store.read.tokens.consumeRefresh(sha('race'), NOW + 100), false, 'a used token stays used');
+      assert.equal(await store.read.tokens.consumeRefresh({ family_id: family, token_hash: sha('race'), legacy: false }, NOW + 100), false, 'a used token stays used');
     });
 
     it('consumeRefresh: a call that waits on an open transaction which consumes the token loses', async () => {
@@ -243,13 +245,13 @@ for (const { engine, skip } of engines) {
       const aConsumed = new Promise<void>((res) => { consumedInA = res; });
       // A consumes inside a transaction and keeps it open; B tries meanwhile; then A commits.
       const a = store.transaction(async (r) => {
-        const ok = await r.tokens.consumeRefresh(sha('race2'), NOW + 1);
+        const ok = await r.tokens.consumeRefresh({ family_id: family, token_hash: sha('race2'), legacy: false }, NOW + 1);
         consumedInA();
         await held;
         return ok;
       });
       await aConsumed;
-      const b = store.transaction((r) => r.tokens.consumeRefresh(sha('race2'), NOW + 2));
+      const b = store.transaction((r) => r.tokens.consumeRefresh({ family_id: family, token_hash: sha('race2'), legacy: false }, NOW + 2));
       setTimeout(release, 20);
       assert.deepEqual(await Promise.all([a, b]), [true, false]);
     });
@@ -312,7 +314,8 @@ for (const { engine, skip } of engines) {
       const second = await store.read.users.list(other.pk, { limit: 1, offset: 1 });
       assert.equal(second.count, all.count);
       assert.deepEqual(second.items.map((u) => u.pk), [all.items[1]!.pk]);
-      assert.equal(await store.read.tokens.findRefresh(sha('no such token')), undefined);
+      assert.equal(await store.read.tokens.findRefresh({ hash: sha('no such token') }), undefined);
+      assert.equal(await store.read.tokens.findRefresh({ familyId: crypto.randomUUID(), hash: sha('no such token') }), undefined);
     });
 
     it('preparedQuery refuses a query that does not take an argument as a parameter', async () => {

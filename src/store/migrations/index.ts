@@ -6,6 +6,7 @@ import { tenantsClients } from './0002-tenants-clients.ts';
 import { audit } from './0004-audit.ts';
 import { selfService } from './0005-self-service.ts';
 import { usersListIndex } from './0006-users-list-index.ts';
+import { refreshTokensByFamily } from './0007-refresh-tokens-by-family.ts';
 
 /** Versioned migrations, in order. Append only: a released migration is never edited. */
 export function migrations(engine: Engine): Record<string, Migration> {
@@ -15,6 +16,7 @@ export function migrations(engine: Engine): Record<string, Migration> {
     '0004-audit': audit(engine),
     '0005-self-service': selfService(engine),
     '0006-users-list-index': usersListIndex(),
+    '0007-refresh-tokens-by-family': refreshTokensByFamily(engine),
   };
 }
 
