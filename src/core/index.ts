@@ -32,7 +32,7 @@ export type { Clock } from './clock.ts';
 export { ManualClock, systemClock } from './clock.ts';
 export type { PasswordHasher } from './credentials/password-hasher.ts';
 export { createArgon2Hasher, OWASP_ARGON2ID } from './credentials/password-hasher.ts';
-export { SETTINGS, SETTING_KEYS } from './settings/settings-schema.ts';
+export { SETTINGS, SETTING_KEYS, formatSetting } from './settings/settings-schema.ts';
 export { DEFAULT_TENANT } from './tenants/tenants-service.ts';
 export { USERNAME_MAX, NAME_MAX, EMAIL_MAX } from './users/user-fields.ts';
 export { GROUP_NAME_MAX } from './groups/groups-service.ts';

@@ -1,12 +1,16 @@
 import type { DialectOptions, TypedApp } from './index.ts';
-import { SETTINGS } from '../../../core/index.ts';
+import { SETTINGS, formatSetting } from '../../../core/index.ts';
 import { pageLinks, pageRequest } from '../../pagination.ts';
 import { AppSetting, Detail, FieldErrors, PageQuery, paginated, secured } from './schemas.ts';
 
 const tags = ['configuration'];
 const security = secured;
 const errors = { 400: FieldErrors, 401: Detail, 403: Detail, 404: Detail };
-const known = Object.entries(SETTINGS).map(([k, s]) => `- \`${k}\` (${s.type}, default \`${s.default}\`): ${s.description}`).join('\n');
+const known = Object.entries(SETTINGS).map(([k, s]) => {
+  const kind = 'choices' in s ? `one of ${s.choices.join(', ')}` : s.type;
+  const shown = formatSetting(s.default as Parameters<typeof formatSetting>[0]);
+  return `- \`${k}\` (${kind}, default ${shown === '' ? 'empty' : `\`${shown}\``}): ${s.description}`;
+}).join('\n');
 
 export async function configurationRoutes(app: TypedApp, { core, publicUrl }: DialectOptions) {
   app.get('/api/configuration/', {
