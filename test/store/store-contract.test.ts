@@ -256,6 +256,31 @@ for (const { engine, skip } of engines) {
       assert.deepEqual(await Promise.all([a, b]), [true, false]);
     });
 
+    it('a transaction inside a transaction joins it; afterCommit waits for the outer commit and is dropped on rollback', async () => {
+      const seen: string[] = [];
+      const result = await store.transaction(async (outer) => {
+        const inner = await store.transaction(async (r) => {
+          assert.equal(r, outer, 'the inner call runs on the outer transaction');
+          assert.equal(store.current(), outer);
+          await store.afterCommit(() => void seen.push('committed'));
+          return 'inner';
+        });
+        assert.deepEqual(seen, [], 'nothing runs before the outer commit');
+        return inner;
+      });
+      assert.equal(result, 'inner');
+      assert.deepEqual(seen, ['committed']);
+      assert.equal(store.current(), store.read, 'outside a transaction, current() is the plain repositories');
+
+      await assert.rejects(store.transaction(async () => {
+        await store.afterCommit(() => void seen.push('rolled back'));
+        throw new Error('roll back');
+      }), /roll back/);
+      assert.deepEqual(seen, ['committed'], 'a rolled-back transaction runs none of its afterCommit work');
+      await store.afterCommit(() => void seen.push('at once'));
+      assert.deepEqual(seen, ['committed', 'at once'], 'outside a transaction it runs at once');
+    });
+
     it('a transaction that throws leaves no partial write', async () => {
       const u = newUser(tenant.pk, 'ghost');
       await assert.rejects(
