@@ -132,10 +132,10 @@ export function createCore(opts: CoreOptions) {
 
     /** Rotates the JWT signing key (see KeyRing.rotate) and records it in the audit log. */
     async rotateSigningKey(): Promise<{ current: string; next: string; rotated: RotatedKeys[] }> {
-      const result = await keys.rotate();
-      const detail = Object.fromEntries(result.rotated.map((k) => [k.alg === 'ES256' ? 'current' : `current_${k.alg}`, k.current]));
-      await events.emit({ type: 'signing_key.rotated', tenantPk: null, userPk: null, detail });
-      return result;
+      return keys.rotate(async (rotated) => {
+        const detail = Object.fromEntries(rotated.map((k) => [k.alg === 'ES256' ? 'current' : `current_${k.alg}`, k.current]));
+        await events.emit({ type: 'signing_key.rotated', tenantPk: null, userPk: null, detail });
+      });
     },
 
     /** Creates the bootstrap superuser when the default tenant has none (never touches an existing user). */

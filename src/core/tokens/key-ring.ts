@@ -117,9 +117,10 @@ export class KeyRing {
 
   /**
    * For every algorithm in use (ES256 always, RS256 once created): promotes the next key to
-   * current, retires the current one, and publishes a new next key, in one transaction.
+   * current, retires the current one, and publishes a new next key, in one transaction, in which
+   * `record` runs too.
    */
-  async rotate(): Promise<{ current: string; next: string; rotated: RotatedKeys[] }> {
+  async rotate(record?: (rotated: RotatedKeys[]) => Promise<void>): Promise<{ current: string; next: string; rotated: RotatedKeys[] }> {
     const algs = new Set<SigningAlg>([DEFAULT_SIGNING_ALG, ...(await this.store.read.signingKeys.all()).map((k) => k.alg as SigningAlg)]);
     // Keys are made before the transaction: an RSA key takes long enough to hold the write lock.
     const fresh = new Map<SigningAlg, SigningKeyRow[]>();
@@ -140,6 +141,8 @@ export class KeyRing {
         out.push({ alg, current: next ? next.kid : made!.kid, next: next ? made!.kid : spare!.kid });
       }
       await r.signingKeys.deleteRetiredBefore(now - RETIRED_KEY_GRACE_MS);
+      // The audit row, in the rotation's own transaction.
+      await record?.(out);
       return out;
     });
     await this.reload();
