@@ -41,16 +41,20 @@ export type Repos = ReturnType<typeof bind>;
 
 export interface Store {
   engine: Engine;
-  /** Repositories outside any transaction: for reads. */
-  read: Repos;
+  /**
+   * Repositories for reads. Inside a transaction's `fn` (in its async context) they are that
+   * transaction's: SQLite has one connection, which the open transaction holds, so a read
+   * outside it would wait for it for ever; and the transaction's own writes are visible.
+   */
+  readonly read: Repos;
   /**
    * Runs `fn` in one transaction: all its writes land, or none. Called inside another
    * transaction's `fn`, it joins that one, so a step that writes on its own (the sign-in
    * throttle, the audit log) can also be part of a larger request's single transaction.
    */
   transaction<T>(fn: (repos: Repos) => Promise<T>): Promise<T>;
-  /** The repositories of the transaction under way in this async context, else `read`. */
-  current(): Repos;
+  /** Whether a transaction is under way in this async context. */
+  inTransaction(): boolean;
   /**
    * Runs `fn` once the transaction under way has committed (at once when there is none; never
    * when it rolls back): for what others must not see before the change is there, such as
@@ -66,12 +70,14 @@ export interface Store {
 
 export function createStore(database: Database): Store {
   const { db, engine } = database;
-  const read = bind(db, engine);
+  const plain = bind(db, engine);
   const ambient = new AsyncLocalStorage<{ repos: Repos; committed: Array<() => Promise<void> | void> }>();
   return {
     engine,
     db,
-    read,
+    get read() {
+      return ambient.getStore()?.repos ?? plain;
+    },
     async transaction(fn) {
       const open = ambient.getStore();
       if (open) return fn(open.repos);
@@ -89,7 +95,7 @@ export function createStore(database: Database): Store {
       }
       return result;
     },
-    current: () => ambient.getStore()?.repos ?? read,
+    inTransaction: () => ambient.getStore() !== undefined,
     async afterCommit(fn) {
       const open = ambient.getStore();
       if (open) open.committed.push(fn);

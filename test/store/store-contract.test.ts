@@ -258,10 +258,13 @@ for (const { engine, skip } of engines) {
 
     it('a transaction inside a transaction joins it; afterCommit waits for the outer commit and is dropped on rollback', async () => {
       const seen: string[] = [];
+      let inside: unknown;
       const result = await store.transaction(async (outer) => {
+        inside = outer;
         const inner = await store.transaction(async (r) => {
           assert.equal(r, outer, 'the inner call runs on the outer transaction');
-          assert.equal(store.current(), outer);
+          assert.equal(store.read, outer, 'reads inside a transaction go through it');
+          assert.equal(store.inTransaction(), true);
           await store.afterCommit(() => void seen.push('committed'));
           return 'inner';
         });
@@ -270,7 +273,8 @@ for (const { engine, skip } of engines) {
       });
       assert.equal(result, 'inner');
       assert.deepEqual(seen, ['committed']);
-      assert.equal(store.current(), store.read, 'outside a transaction, current() is the plain repositories');
+      assert.equal(store.inTransaction(), false);
+      assert.notEqual(store.read, inside, 'outside a transaction, reads are not a transaction\'s');
 
       await assert.rejects(store.transaction(async () => {
         await store.afterCommit(() => void seen.push('rolled back'));
@@ -279,6 +283,20 @@ for (const { engine, skip } of engines) {
       assert.deepEqual(seen, ['committed'], 'a rolled-back transaction runs none of its afterCommit work');
       await store.afterCommit(() => void seen.push('at once'));
       assert.deepEqual(seen, ['committed', 'at once'], 'outside a transaction it runs at once');
+    });
+
+    it('a read through store.read inside a transaction uses it: no wait on the held connection, and its own writes are seen', async () => {
+      const u = newUser(tenant.pk, 'inside-reader');
+      const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('the read waited for the transaction: a deadlock on SQLite')), 3000).unref());
+      const found = await Promise.race([
+        store.transaction(async (r) => {
+          await r.users.insert(u);
+          // What a cache that misses does in the middle of a request's transaction.
+          return store.read.users.findById(u.id);
+        }),
+        timeout,
+      ]);
+      assert.equal((found as { username: string } | undefined)?.username, 'inside-reader');
     });
 
     it('a transaction that throws leaves no partial write', async () => {

@@ -37,15 +37,16 @@ export class AuditLog {
     this.store = store;
     events.on(async (e) => {
       const o = origin() ?? {};
-      // An event told inside a transaction is recorded in it: the row lands with the change, or neither.
-      const repos = store.current();
+      // An event told inside a transaction is recorded in it (store.read is then the
+      // transaction's): the row lands with the change, or neither.
+      const repos = store.read;
       try {
         const user = e.userPk === null ? undefined : await repos.users.findByPk(e.userPk);
         const actor = e.actorPk == null ? undefined : await repos.users.findByPk(e.actorPk);
         await repos.audit.insert(this.row(e, o, user?.id ?? null, user?.username ?? (e.detail?.username as string | undefined) ?? null, actor?.id ?? null));
       } catch (err) {
         // Inside a transaction (PostgreSQL would refuse its commit anyway): no change without its record.
-        if (repos !== store.read) throw new FailsAction(err);
+        if (store.inTransaction()) throw new FailsAction(err);
         throw err;
       }
     });
