@@ -32,6 +32,14 @@ interface Route {
   locked: { status: number; body: unknown };
 }
 
+/** /api/auth/login/ answers alike whether the account is named by username or by e-mail. */
+const REST_AUTH_LOGIN_ANSWERS: Omit<Route, 'name' | 'attempt'> = {
+  ok: 200,
+  bad: { status: 400, body: { non_field_errors: ['Unable to log in with provided credentials.'] } },
+  throttled: (s) => ({ status: 429, body: { detail: wait(s) } }),
+  locked: { status: 403, body: { detail: LOCKED } },
+};
+
 const routes: Route[] = [
   {
     name: 'v1 POST /api/token',
@@ -52,18 +60,12 @@ const routes: Route[] = [
   {
     name: 'REST-auth login by username',
     attempt: (live, u, password) => live.call('POST', '/api/auth/login/', { json: { username: u.username, password } }),
-    ok: 200,
-    bad: { status: 400, body: { non_field_errors: ['Unable to log in with provided credentials.'] } },
-    throttled: (s) => ({ status: 429, body: { detail: wait(s) } }),
-    locked: { status: 403, body: { detail: LOCKED } },
+    ...REST_AUTH_LOGIN_ANSWERS,
   },
   {
     name: 'REST-auth login by e-mail',
     attempt: (live, u, password) => live.call('POST', '/api/auth/login/', { json: { email: u.email, password } }),
-    ok: 200,
-    bad: { status: 400, body: { non_field_errors: ['Unable to log in with provided credentials.'] } },
-    throttled: (s) => ({ status: 429, body: { detail: wait(s) } }),
-    locked: { status: 403, body: { detail: LOCKED } },
+    ...REST_AUTH_LOGIN_ANSWERS,
   },
   {
     name: 'HTTP Basic on GET /api/auth/user/',
