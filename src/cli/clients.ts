@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Client } from '../core/index.ts';
 import { openCore, UsageError } from './context.ts';
+import { OPERATOR } from '../core/index.ts';
 
 export const help = `Usage: latchkey clients <action> [options]
 
@@ -31,19 +32,19 @@ export async function run(argv: string[]): Promise<number> {
   if (!['list', 'create', 'delete'].includes(action ?? '')) throw new UsageError(`unknown action "${action ?? ''}"`);
   const { store, core } = await openCore();
   try {
-    const tenant = await core.tenants.adminGet(undefined, values.tenant ?? 'default');
+    const tenant = await core.tenants.adminGet(OPERATOR, values.tenant ?? 'default');
     if (action === 'list') {
-      const { items } = await core.clients.list(undefined, tenant, { offset: 0, limit: 10_000 });
+      const { items } = await core.clients.list(OPERATOR, tenant, { offset: 0, limit: 10_000 });
       for (const c of items) console.log(line(c));
     } else if (action === 'create') {
-      const { client, secret } = await core.clients.create(undefined, tenant, {
+      const { client, secret } = await core.clients.create(OPERATOR, tenant, {
         name: values.name, clientId: values['client-id'], grantTypes: values['grant-type'], redirectUris: values['redirect-uri'],
         scopes: values.scope, confidential: !values.public,
       });
       console.log(`client_id: ${client.clientId}`);
       if (secret) console.log(`client_secret: ${secret}\n(shown once: it is stored only as a hash)`);
     } else {
-      await core.clients.delete(undefined, tenant, id!);
+      await core.clients.delete(OPERATOR, tenant, id!);
       console.log(`deleted: ${id}`);
     }
     return 0;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { openCore, UsageError } from './context.ts';
+import { OPERATOR } from '../core/index.ts';
 
 export const help = `Usage: latchkey createsuperuser --username NAME [--email ADDRESS] [--tenant NAME]
                                (--password-stdin | LATCHKEY_SUPERUSER_PASSWORD=...)
@@ -21,7 +22,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!password) throw new UsageError('give the password with --password-stdin or LATCHKEY_SUPERUSER_PASSWORD');
   const { store, core } = await openCore();
   try {
-    const user = await core.users.create(undefined, {
+    const user = await core.users.create(OPERATOR, {
       username: values.username, password, email: values.email ?? '', tenant: values.tenant, isStaff: true, isSuperuser: true,
     });
     console.log(`superuser "${user.username}" created in tenant "${user.tenantName}" (id ${user.id})`);

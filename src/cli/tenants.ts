@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Tenant } from '../core/index.ts';
 import { openCore, UsageError } from './context.ts';
+import { OPERATOR } from '../core/index.ts';
 
 export const help = `Usage: latchkey tenants <action> [arguments]
 
@@ -22,20 +23,20 @@ export async function run(argv: string[]): Promise<number> {
   try {
     switch (action) {
       case 'list':
-        for (const t of await core.tenants.adminList(undefined)) console.log(line(t));
+        for (const t of await core.tenants.adminList(OPERATOR)) console.log(line(t));
         break;
       case 'create':
-        console.log(`created: ${line(await core.tenants.adminCreate(undefined, a!, values['display-name']))}`);
+        console.log(`created: ${line(await core.tenants.adminCreate(OPERATOR, a!, values['display-name']))}`);
         break;
       case 'rename':
-        console.log(`renamed: ${line(await core.tenants.adminUpdate(undefined, a!, { name: b }))}`);
+        console.log(`renamed: ${line(await core.tenants.adminUpdate(OPERATOR, a!, { name: b }))}`);
         break;
       case 'disable':
       case 'enable':
-        console.log(`${action}d: ${line(await core.tenants.adminUpdate(undefined, a!, { isActive: action === 'enable' }))}`);
+        console.log(`${action}d: ${line(await core.tenants.adminUpdate(OPERATOR, a!, { isActive: action === 'enable' }))}`);
         break;
       case 'delete':
-        await core.tenants.adminDelete(undefined, a!);
+        await core.tenants.adminDelete(OPERATOR, a!);
         console.log(`deleted: ${a}`);
         break;
     }

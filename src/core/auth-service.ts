@@ -242,7 +242,7 @@ export class AuthService {
     const family = await this.store.read.tokens.findFamily(claims.fam);
     if (!family || family.revoked_at !== null || family.user_pk !== user.pk) throw tokenInvalid('Token has been revoked');
     const client = family.client_pk === null ? undefined : await this.clients.byPk(family.client_pk);
-    return { user, tenant, method: 'jwt', familyId: family.id, client };
+    return { kind: 'user', user, tenant, method: 'jwt', familyId: family.id, client };
   }
 
   /** The Principal behind a `sessionid` cookie, or null when the session is not (or no longer) valid. */
@@ -254,7 +254,7 @@ export class AuthService {
     const tenant = await this.tenants.byPk(user.tenantPk);
     if (!tenant || !tenant.isActive) return null;
     return {
-      principal: { user, tenant, method: 'session', sessionId: session.id },
+      principal: { kind: 'user', user, tenant, method: 'session', sessionId: session.id },
       csrfOk: (t) => this.sessions.checkCsrf(session, t),
     };
   }

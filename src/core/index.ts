@@ -16,6 +16,8 @@ import { meterHasher } from './credentials/hash-meter.ts';
 import { localBroadcast, type Broadcast } from '../store/broadcast.ts';
 import { localCounters, type Counters } from '../store/counters.ts';
 import { LoginThrottle } from './credentials/login-throttle.ts';
+import { RollingLimit } from './credentials/rolling-limit.ts';
+import { databaseCounters } from '../store/counters.ts';
 import { TokenKeys } from './credentials/token-keys.ts';
 import { AccountsService } from './accounts/accounts-service.ts';
 import type { Mailer } from './mail/mailer.ts';
@@ -25,9 +27,11 @@ import path from 'node:path';
 import { SignInsService } from './sessions/sign-ins.ts';
 import { AuditLog, type RequestOrigin } from './audit/audit-log.ts';
 import { DomainError } from './errors.ts';
+import { OPERATOR } from './actor.ts';
 
 export * from './errors.ts';
 export * from './types.ts';
+export { OPERATOR, selfService, type Actor, type Operator, type SelfService } from './actor.ts';
 export type { Clock } from './clock.ts';
 export { ManualClock, systemClock } from './clock.ts';
 export type { PasswordHasher } from './credentials/password-hasher.ts';
@@ -57,7 +61,7 @@ export interface CoreOptions {
   origin?: () => RequestOrigin | undefined;
   /** Reaches the other instances (Redis pub/sub); defaults to this process only. */
   broadcast?: Broadcast;
-  /** Counters shared by the instances (Redis); defaults to this process only. */
+  /** Counters shared by the instances (Redis); defaults to the database's. */
   counters?: Counters;
   /** Sends e-mail; defaults to .eml files in the system's temporary folder. */
   mailer?: Mailer;
@@ -111,11 +115,14 @@ export function createCore(opts: CoreOptions) {
     else if (topic === 'signing_keys') void keys.reloadNow().catch(() => {});
   });
   const origin = opts.origin ?? (() => undefined);
-  const throttle = new LoginThrottle({ store, clock, settings, counters: opts.counters ?? localCounters(() => clock.now()), events });
+  // Without Redis the counters live in the database, so the instances still share them.
+  const counters = opts.counters ?? databaseCounters(store, () => clock.now());
+  const throttle = new LoginThrottle({ store, clock, settings, counters, events });
   const auth = new AuthService({ store, clock, hasher, accessTokens, settings, tenants, sessions, users, clients, events, throttle, origin });
   const tokenKeys = new TokenKeys(store, clock, tenants);
   const accounts = new AccountsService({
     store, clock, events, hasher, settings, tenants, sessions, users, auth, tokenKeys, throttle, publicUrl: opts.publicUrl,
+    limits: new RollingLimit(counters, clock),
     mailer: opts.mailer ?? outboxMailer(path.join(os.tmpdir(), 'latchkey-outbox')),
     onBackgroundError: opts.onBackgroundError ?? (() => {}),
   });
@@ -144,7 +151,7 @@ export function createCore(opts: CoreOptions) {
       if ((await store.read.users.countSuperusers(tenant.pk)) > 0) return 'skipped';
       if (await store.read.users.findByUsername(tenant.pk, admin.username)) return 'skipped';
       try {
-        await users.create(undefined, {
+        await users.create(OPERATOR, {
           username: admin.username, password: admin.password, email: admin.email, isStaff: true, isSuperuser: true,
         });
       } catch (err) {

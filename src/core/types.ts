@@ -76,6 +76,7 @@ export type AuthMethod = 'jwt' | 'session' | 'token' | 'basic';
 
 /** The authenticated caller: what every permission check is made against. */
 export interface Principal {
+  readonly kind: 'user';
   user: User;
   tenant: Tenant;
   method: AuthMethod;

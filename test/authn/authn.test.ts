@@ -7,6 +7,7 @@ import { engines } from '../helpers/engines.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { ManualClock, type User } from '../../src/core/index.ts';
 import { assertError, basic, restAuthLogin, v1Pair, v2Pair } from '../tenancy/support.ts';
+import { OPERATOR } from '../../src/core/index.ts';
 
 const PW = 'authn-suite-pass-1';
 const START = Date.UTC(2026, 2, 14, 9, 26, 53, 589);
@@ -47,7 +48,7 @@ for (const { engine, skip } of engines) {
     after(async () => { await t?.close(); });
 
     it('GET /user_info/ answers every documented field of the caller', async () => {
-      const u = await t.core.users.create(undefined, {
+      const u = await t.core.users.create(OPERATOR, {
         username: 'grace', password: PW, email: 'Grace@Example.COM', firstName: 'Grace', lastName: 'Hopper', isStaff: true,
         profile: { title: 'Rear Admiral', langs: ['COBOL', 'FLOW-MATIC'], born: 1906 }, emm: { device: { os: 'ios', managed: true } },
       });
@@ -117,7 +118,7 @@ for (const { engine, skip } of engines) {
     it('lists users with count/previous/next/results: staff see the tenant, 100 a page; others see themselves', async () => {
       // Enough users for three pages (no password: nothing to hash).
       const existing = (await t.request({ method: 'GET', url: '/user/', headers: staff.bearer })).json().count;
-      for (let i = existing; i < 205; i++) await t.core.users.create(undefined, { username: `bulk${String(i).padStart(3, '0')}`, password: null });
+      for (let i = existing; i < 205; i++) await t.core.users.create(OPERATOR, { username: `bulk${String(i).padStart(3, '0')}`, password: null });
       const p1 = await t.request({ method: 'GET', url: '/user/', headers: staff.bearer });
       assert.equal(p1.statusCode, 200);
       const b1 = p1.json();

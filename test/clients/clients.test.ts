@@ -16,6 +16,7 @@ import { openStore } from '../../src/store/index.ts';
 import { createCore } from '../../src/core/index.ts';
 import { buildServer } from '../../src/http/server.ts';
 import { assertError, basic, claims, dialectOf, inTenant, restAuthLogin, v1Pair, v2Pair, v2Token } from '../tenancy/support.ts';
+import { OPERATOR } from '../../src/core/index.ts';
 
 const PW = 'client-suite-pass-1';
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
@@ -178,7 +179,7 @@ for (const { engine, skip } of engines) {
 
     it('the tenant setting require_client_id refuses requests without X-Client-Id (401) in every dialect', async () => {
       const tenant = uniq('strict');
-      await t.core.tenants.adminCreate(undefined, tenant, undefined);
+      await t.core.tenants.adminCreate(OPERATOR, tenant, undefined);
       await t.createUser({ tenant, username: 'boss', password: PW, isStaff: true });
       const boss = await v1Pair(t, tenant, 'boss', PW);
       const c = await register({}, boss.bearer);
@@ -273,8 +274,8 @@ for (const { engine, skip } of engines) {
       await refused({ client_secret: conf.client_secret! }, basic(conf.client_id, conf.client_secret!), 400, 'invalid_request', 'Basic and form secret at once');
       // A client of another tenant does not authenticate here.
       const other = uniq('other');
-      await t.core.tenants.adminCreate(undefined, other, undefined);
-      const foreign = await t.core.clients.create(undefined, (await t.core.tenants.findByName(other))!, { name: 'Foreign' });
+      await t.core.tenants.adminCreate(OPERATOR, other, undefined);
+      const foreign = await t.core.clients.create(OPERATOR, (await t.core.tenants.findByName(other))!, { name: 'Foreign' });
       noteSecret(foreign.secret);
       await refused({}, basic(foreign.client.clientId, foreign.secret!), 401, 'invalid_client', 'another tenant\'s client');
       await t.createUser({ tenant: other, username: 'joe', password: PW });
@@ -448,7 +449,7 @@ for (const { engine, skip } of engines) {
       try {
         const row = await store.db.selectFrom('clients').select('secret_hash').where('client_id', '=', 'shop-web').executeTakeFirstOrThrow();
         assert.equal(row.secret_hash, sha256(secret));
-        await core.users.create(undefined, { tenant: 'shop', username: 'ann', password: PW });
+        await core.users.create(OPERATOR, { tenant: 'shop', username: 'ann', password: PW });
         const tok = (headers: Record<string, string>, fields: Record<string, string> = {}) => app.inject({
           method: 'POST', url: '/token', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-tenant': 'shop', ...headers },
           payload: new URLSearchParams({ username: 'ann', password: PW, scope: 'read', ...fields }).toString(),

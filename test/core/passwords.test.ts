@@ -11,6 +11,7 @@ import { engines } from '../helpers/engines.ts';
 import { countingHasher } from '../helpers/app.ts';
 import { createArgon2Hasher, createCore, MAX_PASSWORD_BYTES } from '../../src/core/index.ts';
 import { startCore, rejectsWith, PASSWORD, PUBLIC_URL, type CoreFixture } from './support.ts';
+import { OPERATOR } from '../../src/core/index.ts';
 
 const LONG_OK = 'a'.repeat(MAX_PASSWORD_BYTES);
 
@@ -73,10 +74,10 @@ for (const { engine, skip } of engines) {
       const u = await f.user('longpw', { password: LONG_OK });
       assert.ok(u.passwordHash);
       await f.core.auth.obtainPair(undefined, 'longpw', LONG_OK);
-      const tooLong = await rejectsWith(f.core.users.create(undefined, { username: 'toolong', password: 'a'.repeat(MAX_PASSWORD_BYTES + 1) }), 'VALIDATION_FAILED');
+      const tooLong = await rejectsWith(f.core.users.create(OPERATOR, { username: 'toolong', password: 'a'.repeat(MAX_PASSWORD_BYTES + 1) }), 'VALIDATION_FAILED');
       assert.match(tooLong.fields!.password![0]!, /at most 4096 bytes/);
       // 2,049 two-byte characters: under 4,096 characters, over 4,096 bytes.
-      const multi = await rejectsWith(f.core.users.create(undefined, { username: 'multibyte', password: 'é'.repeat(2049) }), 'VALIDATION_FAILED');
+      const multi = await rejectsWith(f.core.users.create(OPERATOR, { username: 'multibyte', password: 'é'.repeat(2049) }), 'VALIDATION_FAILED');
       assert.ok(multi.fields!.password);
       assert.equal(await f.store.read.users.findByUsername((await f.core.tenants.resolve(undefined)).pk, 'toolong'), undefined);
       const { principal } = await f.login('longpw', LONG_OK);

@@ -12,6 +12,7 @@ import { createCore, ManualClock } from '../../src/core/index.ts';
 import { sha256 } from '../../src/core/secrets.ts';
 import { fastHasher } from '../helpers/app.ts';
 import { PUBLIC_URL, PASSWORD } from './support.ts';
+import { OPERATOR } from '../../src/core/index.ts';
 
 for (const { engine, skip } of engines) {
   describe(`refresh tokens across migration 0007 [${engine.name}]`, { skip }, () => {
@@ -37,7 +38,7 @@ for (const { engine, skip } of engines) {
       const clock = new ManualClock();
       const core = createCore({ store, publicUrl: PUBLIC_URL, clock, hasher: fastHasher() });
       await core.tenants.ensureDefault();
-      const user = await core.users.create(undefined, { username: 'olduser', password: PASSWORD });
+      const user = await core.users.create(OPERATOR, { username: 'olduser', password: PASSWORD });
       const row = (await store.read.users.findById(user.id))!;
       const family = crypto.randomUUID();
       const opaque = crypto.randomBytes(32).toString('base64url');

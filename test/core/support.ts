@@ -4,6 +4,7 @@ import { openStore, type Store } from '../../src/store/index.ts';
 import { createCore, ManualClock, DomainError, type Core, type PasswordHasher, type Principal, type ErrorCode } from '../../src/core/index.ts';
 import { fastHasher } from '../helpers/app.ts';
 import type { Engine } from '../helpers/engines.ts';
+import { OPERATOR } from '../../src/core/index.ts';
 
 export const PUBLIC_URL = 'http://latchkey.test';
 export const PASSWORD = 'correct-horse-battery';
@@ -27,7 +28,7 @@ export async function startCore(engine: Engine, opts: { hasher?: PasswordHasher;
   await core.prepare();
   return {
     core, store, clock,
-    user: (username, extra = {}) => core.users.create(undefined, { username, ...extra, password: extra.password === undefined ? PASSWORD : extra.password }),
+    user: (username, extra = {}) => core.users.create(OPERATOR, { username, ...extra, password: extra.password === undefined ? PASSWORD : extra.password }),
     async login(username, password = PASSWORD) {
       const pair = await core.auth.obtainPair(undefined, username, password);
       return { access: pair.access, refresh: pair.refresh, principal: await core.auth.authenticateAccessToken(pair.access) };

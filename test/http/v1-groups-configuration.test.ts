@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import { engines } from '../helpers/engines.ts';
 import { SETTING_KEYS, SETTINGS } from '../../src/core/index.ts';
 import { startV1, assertDetail, assertFieldErrors, assertUserJson, countRows, jwtPayload, PASSWORD, type V1App } from './v1-support.ts';
+import { OPERATOR } from '../../src/core/index.ts';
 
 for (const { engine, skip } of engines) {
   describe(`v1 groups and members [${engine.name}]`, { skip }, () => {
@@ -85,7 +86,7 @@ for (const { engine, skip } of engines) {
       assert.deepEqual((await req('PUT', `/api/groups/${a}/`, { name: 'alpha' })).json(), { id: a, name: 'alpha' });
       // The same name in another tenant is another group.
       await t.core.tenants.create('elsewhere', 'Elsewhere');
-      const boss = await t.core.users.create(undefined, { username: 'boss', password: PASSWORD, tenant: 'elsewhere', isStaff: true });
+      const boss = await t.core.users.create(OPERATOR, { username: 'boss', password: PASSWORD, tenant: 'elsewhere', isStaff: true });
       const r = await t.request({ method: 'POST', url: '/api/token', headers: { 'x-tenant': 'elsewhere' }, payload: { username: boss.username, password: PASSWORD } });
       const other = await t.request({ method: 'POST', url: '/api/groups/', headers: { authorization: `Bearer ${r.json().access}` }, payload: { name: 'alpha' } });
       assert.equal(other.statusCode, 201, other.body);
@@ -193,7 +194,7 @@ for (const { engine, skip } of engines) {
 
     it('settings belong to the caller\'s tenant', async () => {
       await t.core.tenants.create('second', 'Second');
-      await t.core.users.create(undefined, { username: 'admin2', password: PASSWORD, tenant: 'second', isStaff: true });
+      await t.core.users.create(OPERATOR, { username: 'admin2', password: PASSWORD, tenant: 'second', isStaff: true });
       const r = await t.request({ method: 'POST', url: '/api/token', headers: { 'x-tenant': 'second' }, payload: { username: 'admin2', password: PASSWORD } });
       const h = { authorization: `Bearer ${r.json().access}` };
       assert.equal((await t.request({ method: 'POST', url: '/api/configuration/', headers: h, payload: { key: 'access_token_lifetime', value: '45' } })).statusCode, 201);

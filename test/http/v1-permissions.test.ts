@@ -6,6 +6,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { engines } from '../helpers/engines.ts';
 import { startV1, assertDetail, assertFieldErrors, assertUserJson, countRows, PASSWORD, type V1App, type Signed } from './v1-support.ts';
+import { OPERATOR } from '../../src/core/index.ts';
 
 const FORBIDDEN = 'You do not have permission to perform this action.';
 const NO_CREDENTIALS = 'Authentication credentials were not provided.';
@@ -22,8 +23,8 @@ for (const { engine, skip } of engines) {
       t = await startV1(engine);
       groupId = (await t.core.groups.create((await t.core.auth.authenticateAccessToken(t.staff.access)), 'crew')).id;
       await t.core.tenants.create('globex', 'Globex');
-      const staffUser = await t.core.users.create(undefined, { username: 'gstaff', password: PASSWORD, tenant: 'globex', isStaff: true });
-      const other = await t.core.users.create(undefined, { username: 'gjoe', password: PASSWORD, tenant: 'globex' });
+      const staffUser = await t.core.users.create(OPERATOR, { username: 'gstaff', password: PASSWORD, tenant: 'globex', isStaff: true });
+      const other = await t.core.users.create(OPERATOR, { username: 'gjoe', password: PASSWORD, tenant: 'globex' });
       otherUser = { id: other.id };
       const r = await t.request({ method: 'POST', url: '/api/token', headers: { 'x-tenant': 'globex' }, payload: { username: 'gstaff', password: PASSWORD } });
       assert.equal(r.statusCode, 200, r.body);

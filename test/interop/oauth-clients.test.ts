@@ -91,6 +91,7 @@ else:
     out['reused_refresh'] = error_of(lambda: session.refresh_token(base + '/token', refresh_token=first_refresh, headers=headers))
 print(json.dumps(out))
 `;
+import { OPERATOR } from '../../src/core/index.ts';
 
 function python(env: Record<string, string>): Promise<any> {
   return new Promise((resolve, reject) => {
@@ -121,12 +122,12 @@ for (const { engine, skip } of engines) {
 
     before(async () => {
       t = await startApp(engine);
-      await t.core.tenants.adminCreate(undefined, tenant, 'Interop');
+      await t.core.tenants.adminCreate(OPERATOR, tenant, 'Interop');
       const tn = (await t.core.tenants.findByName(tenant))!;
       const u = await t.createUser({ tenant, username: 'libby', password: PW, email: 'libby@example.com' });
       user = { pk: u.pk, username: u.username };
       for (const [key, confidential] of [['conf', true], ['pub', false]] as const) {
-        const { client, secret } = await t.core.clients.create(undefined, tn, { name: `Interop ${key}`, clientId: `interop.${key}~1`, scopes: ['read', 'write'], confidential });
+        const { client, secret } = await t.core.clients.create(OPERATOR, tn, { name: `Interop ${key}`, clientId: `interop.${key}~1`, scopes: ['read', 'write'], confidential });
         noteSecret(secret);
         clients[key] = { id: client.clientId, secret };
       }

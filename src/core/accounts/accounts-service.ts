@@ -22,11 +22,17 @@ import type { SessionsService, NewSession } from '../sessions/sessions-service.t
 import type { UsersService } from '../users/users-service.ts';
 import type { AuthService } from '../auth-service.ts';
 import { emailProblem, normalizeEmail } from '../users/user-fields.ts';
+import type { RollingLimit } from '../credentials/rolling-limit.ts';
+import { selfService } from '../actor.ts';
+import { requireUserManager } from '../permissions.ts';
 
 /** allauth's EMAIL_CONFIRMATION_EXPIRE_DAYS. */
 const VERIFICATION_LIFETIME_MS = 3 * 86_400_000;
 const MISMATCH = "The two password fields didn't match.";
 const OWNED_ELSEWHERE = 'A user is already registered with this e-mail address.';
+/** The windows of the e-mail limits, django-allauth's: reset e-mails per minute, verification e-mails per 3 minutes. */
+const RESET_WINDOW_S = 60;
+const VERIFICATION_WINDOW_S = 180;
 
 /** A reset token is stored as the SHA-256 of itself with the user's password hash at the time. */
 const resetTokenHash = (token: string, user: User) => sha256(`${token}\n${user.passwordHash ?? ''}`);
@@ -63,6 +69,8 @@ export class AccountsService {
   private readonly d: {
     store: Store; clock: Clock; events: Events; hasher: PasswordHasher; mailer: Mailer; publicUrl: string; settings: SettingsService;
     tenants: TenantsService; sessions: SessionsService; users: UsersService; auth: AuthService; tokenKeys: TokenKeys; throttle: LoginThrottle;
+    /** Counts the e-mails sent to each address (shared by the instances). */
+    limits: RollingLimit;
     /** Failures of messages sent after the answer (resets, resends) go here: they must not change the answer. */
     onBackgroundError: (err: unknown) => void;
   };
@@ -133,7 +141,7 @@ export class AccountsService {
     if (email && !ep && (await this.d.store.read.emailAddresses.verifiedOwner(tenant.pk, email))) errors.add('email', OWNED_ELSEWHERE);
     errors.throwIfAny();
     // Password policy, username rules and uniqueness: the one place users are created.
-    const user = await this.d.users.create(undefined, { username: input.username, password: input.password1, email, tenant: tenant.name });
+    const user = await this.d.users.create(selfService(tenant), { username: input.username, password: input.password1, email, tenant: tenant.name });
     try {
       const out = await this.d.store.transaction(async (r) => {
         let mail: { address: EmailAddress; key: string } | undefined;
@@ -163,6 +171,23 @@ export class AccountsService {
     const now = this.d.clock.now();
     await r.emailTokens.insert({ token_hash: sha256(key), purpose: 'verify', user_pk: user.pk, email_pk: address.pk, created_at: now, expires_at: now + VERIFICATION_LIFETIME_MS, used_at: null });
     return key;
+  }
+
+  /**
+   * Counts one e-mail of `kind` to `addr`, or refuses it (429) when the address had its share:
+   * by the address alone, before anything is looked up, so the answer is the same whether or
+   * not it belongs to anyone.
+   */
+  private async limitEmails(tenant: Tenant, kind: 'reset' | 'verify', addr: string): Promise<void> {
+    const settings = await this.d.settings.forTenant(tenant.pk);
+    const [limit, window] = kind === 'reset' ? [settings.password_reset_email_limit, RESET_WINDOW_S] : [settings.verification_email_limit, VERIFICATION_WINDOW_S];
+    // The address is hashed: the counters need no personal data.
+    const key = `mail:${kind}:${tenant.pk}:${sha256(addr.toLowerCase()).slice(0, 32)}`;
+    const c = await this.d.limits.check(key, limit, window, 'strict');
+    if (!c.allowed) {
+      throw new DomainError('RATE_LIMITED', `Too many e-mails to this address. Try again in ${c.retryAfter} seconds.`, { retryAfter: c.retryAfter });
+    }
+    await this.d.limits.hit(key, window, 'strict');
   }
 
   private async sendOrFail(message: Parameters<Mailer['send']>[0]): Promise<void> {
@@ -222,6 +247,7 @@ export class AccountsService {
     const tenant = await this.d.tenants.resolve(tenantName);
     const addr = normalizeEmail(email);
     if (emailProblem(addr) || !addr) throw fieldError('email', 'Enter a valid email address.');
+    await this.limitEmails(tenant, 'verify', addr);
     this.afterAnswer(async () => {
       const candidates = (await this.d.store.read.emailAddresses.byEmail(tenant.pk, addr)).filter((a) => !a.verified);
       for (const address of candidates.slice(0, 3)) {
@@ -261,6 +287,7 @@ export class AccountsService {
     if (!settings.password_forgotten_enabled) throw new DomainError('PERMISSION_DENIED', 'Password reset is disabled.');
     const addr = normalizeEmail(email);
     if (!addr || emailProblem(addr)) throw fieldError('email', 'Enter a valid email address.');
+    await this.limitEmails(tenant, 'reset', addr);
     const now = this.d.clock.now();
     this.afterAnswer(async () => {
       const users = new Map<number, User>();
@@ -380,6 +407,8 @@ export class AccountsService {
   async sendEmailVerification(p: Principal, id: number): Promise<EmailAddress> {
     const a = await this.ownEmail(p, id);
     if (a.verified) throw validationError({ non_field_errors: ['This e-mail address is already verified.'] });
+    // The same limit as a resend: both send the message to the address.
+    await this.limitEmails(p.tenant, 'verify', a.email);
     const key = await this.d.store.transaction((r) => this.verificationToken(r, p.user, a));
     await this.sendOrFail(verificationMessage(this.d.publicUrl, p.tenant.displayName, a.email, p.user.username, key));
     return a;
@@ -455,7 +484,7 @@ export class AccountsService {
   /** Administrators lift a sign-in lock (as a password reset does). */
   async unlock(p: Principal, userId: string): Promise<void> {
     const user = await this.d.users.get(p, userId);
-    if (!(p.user.isSuperuser || (p.user.isStaff && p.user.tenantPk === user.tenantPk))) throw permissionDenied();
+    requireUserManager(p, user);
     const tenant = (await this.d.tenants.byPk(user.tenantPk))!;
     await this.d.throttle.unlock(tenant, user.username, user.email);
   }

@@ -3,7 +3,7 @@
 import type { Store } from '../../store/index.ts';
 import { FailsAction, type Events, type SecurityEvent } from '../events.ts';
 import type { Page, PageRequest, Principal } from '../types.ts';
-import { requireTenantManager } from '../permissions.ts';
+import { requireTenantManager, seesTenantlessEvents } from '../permissions.ts';
 
 /** Where the current request came from, supplied by the HTTP layer (nothing at the CLI). */
 export interface RequestOrigin {
@@ -61,7 +61,7 @@ export class AuditLog {
 
   async list(p: Principal, q: AuditQuery, page: PageRequest): Promise<Page<AuditEntry>> {
     requireTenantManager(p, p.tenant.pk);
-    const r = await this.store.read.audit.list({ tenantPk: p.tenant.pk, withoutTenant: p.user.isSuperuser, ...q }, page);
+    const r = await this.store.read.audit.list({ tenantPk: p.tenant.pk, withoutTenant: seesTenantlessEvents(p), ...q }, page);
     return {
       count: r.count,
       items: r.items.map((x) => ({

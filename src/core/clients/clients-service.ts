@@ -6,9 +6,10 @@ import { isUniqueViolation } from '../../store/index.ts';
 import type { ClientRecord } from '../../store/repos/clients.ts';
 import type { Clock } from '../clock.ts';
 import type { Events } from '../events.ts';
-import type { Client, Page, PageRequest, Principal, Tenant } from '../types.ts';
+import type { Client, Page, PageRequest, Tenant } from '../types.ts';
 import { DomainError, FieldErrorBag, fieldError, notFound } from '../errors.ts';
 import { requireTenantManager } from '../permissions.ts';
+import { actorUserPk, type Actor } from '../actor.ts';
 import { randomToken, safeEqual, sha256 } from '../secrets.ts';
 
 export const GRANT_TYPES = ['password', 'refresh_token', 'authorization_code', 'client_credentials'] as const;
@@ -65,8 +66,8 @@ export class ClientsService {
     this.events = events;
   }
 
-  private changed(p: Principal | undefined, tenant: Tenant, action: string, clientId: string) {
-    return this.events.emit({ type: 'client.changed', tenantPk: tenant.pk, userPk: null, actorPk: p?.user.pk ?? null, detail: { action, client_id: clientId } });
+  private changed(a: Actor, tenant: Tenant, action: string, clientId: string) {
+    return this.events.emit({ type: 'client.changed', tenantPk: tenant.pk, userPk: null, actorPk: actorUserPk(a), detail: { action, client_id: clientId } });
   }
 
   private async lookup(clientId: string): Promise<ClientRecord | undefined> {
@@ -128,22 +129,22 @@ export class ClientsService {
 
   // --- administration (staff of the tenant, superusers) ------------------------------------
 
-  async list(p: Principal | undefined, tenant: Tenant, page: PageRequest): Promise<Page<Client>> {
-    if (p) requireTenantManager(p, tenant.pk);
+  async list(a: Actor, tenant: Tenant, page: PageRequest): Promise<Page<Client>> {
+    requireTenantManager(a, tenant.pk);
     const r = await this.store.read.clients.list(tenant.pk, page);
     return { count: r.count, items: r.items.map(strip) };
   }
 
-  async get(p: Principal | undefined, tenant: Tenant, clientId: string): Promise<Client> {
-    if (p) requireTenantManager(p, tenant.pk);
+  async get(a: Actor, tenant: Tenant, clientId: string): Promise<Client> {
+    requireTenantManager(a, tenant.pk);
     const c = CLIENT_ID_RE.test(clientId) ? await this.store.read.clients.find(clientId) : undefined;
     if (!c || c.tenantPk !== tenant.pk) throw notFound();
     return strip(c);
   }
 
   /** Registers a client; the secret of a confidential client is in the answer and nowhere else. */
-  async create(p: Principal | undefined, tenant: Tenant, input: ClientInput): Promise<{ client: Client; secret: string | null }> {
-    if (p) requireTenantManager(p, tenant.pk);
+  async create(a: Actor, tenant: Tenant, input: ClientInput): Promise<{ client: Client; secret: string | null }> {
+    requireTenantManager(a, tenant.pk);
     check(input, true);
     const secret = input.confidential === false ? null : randomToken(32);
     const now = this.clock.now();
@@ -155,7 +156,7 @@ export class ClientsService {
           grantTypes: input.grantTypes ?? DEFAULT_GRANTS, redirectUris: input.redirectUris ?? [], scopes: input.scopes ?? [],
           createdAt: now, updatedAt: now,
         });
-        await this.changed(p, tenant, 'created', clientId);
+        await this.changed(a, tenant, 'created', clientId);
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw fieldError('client_id', 'A client with that id already exists.');
@@ -165,8 +166,8 @@ export class ClientsService {
     return { client: strip((await this.store.read.clients.find(clientId))!), secret };
   }
 
-  async update(p: Principal | undefined, tenant: Tenant, clientId: string, input: ClientInput): Promise<Client> {
-    const c = await this.get(p, tenant, clientId);
+  async update(a: Actor, tenant: Tenant, clientId: string, input: ClientInput): Promise<Client> {
+    const c = await this.get(a, tenant, clientId);
     if (input.clientId !== undefined && input.clientId !== c.clientId) throw fieldError('client_id', 'This field is read-only.');
     if (input.confidential !== undefined && input.confidential !== c.confidential) {
       throw fieldError('confidential', 'A client cannot change between public and confidential; register a new one.');
@@ -176,17 +177,17 @@ export class ClientsService {
       await r.clients.update(c.pk, {
         name: input.name?.trim(), grantTypes: input.grantTypes, redirectUris: input.redirectUris, scopes: input.scopes, updatedAt: this.clock.now(),
       });
-      await this.changed(p, tenant, 'updated', clientId);
+      await this.changed(a, tenant, 'updated', clientId);
     });
     this.cache.delete(clientId);
-    return this.get(p, tenant, clientId);
+    return this.get(a, tenant, clientId);
   }
 
-  async delete(p: Principal | undefined, tenant: Tenant, clientId: string): Promise<void> {
-    const c = await this.get(p, tenant, clientId);
+  async delete(a: Actor, tenant: Tenant, clientId: string): Promise<void> {
+    const c = await this.get(a, tenant, clientId);
     await this.store.transaction(async (r) => {
       await r.clients.delete(c.pk);
-      await this.changed(p, tenant, 'deleted', clientId);
+      await this.changed(a, tenant, 'deleted', clientId);
     });
     this.cache.delete(clientId);
   }

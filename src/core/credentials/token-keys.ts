@@ -34,6 +34,6 @@ export class TokenKeys {
     if (!user || !user.isActive || user.tenantPk !== row.tenant_pk) return null;
     const tenant = await this.tenants.byPk(user.tenantPk);
     if (!tenant?.isActive) return null;
-    return { user, tenant, method: 'token', tokenKeyHash: hash };
+    return { kind: 'user', user, tenant, method: 'token', tokenKeyHash: hash };
   }
 }

@@ -5,7 +5,7 @@ import type { Clock } from '../clock.ts';
 import type { Events } from '../events.ts';
 import type { Group, Page, PageRequest, Principal, User } from '../types.ts';
 import { fieldError, notFound, validationError } from '../errors.ts';
-import { managesTenant, requireTenantManager } from '../permissions.ts';
+import { managesTenant, requireGroupAccess, requireTenantManager } from '../permissions.ts';
 import { isUuid, newUuid } from '../secrets.ts';
 import { normalizeUsername } from '../users/user-fields.ts';
 
@@ -47,8 +47,8 @@ export class GroupsService {
   /** A group the caller manages; NOT_FOUND for malformed ids and other tenants' groups. */
   async get(p: Principal, id: string): Promise<Group> {
     const group = isUuid(id) ? await this.store.read.groups.findById(id.toLowerCase()) : undefined;
-    if (!group || (!p.user.isSuperuser && group.tenantPk !== p.user.tenantPk)) throw notFound();
-    requireTenantManager(p, group.tenantPk);
+    if (!group) throw notFound();
+    requireGroupAccess(p, group.tenantPk);
     return group;
   }
 

@@ -2,9 +2,10 @@
 import type { Store } from '../../store/index.ts';
 import type { Clock } from '../clock.ts';
 import type { Events } from '../events.ts';
-import type { Principal, Tenant } from '../types.ts';
+import type { Tenant } from '../types.ts';
 import { DomainError, FieldErrorBag, fieldError, notFound, validationError } from '../errors.ts';
 import { requireSuperuser } from '../permissions.ts';
+import { actorUserPk, type Actor } from '../actor.ts';
 import { newUuid } from '../secrets.ts';
 import { isUniqueViolation } from '../../store/index.ts';
 
@@ -112,33 +113,33 @@ export class TenantsService {
     this.byPkCache.delete(t.pk);
   }
 
-  // --- administration (superusers; `undefined` is the operator at the command line) -------------------------------------------------------
+  // --- administration (superusers and the operator) ------------------------------------------
 
-  async adminList(p: Principal | undefined): Promise<Tenant[]> {
-    if (p) requireSuperuser(p);
+  async adminList(a: Actor): Promise<Tenant[]> {
+    requireSuperuser(a);
     return this.store.read.tenants.list();
   }
 
-  async adminGet(p: Principal | undefined, name: string): Promise<Tenant> {
-    if (p) requireSuperuser(p);
+  async adminGet(a: Actor, name: string): Promise<Tenant> {
+    requireSuperuser(a);
     const t = await this.store.read.tenants.findByName(name);
     if (!t) throw notFound();
     return t;
   }
 
-  async adminCreate(p: Principal | undefined, name: string, displayName: string | undefined): Promise<Tenant> {
-    if (p) requireSuperuser(p);
+  async adminCreate(a: Actor, name: string, displayName: string | undefined): Promise<Tenant> {
+    requireSuperuser(a);
     const t = await this.store.transaction(async () => {
       const made = await this.create(name, displayName ?? name); // joins this transaction
-      await this.events.emit({ type: 'tenant.changed', tenantPk: made.pk, userPk: null, actorPk: p?.user.pk ?? null, detail: { action: 'created', name } });
+      await this.events.emit({ type: 'tenant.changed', tenantPk: made.pk, userPk: null, actorPk: actorUserPk(a), detail: { action: 'created', name } });
       return made;
     });
     return t;
   }
 
   /** Renames, retitles, disables or re-enables a tenant. The default tenant cannot be renamed or disabled. */
-  async adminUpdate(p: Principal | undefined, name: string, changes: TenantChanges): Promise<Tenant> {
-    const t = await this.adminGet(p, name);
+  async adminUpdate(a: Actor, name: string, changes: TenantChanges): Promise<Tenant> {
+    const t = await this.adminGet(a, name);
     const errors = new FieldErrorBag();
     if (changes.name !== undefined && changes.name !== t.name) {
       if (t.name === DEFAULT_TENANT) errors.add('name', 'The default tenant cannot be renamed.');
@@ -154,7 +155,7 @@ export class TenantsService {
       await this.store.transaction(async (r) => {
         await r.tenants.update(t.pk, { ...changes, updatedAt: this.clock.now() });
         await this.events.emit({
-          type: 'tenant.changed', tenantPk: t.pk, userPk: null, actorPk: p?.user.pk ?? null,
+          type: 'tenant.changed', tenantPk: t.pk, userPk: null, actorPk: actorUserPk(a),
           detail: { action: 'updated', name: changes.name ?? t.name, is_active: changes.isActive ?? t.isActive },
         });
       });
@@ -167,13 +168,13 @@ export class TenantsService {
   }
 
   /** Deletes a tenant with everything in it. The default tenant stays. */
-  async adminDelete(p: Principal | undefined, name: string): Promise<void> {
-    const t = await this.adminGet(p, name);
+  async adminDelete(a: Actor, name: string): Promise<void> {
+    const t = await this.adminGet(a, name);
     if (t.name === DEFAULT_TENANT) throw validationError({ non_field_errors: ['The default tenant cannot be deleted.'] });
-    if (p && t.pk === p.user.tenantPk) throw validationError({ non_field_errors: ['You cannot delete the tenant you are signed in to.'] });
+    if (a.kind === 'user' && t.pk === a.user.tenantPk) throw validationError({ non_field_errors: ['You cannot delete the tenant you are signed in to.'] });
     await this.store.transaction(async (r) => {
       await r.tenants.delete(t.pk);
-      await this.events.emit({ type: 'tenant.changed', tenantPk: null, userPk: null, actorPk: p?.user.pk ?? null, detail: { action: 'deleted', name: t.name } });
+      await this.events.emit({ type: 'tenant.changed', tenantPk: null, userPk: null, actorPk: actorUserPk(a), detail: { action: 'deleted', name: t.name } });
     });
     this.forget(t);
   }

@@ -4,8 +4,9 @@ import { isUniqueViolation } from '../../store/index.ts';
 import type { Clock } from '../clock.ts';
 import type { Events } from '../events.ts';
 import type { Page, PageRequest, Principal, Tenant, User } from '../types.ts';
-import { FieldErrorBag, fieldError, notFound, permissionDenied } from '../errors.ts';
-import { managesTenant, requireTenantManager, requireUserAccess } from '../permissions.ts';
+import { FieldErrorBag, fieldError, notFound } from '../errors.ts';
+import { requireMayChangeFlags, requireMayCreateUser, requireMayNameTenant, requireMayPlaceElsewhere, requireUserAccess, requireUserManager, userListScope } from '../permissions.ts';
+import { actorUserPk, type Actor } from '../actor.ts';
 import { isUuid, newUuid } from '../secrets.ts';
 import type { PasswordHasher } from '../credentials/password-hasher.ts';
 import { checkPassword } from '../credentials/password-policy.ts';
@@ -109,28 +110,37 @@ export class UsersService {
   /** Lists a tenant's users: all of them for its managers, only oneself for anyone else. */
   async list(p: Principal, page: PageRequest, tenant?: Tenant): Promise<Page<User>> {
     const t = tenant ?? p.tenant;
-    if (managesTenant(p, t.pk)) return this.store.read.users.list(t.pk, page);
-    if (t.pk !== p.user.tenantPk) throw permissionDenied();
-    return this.store.read.users.list(t.pk, page, p.user.pk);
+    return userListScope(p, t) === 'all' ? this.store.read.users.list(t.pk, page) : this.store.read.users.list(t.pk, page, p.user.pk);
   }
 
-  private async targetTenant(p: Principal | undefined, name: string | undefined, current: number): Promise<Tenant | undefined> {
+  /** Lists the users of the tenant named by a superuser (the v1 API's `?tenant_id=`); NOT_FOUND for anyone else. */
+  async listInTenant(p: Principal, page: PageRequest, tenantName: string): Promise<Page<User>> {
+    requireMayNameTenant(p);
+    const t = await this.tenants.findByName(tenantName);
+    if (!t) throw notFound();
+    return this.list(p, page, t);
+  }
+
+  private async targetTenant(a: Actor, name: string | undefined, current: number): Promise<Tenant | undefined> {
     if (name === undefined) return undefined;
     const t = await this.tenants.findByName(name);
     if (t && t.pk === current) return t;
-    // Placing a user in another tenant than the caller's is a superuser's act.
-    if (p && !p.user.isSuperuser) throw permissionDenied();
+    requireMayPlaceElsewhere(a);
     if (!t) throw fieldError('tenant_id', `Unknown tenant "${name}".`);
     return t;
   }
 
-  async create(p: Principal | undefined, input: CreateUserInput): Promise<User> {
-    const callerTenant = p ? p.tenant.pk : (await this.tenants.resolve(undefined)).pk;
-    const tenant = (await this.targetTenant(p, input.tenant, callerTenant)) ?? (p ? p.tenant : await this.tenants.resolve(undefined));
-    if (p) {
-      requireTenantManager(p, tenant.pk);
-      if (input.isSuperuser && !p.user.isSuperuser) throw permissionDenied();
-    }
+  /** The tenant an actor acts in when it names none: its own, the visited one, or `default` for the operator. */
+  private async homeTenant(a: Actor): Promise<Tenant> {
+    if (a.kind === 'user') return a.tenant;
+    if (a.kind === 'self_service') return a.tenant;
+    return this.tenants.resolve(undefined);
+  }
+
+  async create(a: Actor, input: CreateUserInput): Promise<User> {
+    const home = await this.homeTenant(a);
+    const tenant = (await this.targetTenant(a, input.tenant, home.pk)) ?? home;
+    requireMayCreateUser(a, tenant, input);
     const username = normalizeUsername(input.username);
     const email = normalizeEmail(input.email ?? '');
     const errors = new FieldErrorBag();
@@ -163,7 +173,7 @@ export class UsersService {
           profile: input.profile ?? {}, emm: input.emm ?? {}, avatar: input.avatar ?? null, emailVerified: false, createdAt: now, updatedAt: now,
         });
         const created = (await r.users.findById(id))!;
-        await this.events.emit({ type: 'user.created', tenantPk: tenant.pk, userPk: created.pk, actorPk: p?.user.pk ?? null, detail: { username } });
+        await this.events.emit({ type: 'user.created', tenantPk: tenant.pk, userPk: created.pk, actorPk: actorUserPk(a), detail: { username } });
         return created;
       });
     } catch (err) {
@@ -174,11 +184,7 @@ export class UsersService {
 
   async update(p: Principal, id: string, input: UpdateUserInput): Promise<User> {
     const user = await this.get(p, id);
-    const manager = managesTenant(p, user.tenantPk);
-    if ((input.isActive !== undefined && input.isActive !== user.isActive) || (input.isStaff !== undefined && input.isStaff !== user.isStaff)) {
-      if (!manager) throw permissionDenied();
-    }
-    if (input.isSuperuser !== undefined && input.isSuperuser !== user.isSuperuser && !p.user.isSuperuser) throw permissionDenied();
+    requireMayChangeFlags(p, user, input);
     const tenant = await this.targetTenant(p, input.tenant, user.tenantPk);
     const moving = tenant !== undefined && tenant.pk !== user.tenantPk;
 
@@ -271,7 +277,7 @@ export class UsersService {
 
   async delete(p: Principal, id: string): Promise<void> {
     const user = await this.get(p, id);
-    if (!managesTenant(p, user.tenantPk)) throw permissionDenied();
+    requireUserManager(p, user);
     await this.store.transaction(async (r) => {
       await r.users.delete(user.pk);
       await this.events.emit({ type: 'user.deleted', tenantPk: user.tenantPk, userPk: null, actorPk: p.user.pk, detail: { username: user.username, user_id: user.id } });

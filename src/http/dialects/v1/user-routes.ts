@@ -23,11 +23,9 @@ export async function userRoutes(app: TypedApp, { core, publicUrl }: DialectOpti
       response: { 200: paginated(User), ...errors },
     },
   }, async (request) => {
-    const tenant = request.query.tenant_id === undefined ? undefined : await core.tenants.findByName(request.query.tenant_id);
-    if (request.query.tenant_id !== undefined && (!tenant || !request.principal!.user.isSuperuser)) {
-      throw new DomainError('NOT_FOUND', 'Not found.');
-    }
-    const { req, result } = await fetchPage(pageRequest(request.query.page), (r) => core.users.list(request.principal!, r, tenant));
+    const named = request.query.tenant_id;
+    const { req, result } = await fetchPage(pageRequest(request.query.page), (r) =>
+      named === undefined ? core.users.list(request.principal!, r) : core.users.listInTenant(request.principal!, r, named));
     return { ...pageLinks(publicUrl, request, req, result), resources: result.items.map(presentUser) };
   });
 
