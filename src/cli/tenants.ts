@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
-import type { Tenant } from '../core/index.ts';
+import { OPERATOR, type Tenant } from '../core/index.ts';
 import { openCore, UsageError } from './context.ts';
-import { OPERATOR } from '../core/index.ts';
 
 export const help = `Usage: latchkey tenants <action> [arguments]
 

@@ -5,9 +5,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { engines } from '../helpers/engines.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
-import { ManualClock, type User } from '../../src/core/index.ts';
+import { ManualClock, type User, OPERATOR } from '../../src/core/index.ts';
 import { assertError, basic, restAuthLogin, v1Pair, v2Pair } from '../tenancy/support.ts';
-import { OPERATOR } from '../../src/core/index.ts';
 
 const PW = 'authn-suite-pass-1';
 const START = Date.UTC(2026, 2, 14, 9, 26, 53, 589);

@@ -13,10 +13,9 @@ import { engines, type Engine } from '../helpers/engines.ts';
 import { fastHasher, startApp, PUBLIC_URL, type TestApp } from '../helpers/app.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
 import { openStore } from '../../src/store/index.ts';
-import { createCore } from '../../src/core/index.ts';
+import { createCore, OPERATOR } from '../../src/core/index.ts';
 import { buildServer } from '../../src/http/server.ts';
 import { assertError, basic, claims, dialectOf, inTenant, restAuthLogin, v1Pair, v2Pair, v2Token } from '../tenancy/support.ts';
-import { OPERATOR } from '../../src/core/index.ts';
 
 const PW = 'client-suite-pass-1';
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');

@@ -9,9 +9,8 @@ import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { engines } from '../helpers/engines.ts';
 import { countingHasher } from '../helpers/app.ts';
-import { createArgon2Hasher, createCore, MAX_PASSWORD_BYTES } from '../../src/core/index.ts';
+import { createArgon2Hasher, createCore, MAX_PASSWORD_BYTES, OPERATOR } from '../../src/core/index.ts';
 import { startCore, rejectsWith, PASSWORD, PUBLIC_URL, type CoreFixture } from './support.ts';
-import { OPERATOR } from '../../src/core/index.ts';
 
 const LONG_OK = 'a'.repeat(MAX_PASSWORD_BYTES);
 

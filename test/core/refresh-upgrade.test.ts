@@ -8,11 +8,10 @@ import { Migrator } from 'kysely/migration';
 import { engines } from '../helpers/engines.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { migrations } from '../../src/store/migrations/index.ts';
-import { createCore, ManualClock } from '../../src/core/index.ts';
+import { createCore, ManualClock, OPERATOR } from '../../src/core/index.ts';
 import { sha256 } from '../../src/core/secrets.ts';
 import { fastHasher } from '../helpers/app.ts';
 import { PUBLIC_URL, PASSWORD } from './support.ts';
-import { OPERATOR } from '../../src/core/index.ts';
 
 for (const { engine, skip } of engines) {
   describe(`refresh tokens across migration 0007 [${engine.name}]`, { skip }, () => {

@@ -1,10 +1,9 @@
 // The core over a fresh database of one engine, with no HTTP at all.
 import { sql } from 'kysely';
 import { openStore, type Store } from '../../src/store/index.ts';
-import { createCore, ManualClock, DomainError, type Core, type PasswordHasher, type Principal, type ErrorCode } from '../../src/core/index.ts';
+import { createCore, ManualClock, DomainError, type Core, type PasswordHasher, type Principal, type ErrorCode, OPERATOR } from '../../src/core/index.ts';
 import { fastHasher } from '../helpers/app.ts';
 import type { Engine } from '../helpers/engines.ts';
-import { OPERATOR } from '../../src/core/index.ts';
 
 export const PUBLIC_URL = 'http://latchkey.test';
 export const PASSWORD = 'correct-horse-battery';

@@ -5,9 +5,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { engines } from '../helpers/engines.ts';
-import { SETTING_KEYS, SETTINGS } from '../../src/core/index.ts';
+import { SETTING_KEYS, SETTINGS, OPERATOR } from '../../src/core/index.ts';
 import { startV1, assertDetail, assertFieldErrors, assertUserJson, countRows, jwtPayload, PASSWORD, type V1App } from './v1-support.ts';
-import { OPERATOR } from '../../src/core/index.ts';
 
 for (const { engine, skip } of engines) {
   describe(`v1 groups and members [${engine.name}]`, { skip }, () => {
