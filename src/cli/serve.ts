@@ -23,6 +23,7 @@ export async function run(argv: string[]): Promise<number> {
     core,
     publicUrl: config.publicUrl,
     trustProxy: config.trustProxy,
+    csrfTrustedOrigins: config.csrfTrustedOrigins,
     logger: {
       level: config.logLevel,
       redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },

@@ -1,5 +1,6 @@
 // The operating contract's environment variables, read and checked once at start.
 import path from 'node:path';
+import { parseTrustedOrigins } from '../http/trusted-origins.ts';
 
 export interface BootstrapAdmin {
   username: string;
@@ -17,6 +18,8 @@ export interface Config {
   dataDir: string;
   logLevel: string;
   trustProxy: boolean;
+  /** CSRF_TRUSTED_ORIGINS: origins besides PUBLIC_URL's whose pages may send cookie-authenticated writes. */
+  csrfTrustedOrigins: string[];
   /** The From address of e-mails (MAIL_FROM). */
   mailFrom: string;
   bootstrapAdmin: BootstrapAdmin | undefined;
@@ -67,6 +70,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const logLevel = env.LOG_LEVEL || 'info';
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   const trustProxy = env.TRUST_PROXY === '1' || env.TRUST_PROXY === 'true';
+  const csrfTrustedOrigins = (env.CSRF_TRUSTED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  try {
+    parseTrustedOrigins(publicUrl, csrfTrustedOrigins);
+  } catch (err) {
+    throw new ConfigError(`CSRF_TRUSTED_ORIGINS: ${(err as Error).message}`);
+  }
 
   let bootstrapAdmin: BootstrapAdmin | undefined;
   const username = env.LATCHKEY_BOOTSTRAP_ADMIN_USERNAME;
@@ -88,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: dataDirFor(databaseUrl),
     logLevel,
     trustProxy,
+    csrfTrustedOrigins,
     mailFrom: env.MAIL_FROM || `Latchkey <no-reply@${new URL(publicUrl).hostname}>`,
     bootstrapAdmin,
   };

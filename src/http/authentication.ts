@@ -3,6 +3,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Client, Core, Principal } from '../core/index.ts';
 import { DomainError, notAuthenticated, tokenInvalid } from '../core/index.ts';
+import { refuseUntrustedOrigin } from './trusted-origins.ts';
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -82,6 +83,7 @@ export async function authenticate(core: Core, request: FastifyRequest): Promise
     const found = await core.auth.authenticateSession(cookie);
     if (!found) throw new DomainError('NOT_AUTHENTICATED', 'Session expired or invalid. Sign in again.');
     if (UNSAFE.has(request.method)) {
+      refuseUntrustedOrigin(request);
       const csrf = request.headers['x-csrftoken'];
       if (!found.csrfOk(typeof csrf === 'string' ? csrf : undefined)) {
         throw new DomainError('CSRF_FAILED', 'CSRF Failed: CSRF token missing or incorrect.');

@@ -10,6 +10,8 @@ import { v1Dialect } from './dialects/v1/index.ts';
 import { trackRequestOrigin } from './request-origin.ts';
 import { registerMetrics } from './metrics.ts';
 import { refuseNulCharacters } from './nul-guard.ts';
+import { neverCacheCredentialAnswers } from './credential-answers.ts';
+import { parseTrustedOrigins, registerTrustedOrigins } from './trusted-origins.ts';
 import { authnDialect } from './dialects/authn/index.ts';
 import { oauth2V2Dialect } from './dialects/oauth2-v2/index.ts';
 import { restAuthDialect } from './dialects/rest-auth-api/index.ts';
@@ -19,6 +21,8 @@ export interface ServerOptions {
   publicUrl: string;
   logger?: FastifyServerOptions['logger'];
   trustProxy?: boolean;
+  /** CSRF_TRUSTED_ORIGINS: origins besides PUBLIC_URL's whose pages may send cookie writes. */
+  csrfTrustedOrigins?: string[];
 }
 
 export const BODY_LIMIT = 1024 * 1024;
@@ -46,6 +50,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   trackRequestOrigin(app);
   const metrics = registerMetrics(app, opts.core);
   refuseNulCharacters(app);
+  neverCacheCredentialAnswers(app);
+  registerTrustedOrigins(app, parseTrustedOrigins(opts.publicUrl, opts.csrfTrustedOrigins));
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
   await app.register(swagger, {

@@ -39,12 +39,13 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startApp(engine: Engine, opts: { clock?: Clock; hasher?: PasswordHasher; mailer?: Mailer } = {}): Promise<TestApp> {
+export async function startApp(engine: Engine, opts: { clock?: Clock; hasher?: PasswordHasher; mailer?: Mailer; publicUrl?: string; csrfTrustedOrigins?: string[] } = {}): Promise<TestApp> {
   const db = await engine.create();
   const store = openStore(db.url);
-  const core = createCore({ store, publicUrl: PUBLIC_URL, clock: opts.clock, hasher: opts.hasher ?? fastHasher(), origin: requestOrigin, mailer: opts.mailer });
+  const publicUrl = opts.publicUrl ?? PUBLIC_URL;
+  const core = createCore({ store, publicUrl, clock: opts.clock, hasher: opts.hasher ?? fastHasher(), origin: requestOrigin, mailer: opts.mailer });
   await core.prepare();
-  const app = await buildServer({ core, publicUrl: PUBLIC_URL, logger: testLogger() });
+  const app = await buildServer({ core, publicUrl, logger: testLogger(), csrfTrustedOrigins: opts.csrfTrustedOrigins });
   noteSecretsPassingThrough(app);
   return {
     app, core, store,

@@ -109,12 +109,12 @@ export async function authnDialect(app: FastifyInstance, { core, publicUrl }: Op
   };
 
   typed.get('/user_info/', {
-    config: { auth: true },
+    config: { auth: true, credentialAnswer: true },
     schema: { operationId: 'authn_user_info', tags, security, headers, summary: 'User information', description: 'The caller, with the credential it presented in `token`.', response: { 200: UserOut, ...errors } },
   }, async (request) => present(request, request.principal!.user));
 
   typed.get('/user/', {
-    config: { auth: true },
+    config: { auth: true, credentialAnswer: true },
     schema: { operationId: 'authn_user_list', tags, security, headers, summary: 'List users in Enterprise (staff: the tenant; others: themselves)', querystring: PageQuery, response: { 200: Type.Object({ count: Type.Integer(), previous: Type.Union([Type.String(), Type.Null()]), next: Type.Union([Type.String(), Type.Null()]), results: Type.Array(UserOut) }), ...errors } },
   }, async (request) => {
     const { req, result } = await fetchPage(pageRequest(request.query.page), (r) => core.users.list(request.principal!, r));
@@ -123,7 +123,7 @@ export async function authnDialect(app: FastifyInstance, { core, publicUrl }: Op
   });
 
   typed.post('/user/', {
-    config: { auth: true },
+    config: { auth: true, credentialAnswer: true },
     schema: { operationId: 'authn_user_create', tags, security, headers, summary: 'Create a new User (staff)', description: 'Without `password` the account cannot sign in with a password.', body: UserCreate, response: { 201: UserOut, ...errors } },
   }, async (request, reply) => {
     const b = request.body;
@@ -135,13 +135,13 @@ export async function authnDialect(app: FastifyInstance, { core, publicUrl }: Op
   });
 
   typed.get('/user/:user_id/', {
-    config: { auth: true },
+    config: { auth: true, credentialAnswer: true },
     schema: { operationId: 'authn_user_retrieve', tags, security, headers, summary: 'Get User Information', params: UserIdParam, response: { 200: UserOut, ...errors } },
   }, async (request) => present(request, await core.users.getByPk(request.principal!, pkOf(request.params.user_id))));
 
   for (const [method, body, summary] of [['PUT', UserPut, 'Update a User'], ['PATCH', UserPatch, 'Partial update a User']] as const) {
     typed.route({
-      method, url: '/user/:user_id/', config: { auth: true },
+      method, url: '/user/:user_id/', config: { auth: true, credentialAnswer: true },
       schema: { operationId: method === 'PUT' ? 'authn_user_update' : 'authn_user_partial_update', tags, security, headers, summary, description: 'A `password` here sets the password (oneself, or staff for its tenant) and ends the user\'s other sign-ins.', params: UserIdParam, body, response: { 200: UserOut, ...errors } },
       handler: async (request) => {
         const b = request.body as Record<string, any>;
@@ -156,7 +156,7 @@ export async function authnDialect(app: FastifyInstance, { core, publicUrl }: Op
   }
 
   typed.delete('/user/:user_id/', {
-    config: { auth: true },
+    config: { auth: true, credentialAnswer: true },
     schema: { operationId: 'authn_user_destroy', tags, security, headers, summary: 'Delete a user (staff)', params: UserIdParam, response: { 204: Type.Null({ description: 'Deleted User' }), ...errors } },
   }, async (request, reply) => {
     const target = await core.users.getByPk(request.principal!, pkOf(request.params.user_id));

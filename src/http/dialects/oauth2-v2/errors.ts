@@ -88,7 +88,6 @@ const OAUTH = {
 } as const satisfies Record<ErrorCode, readonly [string, number]>;
 
 export function sendOAuthError(reply: FastifyReply, error: string, status: number, description: string, viaBasic = false) {
-  reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
   if (status === 401) reply.header('www-authenticate', viaBasic ? 'Basic realm="token"' : 'Bearer');
   return reply.code(status).send({ error, error_description: description, detail: description });
 }

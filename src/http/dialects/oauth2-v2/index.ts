@@ -88,6 +88,7 @@ async function tokenEndpoint(app: FastifyInstance, { core }: Options) {
     }
   });
   app.withTypeProvider<TypeBoxTypeProvider>().post('/token', {
+    config: { credentialAnswer: true },
     schema: {
       operationId: 'oauth2_token', tags: ['v2 token'],
       summary: 'OAuth2 token endpoint: password and refresh_token grants',
@@ -116,7 +117,6 @@ async function tokenEndpoint(app: FastifyInstance, { core }: Options) {
     }
     const grantType = form.grant_type ?? 'password';
     const scopes = (form.scope ?? '').split(' ').filter(Boolean);
-    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
     let pair;
     if (grantType === 'password') {
       const missing = (['username', 'password'] as const).filter((f) => form[f] === undefined);

@@ -40,8 +40,12 @@ export async function restAuthDialect(app: FastifyInstance, { core, publicUrl }:
     const auth = request.routeOptions.config?.auth;
     if (auth === true) await authenticate(core, request);
     // Logout works with or without credentials, as dj-rest-auth's: it ends what it is given.
+    // A cookie write that fails the CSRF checks (token or origin) is 403, as DRF's
+    // SessionAuthentication answers it: a forged logout neither ends the session nor clears it.
     if (auth === 'optional' && (request.headers.authorization || request.cookies?.sessionid)) {
-      await authenticate(core, request).catch(() => undefined);
+      await authenticate(core, request).catch((err) => {
+        if (err instanceof DomainError && err.code === 'CSRF_FAILED') throw err;
+      });
     }
     await checkClient(core, request);
     if (request.body === undefined && request.routeOptions.schema?.body) request.body = {};
@@ -60,6 +64,7 @@ export async function restAuthDialect(app: FastifyInstance, { core, publicUrl }:
     ({ pk: u.pk, username: u.username, email: u.email, first_name: u.firstName, last_name: u.lastName });
 
   typed.post('/api/auth/login/', {
+    config: { credentialAnswer: true },
     schema: {
       operationId: 'auth_login_create', tags, summary: 'Sign in with username or e-mail and password',
       description: 'Answers a token key and opens a cookie session (`sessionid`, plus `csrftoken` for scripts). Repeated failures are slowed, then refused with 429 and Retry-After.',
@@ -92,7 +97,7 @@ export async function restAuthDialect(app: FastifyInstance, { core, publicUrl }:
   }
 
   typed.post('/api/auth/registration/', {
-    config: { fieldNames: { password: 'password1' } },
+    config: { fieldNames: { password: 'password1' }, credentialAnswer: true },
     schema: {
       operationId: 'auth_registration_create', tags, summary: 'Register a new user',
       description: 'Sends a verification e-mail when an address is given. When the tenant makes verification mandatory, the answer is `{"detail": "Verification e-mail sent."}` and signing in waits for the address to be verified. 403 when registration is closed; 503 when the e-mail cannot be sent (nothing is kept).',

@@ -73,7 +73,7 @@ export async function adminRoutes(app: TypedApp, { core, publicUrl }: DialectOpt
     return { ...pageLinks(publicUrl, request, req, result), resources: result.items.map(presentClient) };
   });
   app.post('/api/clients/', {
-    config: { auth: true },
+    config: { auth: true, credentialAnswer: true },
     schema: {
       operationId: 'api_clients_create', tags: clientTags, security,
       summary: 'Register a client application; staff only',
@@ -85,7 +85,6 @@ export async function adminRoutes(app: TypedApp, { core, publicUrl }: DialectOpt
     const { client, secret } = await core.clients.create(request.principal!, request.principal!.tenant, {
       clientId: b.client_id, name: b.name, grantTypes: b.grant_types, redirectUris: b.redirect_uris, scopes: b.scopes, confidential: b.confidential,
     });
-    reply.header('cache-control', 'no-store');
     return reply.code(201).send({ ...presentClient(client), client_secret: secret });
   });
   app.get('/api/clients/:client_id/', {

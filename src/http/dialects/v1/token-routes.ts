@@ -8,6 +8,7 @@ const tags = ['token'];
 
 export async function tokenRoutes(app: TypedApp, { core }: DialectOptions) {
   app.post('/api/token', {
+    config: { credentialAnswer: true },
     schema: {
       operationId: 'api_token_create', tags,
       summary: 'Obtain a JWT pair',
@@ -21,6 +22,7 @@ export async function tokenRoutes(app: TypedApp, { core }: DialectOptions) {
   });
 
   app.post('/api/token/refresh', {
+    config: { credentialAnswer: true },
     schema: {
       operationId: 'api_token_refresh_create', tags,
       summary: 'Refresh a JWT pair',

@@ -1,0 +1,22 @@
+// Answers that carry a credential (a token pair, a token key, a client secret, an echoed
+// credential) must never be kept by a cache, the browser's included (RFC 6749 §5.1, RFC 9700
+// §4.14.2). A route says so once, with `config: { credentialAnswer: true }`; this hook sets the
+// headers on every answer of that route, refusals too, so no endpoint can forget one of them.
+import type { FastifyInstance } from 'fastify';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Every answer of this route (success or error) carries a credential or may: never cached. */
+    credentialAnswer?: boolean;
+  }
+}
+
+export function neverCacheCredentialAnswers(app: FastifyInstance): void {
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.routeOptions.config?.credentialAnswer) {
+      reply.header('cache-control', 'no-store');
+      reply.header('pragma', 'no-cache');
+    }
+    return payload;
+  });
+}
