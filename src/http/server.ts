@@ -11,6 +11,8 @@ import { trackRequestOrigin } from './request-origin.ts';
 import { registerMetrics } from './metrics.ts';
 import { refuseNulCharacters } from './nul-guard.ts';
 import { neverCacheCredentialAnswers } from './credential-answers.ts';
+import { safeLogger, warnOfUntrustedProxy } from './request-log.ts';
+import { emailLinkPages } from './email-link-pages.ts';
 import { parseTrustedOrigins, registerTrustedOrigins } from './trusted-origins.ts';
 import { authnDialect } from './dialects/authn/index.ts';
 import { oauth2V2Dialect } from './dialects/oauth2-v2/index.ts';
@@ -29,7 +31,7 @@ export const BODY_LIMIT = 1024 * 1024;
 
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: opts.logger ?? false,
+    logger: safeLogger(opts.logger ?? false),
     trustProxy: opts.trustProxy ?? false,
     bodyLimit: BODY_LIMIT,
     // While draining after SIGTERM, a request arriving on a keep-alive connection that was already
@@ -51,6 +53,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const metrics = registerMetrics(app, opts.core);
   refuseNulCharacters(app);
   neverCacheCredentialAnswers(app);
+  warnOfUntrustedProxy(app, opts.trustProxy ?? false);
   registerTrustedOrigins(app, parseTrustedOrigins(opts.publicUrl, opts.csrfTrustedOrigins));
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
@@ -112,6 +115,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(authnDialect, { core: opts.core, publicUrl: opts.publicUrl });
   await app.register(oauth2V2Dialect, { core: opts.core, publicUrl: opts.publicUrl });
   await app.register(restAuthDialect, { core: opts.core, publicUrl: opts.publicUrl });
+  await app.register(emailLinkPages, { core: opts.core });
 
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not found.' }));
   return app;

@@ -1,0 +1,41 @@
+// What the request log may say. A query string carries secrets (the reset link's `token`, the
+// verification link's `key`, an OAuth `code`), so a request line names the route and the path
+// without it; no header is logged (pino's redact in the CLI is the second line of defence).
+// And a hint for operators: X-Forwarded-For while TRUST_PROXY is off usually means a proxy in
+// front whose address every client now shares.
+import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
+
+/** The path of a request URL without its query string or fragment. */
+export function pathOnly(url: string): string {
+  const cut = url.search(/[?#]/);
+  return cut < 0 ? url : url.slice(0, cut);
+}
+
+function requestLine(request: FastifyRequest) {
+  return {
+    method: request.method,
+    url: pathOnly(request.url),
+    route: request.routeOptions?.url,
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
+}
+
+/** The server's logger options with the request serializer above (it overrides any other). */
+export function safeLogger(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (!logger) return false;
+  const base = logger === true ? {} : logger;
+  return { ...base, serializers: { ...(base.serializers ?? {}), req: requestLine as never } };
+}
+
+/** Logs one warning per server (one process in production) on the first X-Forwarded-For while the proxy is not trusted. */
+export function warnOfUntrustedProxy(app: FastifyInstance, trustProxy: boolean): void {
+  if (trustProxy) return;
+  let warned = false;
+  app.addHook('onRequest', async (request) => {
+    if (warned || request.headers['x-forwarded-for'] === undefined) return;
+    warned = true;
+    request.log.warn('requests arrive with X-Forwarded-For but TRUST_PROXY is off: every client behind that proxy counts as the proxy\'s one address for the per-address sign-in limits, so they trip them together. Set TRUST_PROXY=1 when a proxy you control sets the header (and strips what clients send).');
+  });
+}
