@@ -1,0 +1,136 @@
+// The links in Latchkey's e-mails, followed in a real browser with JavaScript off. A user who
+// registers or forgets a password gets a message whose link must lead to a page that says what
+// happened or what to do next, never a 404: the verification link verifies the address by
+// itself (and says so, or says clearly why not), the reset link's page offers a plain form that
+// sets the new password. Both pages must load nothing from anywhere (the token is in the URL),
+// be cached by no one and send no Referer onwards. Screenshots go to docs/screenshots/.
+//
+// Runs Debian's chromium through playwright-core, on SQLite only (the pages are the same over
+// PostgreSQL: test/security/log-secrets.test.ts opens both links on each engine). Skipped when
+// /usr/bin/chromium is missing on a developer's machine; never skipped in CI.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { engines } from '../helpers/engines.ts';
+import { startApp, type TestApp } from '../helpers/app.ts';
+import { freePort, ROOT } from '../helpers/processes.ts';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
+import { noteSecret } from '../helpers/secret-log.ts';
+import { smtpMailer } from '../../src/mail/transports.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const IN_CI = process.env.CI === 'true';
+const skip = !fs.existsSync(CHROMIUM) && !IN_CI
+  ? `${CHROMIUM} is not installed (apt-get install chromium): browser test of the e-mail links skipped`
+  : false;
+const sqlite = engines.find((e) => e.engine.name === 'sqlite')!.engine;
+const SHOTS = path.join(ROOT, 'docs/screenshots');
+const PW = 'browser-links-passphrase-1';
+const NEW_PW = 'browser-links-passphrase-2';
+
+/** The first link in a message's text that starts with `prefix`. */
+const link = (text: string, prefix: string) => {
+  const m = text.match(new RegExp(`(${prefix.replace(/[.?]/g, '\\$&')}[^\\s"<]+)`));
+  if (!m) throw new Error(`no ${prefix} link in the message`);
+  return m[1]!;
+};
+
+describe('e-mail links in a real browser [sqlite]', { skip, timeout: 120_000 }, () => {
+  let t: TestApp;
+  let smtp: SmtpSink;
+  let base: string;
+  let browser: Browser;
+
+  before(async () => {
+    smtp = await startSmtpSink();
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    t = await startApp(sqlite, { publicUrl: base, mailer: smtpMailer(smtp.url) });
+    await t.app.listen({ host: '127.0.0.1', port });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    await t?.close();
+    await smtp?.close();
+  });
+
+  /** A page with JavaScript off that records every request it makes. */
+  async function open(url: string): Promise<{ context: BrowserContext; page: Page; status: number; headers: Record<string, string>; requested: string[] }> {
+    const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 720, height: 560 } });
+    const page = await context.newPage();
+    const requested: string[] = [];
+    page.on('request', (r) => requested.push(r.url()));
+    const answer = await page.goto(url, { waitUntil: 'load' });
+    return { context, page, status: answer!.status(), headers: answer!.headers(), requested };
+  }
+
+  const checkPage = async (p: Awaited<ReturnType<typeof open>>, url: string, heading: RegExp) => {
+    assert.equal(await p.page.locator('html').getAttribute('lang'), 'en');
+    assert.match(await p.page.locator('h1').innerText(), heading);
+    assert.equal(await p.page.locator('script, link, img, iframe').count(), 0, 'nothing loaded besides the page');
+    assert.deepEqual(p.requested, [url], 'the page made no other request');
+    assert.equal(p.headers['cache-control'], 'no-store');
+    assert.equal(p.headers['referrer-policy'], 'no-referrer');
+    assert.match(p.headers['content-type'] ?? '', /^text\/html; charset=utf-8/);
+  };
+
+  it('the verification link verifies the address and says so; opened again, it says clearly that it no longer works', async () => {
+    noteSecret(PW);
+    const reg = await fetch(`${base}/api/auth/registration/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'browsing', email: 'browsing@example.com', password1: PW, password2: PW }) });
+    assert.equal(reg.status, 201, await reg.text());
+    const url = link((await smtp.next('browsing@example.com')).text, `${base}/account/verify-email/?key=`);
+    noteSecret(new URL(url).searchParams.get('key'));
+    const first = await open(url);
+    try {
+      assert.equal(first.status, 200);
+      await checkPage(first, url, /Your e-mail address is verified/);
+      await first.page.screenshot({ path: path.join(SHOTS, 'email-verified.png') });
+    } finally {
+      await first.context.close();
+    }
+    const user = await t.store.read.users.findByUsername((await t.core.tenants.resolve(undefined)).pk, 'browsing');
+    assert.equal(user?.emailVerified, true, 'the address is verified');
+    const again = await open(url);
+    try {
+      assert.equal(again.status, 400);
+      await checkPage(again, url, /This link did not work/);
+      assert.match(await again.page.locator('main').innerText(), /Invalid or expired verification key/);
+      await again.page.screenshot({ path: path.join(SHOTS, 'email-link-used.png') });
+    } finally {
+      await again.context.close();
+    }
+  });
+
+  it('the reset link\'s page sets the new password with its plain form, and says which API call does the same', async () => {
+    noteSecret(NEW_PW);
+    const asked = await fetch(`${base}/api/auth/password/reset/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'browsing@example.com' }) });
+    assert.equal(asked.status, 200);
+    const url = link((await smtp.next('browsing@example.com', 1)).text, `${base}/account/reset-password/?uid=`);
+    noteSecret(new URL(url).searchParams.get('token'));
+    const p = await open(url);
+    try {
+      assert.equal(p.status, 200);
+      await checkPage(p, url, /Choose a new password/);
+      assert.match(await p.page.locator('main').innerText(), /POST \/api\/auth\/password\/reset\/confirm\//);
+      await p.page.getByLabel('New password', { exact: true }).fill(NEW_PW);
+      await p.page.getByLabel('The new password again').fill(NEW_PW);
+      await p.page.screenshot({ path: path.join(SHOTS, 'reset-password.png') });
+      const [answer] = await Promise.all([p.page.waitForResponse((r) => r.url().endsWith('/api/auth/password/reset/confirm/')), p.page.getByRole('button', { name: 'Set the new password' }).click()]);
+      assert.equal(answer.status(), 200, await answer.text());
+      assert.deepEqual(await answer.json(), { detail: 'Password has been reset with the new password.' });
+    } finally {
+      await p.context.close();
+    }
+    const login = await fetch(`${base}/api/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'browsing', password: NEW_PW }) });
+    assert.equal(login.status, 200, 'the new password signs in');
+    const pair = await login.json() as { access: string; refresh: string };
+    noteSecret(pair.access);
+    noteSecret(pair.refresh);
+  });
+});
