@@ -16,6 +16,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   keys: () => import('./keys.ts'),
   tenants: () => import('./tenants.ts'),
   clients: () => import('./clients.ts'),
+  import: () => import('./import.ts'),
+  export: () => import('./export.ts'),
 };
 
 const USAGE = `Usage: latchkey <command> [options]
@@ -27,6 +29,8 @@ Commands:
   keys rotate      rotate the JWT signing key
   tenants          list, create, rename, disable, enable, delete tenants
   clients          list, register, delete client applications
+  import           import users (with their password hashes) from Django, Keycloak, better-auth, JSON Lines
+  export           export a tenant as JSON Lines
 
 Run "latchkey <command> --help" for a command's options.`;
 

@@ -14,6 +14,7 @@ import { sessionsRepo } from './repos/sessions.ts';
 import { clientsRepo } from './repos/clients.ts';
 import { auditRepo } from './repos/audit.ts';
 import { emailAddressesRepo, emailTokensRepo, loginFailuresRepo, socialAccountsRepo, tokenKeysRepo } from './repos/self-service.ts';
+import { importBatchRepo } from './repos/import-batch.ts';
 
 export { isUniqueViolation, isUnavailable } from './errors.ts';
 export type { Engine } from './database.ts';
@@ -34,6 +35,7 @@ function bind(db: Kysely<DB>, engine: Engine) {
     emailTokens: emailTokensRepo(db),
     socialAccounts: socialAccountsRepo(db),
     loginFailures: loginFailuresRepo(db),
+    importBatch: importBatchRepo(db, engine),
   };
 }
 
