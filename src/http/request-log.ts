@@ -1,6 +1,7 @@
 // What the request log may say. A query string carries secrets (the reset link's `token`, the
 // verification link's `key`, an OAuth `code`), so a request line names the route and the path
-// without it; no header is logged (pino's redact in the CLI is the second line of defence).
+// without it; no header is logged (pino's redact in the CLI is the second line of defence), nor
+// the raw bytes of an unparsable request.
 // And a hint for operators: X-Forwarded-For while TRUST_PROXY is off usually means a proxy in
 // front whose address every client now shares.
 import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
@@ -22,11 +23,17 @@ function requestLine(request: FastifyRequest) {
   };
 }
 
-/** The server's logger options with the request serializer above (it overrides any other). */
+/**
+ * The server's logger options with the request serializer above (it overrides any other), and
+ * the raw bytes of a request Node could not parse (`err.rawPacket`, logged by Fastify at trace as
+ * "client error", request line and all) redacted.
+ */
 export function safeLogger(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
   if (!logger) return false;
-  const base = logger === true ? {} : logger;
-  return { ...base, serializers: { ...(base.serializers ?? {}), req: requestLine as never } };
+  const base = (logger === true ? {} : logger) as Exclude<FastifyServerOptions['logger'], boolean | undefined> & { redact?: string[] | { paths: string[]; censor?: unknown } };
+  const given = base.redact;
+  const redact = Array.isArray(given) || given === undefined ? { paths: [...(given ?? []), 'err.rawPacket'] } : { ...given, paths: [...given.paths, 'err.rawPacket'] };
+  return { ...base, redact, serializers: { ...(base.serializers ?? {}), req: requestLine as never } } as FastifyServerOptions['logger'];
 }
 
 /** Logs one warning per server (one process in production) on the first X-Forwarded-For while the proxy is not trusted. */
