@@ -32,6 +32,13 @@ const one = (v: unknown) => (typeof v === 'string' ? v : undefined);
 const QUERY = { type: 'object', additionalProperties: true } as const;
 
 export async function emailLinkPages(app: FastifyInstance, { core }: { core: Core }) {
+  // A query Fastify cannot take (a repeated parameter) is a page too, not a JSON error.
+  app.setErrorHandler((err, request, reply) => {
+    const c = classify(err);
+    if (c.kind === 'validation' || c.kind === 'http') return page(reply, 400, 'This link is incomplete', '<p>Open the whole link from the message, exactly as it was sent.</p>');
+    request.log.error({ err }, 'unhandled error');
+    return page(reply, 500, 'Something went wrong', '<p>Please try again in a minute.</p>');
+  });
   app.get('/account/verify-email/', {
     schema: {
       tags: ['e-mail links'], summary: 'The verification link of an e-mail: verifies the address and answers an HTML page',
@@ -39,6 +46,8 @@ export async function emailLinkPages(app: FastifyInstance, { core }: { core: Cor
       querystring: { ...QUERY, properties: { key: { type: 'string', description: 'The key from the message' } } },
     },
   }, async (request, reply) => {
+    // HEAD (a link checker, a mail scanner asking about the page) verifies nothing.
+    if (request.method === 'HEAD') return page(reply, 200, 'Verify your e-mail address', '<p>Open this link in a browser to verify your address.</p>');
     const key = one((request.query as Record<string, unknown>).key) ?? '';
     try {
       await core.accounts.verifyEmail(key);

@@ -86,6 +86,12 @@ describe('e-mail links in a real browser [sqlite]', { skip, timeout: 120_000 }, 
     assert.equal(reg.status, 201, await reg.text());
     const url = link((await smtp.next('browsing@example.com')).text, `${base}/account/verify-email/?key=`);
     noteSecret(new URL(url).searchParams.get('key'));
+    const tenantPk = (await t.core.tenants.resolve(undefined)).pk;
+    // A link checker's HEAD, and a malformed copy of the link, verify nothing.
+    assert.equal((await fetch(url, { method: 'HEAD' })).status, 200);
+    const doubled = await fetch(`${url}&key=other`);
+    assert.deepEqual([doubled.status, doubled.headers.get('content-type')], [400, 'text/html; charset=utf-8']);
+    assert.equal((await t.store.read.users.findByUsername(tenantPk, 'browsing'))?.emailVerified, false, 'not verified by HEAD');
     const first = await open(url);
     try {
       assert.equal(first.status, 200);
@@ -94,7 +100,7 @@ describe('e-mail links in a real browser [sqlite]', { skip, timeout: 120_000 }, 
     } finally {
       await first.context.close();
     }
-    const user = await t.store.read.users.findByUsername((await t.core.tenants.resolve(undefined)).pk, 'browsing');
+    const user = await t.store.read.users.findByUsername(tenantPk, 'browsing');
     assert.equal(user?.emailVerified, true, 'the address is verified');
     const again = await open(url);
     try {
