@@ -5,7 +5,7 @@ import { openStore, type Store } from '../store/index.ts';
 import { localBroadcast, redisBroadcast } from '../store/broadcast.ts';
 import { createCore, type Core } from '../core/index.ts';
 import { requestOrigin } from '../http/request-origin.ts';
-import { localCounters, redisCounters } from '../store/counters.ts';
+import { databaseCounters, redisCounters } from '../store/counters.ts';
 import { outboxMailer, smtpMailer } from '../mail/transports.ts';
 import { loadRedis } from '../optional-modules.ts';
 import path from 'node:path';
@@ -37,7 +37,8 @@ export async function openCore(config: Config = loadConfig(), opts: OpenOptions 
   };
   const log = opts.log ?? ((level, msg, meta) => (level === 'error' ? console.error : console.log)(msg, meta));
   const onRedisError = opts.onSharedStateError ?? ((err: unknown) => console.error(`redis: ${(err as Error).message}`));
-  const counters = counterClient ? redisCounters(counterClient, onRedisError) : localCounters();
+  // Without Redis (and while it is down) the database keeps the counters: shared all the same.
+  const counters = counterClient ? redisCounters(counterClient, onRedisError, databaseCounters(opened)) : undefined;
   const mailer = config.smtpUrl
     ? smtpMailer(config.smtpUrl, { from: config.mailFrom })
     : outboxMailer(path.join(config.dataDir, 'outbox'), { from: config.mailFrom, log: (msg, meta) => log('info', msg, meta) });

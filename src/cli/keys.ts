@@ -6,7 +6,8 @@ export const help = `Usage: latchkey keys rotate
 For each signing algorithm in use (ES256, and RS256 once a tenant chose it): promotes the
 published "next" key to "current" (new tokens are signed with it within seconds on every
 instance), retires the old current key (still published, so tokens it signed stay valid until
-they expire) and publishes a new "next" key.`;
+they expire) and publishes a new "next" key. Also makes a new key for the v1 refresh tokens
+(the old one still verifies the refresh tokens it signed until they expire).`;
 
 export async function run(argv: string[]): Promise<number> {
   const { positionals } = parseArgs({ args: argv, options: {}, strict: true, allowPositionals: true });

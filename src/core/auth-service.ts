@@ -9,7 +9,8 @@ import type { LoginThrottle } from './credentials/login-throttle.ts';
 import type { RequestOrigin } from './audit/audit-log.ts';
 import { DomainError, FieldErrorBag, invalidCredentials, notAuthenticated, tokenInvalid } from './errors.ts';
 import { newUuid } from './secrets.ts';
-import { newRefreshToken, refreshTokenKey } from './tokens/refresh-tokens.ts';
+import { newRefreshToken, refreshTokenKey, type RefreshTokenKey } from './tokens/refresh-tokens.ts';
+import { isJwtShaped, type RefreshKeys } from './tokens/refresh-keys.ts';
 import type { PasswordHasher } from './credentials/password-hasher.ts';
 import { MAX_PASSWORD_BYTES, checkPassword } from './credentials/password-policy.ts';
 import type { AccessTokens } from './tokens/access-tokens.ts';
@@ -33,6 +34,8 @@ export interface GrantContext {
   /** The registered client asking, when there is one. */
   client?: Client;
   scopes?: string[];
+  /** The refresh token's form: a JWT (the v1 dialect, as simplejwt's) or `<family>.<secret>` (the default). */
+  refreshFormat?: 'jwt' | 'opaque';
 }
 
 export interface PasswordFields {
@@ -53,12 +56,14 @@ export class AuthService {
   private readonly events: Events;
   private readonly throttle: LoginThrottle;
   private readonly origin: () => RequestOrigin | undefined;
+  private readonly refreshKeys: RefreshKeys;
 
   constructor(deps: {
     store: Store; clock: Clock; hasher: PasswordHasher; accessTokens: AccessTokens; settings: SettingsService;
     tenants: TenantsService; sessions: SessionsService; users: UsersService; clients: ClientsService; events: Events;
-    throttle: LoginThrottle; origin: () => RequestOrigin | undefined;
+    throttle: LoginThrottle; origin: () => RequestOrigin | undefined; refreshKeys: RefreshKeys;
   }) {
+    this.refreshKeys = deps.refreshKeys;
     this.throttle = deps.throttle;
     this.origin = deps.origin;
     this.clients = deps.clients;
@@ -127,7 +132,7 @@ export class AuthService {
     const settings = await this.settings.forTenant(tenant.pk);
     const now = this.clock.now();
     const familyId = newUuid();
-    const refresh = newRefreshToken(familyId);
+    const refresh = await this.newRefresh(familyId, user.id, now, settings, grant.refreshFormat);
     const groups = await this.store.read.groups.namesForUser(user.pk);
     // Everything a successful sign-in writes, its audit row included, in one transaction.
     await this.store.transaction(async (r) => {
@@ -149,7 +154,7 @@ export class AuthService {
    * raced itself): the whole family is revoked, as OAuth 2.0 Security BCP §4.14 advises.
    */
   async refresh(refreshToken: string, grant: GrantContext & { enforceClient?: boolean; tenant?: Tenant } = {}): Promise<TokenPair> {
-    const key = refreshTokenKey(refreshToken);
+    const key = await this.presentedRefresh(refreshToken);
     const found = key && (await this.store.read.tokens.findRefresh(key));
     const now = this.clock.now();
     if (!found || found.revoked_at !== null || found.expires_at <= now) throw tokenInvalid();
@@ -157,20 +162,23 @@ export class AuthService {
     if (grant.tenant && found.tenant_pk !== grant.tenant.pk) throw tokenInvalid();
     // At the OAuth token endpoint a refresh token works only for the client it was issued to.
     if (grant.enforceClient && (found.client_pk ?? undefined) !== grant.client?.pk) throw tokenInvalid();
-    const granted = found.scope ? found.scope.split(' ') : [];
-    // A sign-in that asked no scope got an unrestricted token (no scope claim): a refresh may
-    // narrow it to scopes the client may ask for, as requests-oauthlib does with a session's scope.
-    this.clients.checkGrant(grant.client, 'refresh_token', granted.length === 0 ? grant.scopes ?? [] : []);
-    if (granted.length > 0 && grant.scopes && grant.scopes.length > 0 && grant.scopes.some((s) => !granted.includes(s))) {
+    const client = found.client_pk === null ? undefined : await this.clients.byPk(found.client_pk);
+    // A refresh names only scopes of the original grant (RFC 6749 §6): those granted at sign-in;
+    // for a sign-in that asked none (an unrestricted token, no scope claim), the scopes its client
+    // is registered with, which it could have asked then (requests-oauthlib names the session's
+    // scope only when refreshing). With no client, or a client registered with no scopes, none.
+    const granted = found.scope ? found.scope.split(' ') : client?.scopes ?? [];
+    this.clients.checkGrant(grant.client, 'refresh_token', grant.scopes ?? []);
+    if (grant.scopes?.some((s) => !granted.includes(s))) {
       throw new DomainError('INVALID_SCOPE', 'A refresh cannot widen the scope granted at sign-in.');
     }
     const scope = grant.scopes && grant.scopes.length > 0 ? grant.scopes.join(' ') : found.scope ?? '';
-    const client = found.client_pk === null ? undefined : await this.clients.byPk(found.client_pk);
     const user = await this.store.read.users.findByPk(found.user_pk);
     const tenant = user && (await this.tenants.byPk(user.tenantPk));
     if (!user || !user.isActive || !tenant?.isActive || user.tenantPk !== found.tenant_pk) throw tokenInvalid();
+    if (key.userId !== undefined && key.userId !== user.id) throw tokenInvalid();
     const settings = await this.settings.forTenant(tenant.pk);
-    const next = newRefreshToken(found.family_id);
+    const next = await this.newRefresh(found.family_id, user.id, now, settings, grant.refreshFormat);
     const rotated = await this.store.transaction(async (r) => {
       if (await r.tokens.consumeRefresh(found, now)) {
         await r.tokens.insertRefresh({ token_hash: next.hash, family_id: found.family_id, created_at: now, expires_at: now + settings.refresh_token_lifetime * 1000 });
@@ -190,12 +198,24 @@ export class AuthService {
     return { access: token, refresh: next.token, expiresIn: settings.access_token_lifetime, scope };
   }
 
+  /** A refresh token of the family's next turn, in the form asked. */
+  private async newRefresh(familyId: string, userId: string, now: number, settings: Settings, format: GrantContext['refreshFormat']): Promise<{ token: string; hash: string }> {
+    if (format !== 'jwt') return newRefreshToken(familyId);
+    const iat = Math.floor(now / 1000);
+    return this.refreshKeys.issue({ familyId, userId, iat, exp: Math.floor((now + settings.refresh_token_lifetime * 1000) / 1000) });
+  }
+
+  /** The store key of a presented refresh token of either form, or undefined when it cannot be one of ours. */
+  private async presentedRefresh(token: string): Promise<(RefreshTokenKey & { userId?: string }) | undefined> {
+    return isJwtShaped(token) ? this.refreshKeys.read(token) : refreshTokenKey(token);
+  }
+
   /** Ends what the caller signed in with: its refresh family (and so its access tokens) or session. */
   async logout(p: Principal, refreshToken?: string): Promise<void> {
     const now = this.clock.now();
     let extraFamily: string | undefined;
     if (refreshToken) {
-      const key = refreshTokenKey(refreshToken);
+      const key = await this.presentedRefresh(refreshToken);
       const found = key && (await this.store.read.tokens.findRefresh(key));
       if (found && found.user_pk === p.user.pk) extraFamily = found.family_id;
     }

@@ -4,6 +4,7 @@ import { systemClock, type Clock } from './clock.ts';
 import { createArgon2Hasher, type PasswordHasher } from './credentials/password-hasher.ts';
 import { KeyRing, type RotatedKeys } from './tokens/key-ring.ts';
 import { AccessTokens } from './tokens/access-tokens.ts';
+import { RefreshKeys } from './tokens/refresh-keys.ts';
 import { TenantsService } from './tenants/tenants-service.ts';
 import { SettingsService } from './settings/settings-service.ts';
 import { UsersService } from './users/users-service.ts';
@@ -14,7 +15,7 @@ import { ClientsService } from './clients/clients-service.ts';
 import { Events } from './events.ts';
 import { meterHasher } from './credentials/hash-meter.ts';
 import { localBroadcast, type Broadcast } from '../store/broadcast.ts';
-import { localCounters, type Counters } from '../store/counters.ts';
+import type { Counters } from '../store/counters.ts';
 import { LoginThrottle } from './credentials/login-throttle.ts';
 import { RollingLimit } from './credentials/rolling-limit.ts';
 import { databaseCounters } from '../store/counters.ts';
@@ -83,6 +84,7 @@ export function createCore(opts: CoreOptions) {
   const audit = new AuditLog(store, events, opts.origin ?? (() => undefined));
   const keys = new KeyRing(store, clock);
   const accessTokens = new AccessTokens(keys, clock, opts.publicUrl);
+  const refreshKeys = new RefreshKeys(store, clock);
   const tenants = new TenantsService(store, clock, events);
   const settings = new SettingsService(store, clock, events);
   const users = new UsersService({ store, clock, hasher, settings, tenants, events });
@@ -112,13 +114,16 @@ export function createCore(opts: CoreOptions) {
     if (topic === 'tenant') tenants.invalidate();
     else if (topic === 'client') clients.invalidate(payload);
     else if (topic === 'settings') settings.invalidate(Number(payload));
-    else if (topic === 'signing_keys') void keys.reloadNow().catch(() => {});
+    else if (topic === 'signing_keys') {
+      void keys.reloadNow().catch(() => {});
+      void refreshKeys.reload().catch(() => {});
+    }
   });
   const origin = opts.origin ?? (() => undefined);
   // Without Redis the counters live in the database, so the instances still share them.
   const counters = opts.counters ?? databaseCounters(store, () => clock.now());
   const throttle = new LoginThrottle({ store, clock, settings, counters, events });
-  const auth = new AuthService({ store, clock, hasher, accessTokens, settings, tenants, sessions, users, clients, events, throttle, origin });
+  const auth = new AuthService({ store, clock, hasher, accessTokens, settings, tenants, sessions, users, clients, events, throttle, origin, refreshKeys });
   const tokenKeys = new TokenKeys(store, clock, tenants);
   const accounts = new AccountsService({
     store, clock, events, hasher, settings, tenants, sessions, users, auth, tokenKeys, throttle, publicUrl: opts.publicUrl,
@@ -135,14 +140,22 @@ export function createCore(opts: CoreOptions) {
       await store.migrate();
       await tenants.ensureDefault();
       await keys.ensure();
+      await refreshKeys.ensure();
     },
 
-    /** Rotates the JWT signing key (see KeyRing.rotate) and records it in the audit log. */
-    async rotateSigningKey(): Promise<{ current: string; next: string; rotated: RotatedKeys[] }> {
-      return keys.rotate(async (rotated) => {
+    /**
+     * Rotates the JWT signing keys (see KeyRing.rotate) and the refresh-token key (see
+     * RefreshKeys.rotate), in one transaction, and records it in the audit log.
+     */
+    async rotateSigningKey(): Promise<{ current: string; next: string; rotated: RotatedKeys[]; refresh: string }> {
+      let refresh = '';
+      const out = await keys.rotate(async (rotated) => {
+        // Joins the rotation's transaction.
+        refresh = await store.transaction((r) => refreshKeys.rotate(r));
         const detail = Object.fromEntries(rotated.map((k) => [k.alg === 'ES256' ? 'current' : `current_${k.alg}`, k.current]));
-        await events.emit({ type: 'signing_key.rotated', tenantPk: null, userPk: null, detail });
+        await events.emit({ type: 'signing_key.rotated', tenantPk: null, userPk: null, detail: { ...detail, refresh } });
       });
+      return { ...out, refresh };
     },
 
     /** Creates the bootstrap superuser when the default tenant has none (never touches an existing user). */

@@ -1,11 +1,15 @@
-// Counters with an expiry (failed sign-ins per client address): in Redis when REDIS_URL is set,
-// so every instance counts together; per instance otherwise, and whenever Redis fails.
+// Counters with an expiry (the rate limits: failed sign-ins per client address, e-mails per
+// address): in Redis when REDIS_URL is set, in the database otherwise (and whenever Redis
+// fails), so every instance counts together. Per-process counters are for tools and tests.
 import type { Redis } from 'ioredis';
+import type { Store } from './index.ts';
 
 export interface Counters {
   /** Adds one to `key` (starting a window of `ttlSeconds` when new); returns the count and seconds left. */
   incr(key: string, ttlSeconds: number): Promise<{ count: number; ttl: number }>;
   get(key: string): Promise<{ count: number; ttl: number }>;
+  /** The live counts of `keys`, in their order (0 for a key with none): one round trip. */
+  counts(keys: string[]): Promise<number[]>;
 }
 
 export function localCounters(now: () => number = Date.now): Counters {
@@ -30,11 +34,43 @@ export function localCounters(now: () => number = Date.now): Counters {
       const e = live(key);
       return e ? { count: e.count, ttl: Math.ceil((e.until - now()) / 1000) } : { count: 0, ttl: 0 };
     },
+    async counts(keys) {
+      return keys.map((k) => live(k)?.count ?? 0);
+    },
   };
 }
 
-export function redisCounters(redis: Redis, onError: (err: unknown) => void): Counters {
-  const fallback = localCounters();
+/**
+ * Counters in the database's `counters` table. Each call is its own short transaction (or joins
+ * the one under way, whose rollback then takes the count back with the rest of its work).
+ * Expired rows are swept now and then, by the calls themselves.
+ */
+export function databaseCounters(store: Store, now: () => number = Date.now): Counters {
+  let calls = 0;
+  const sweep = async () => {
+    if (++calls % 500 === 0) await store.transaction((r) => r.counters.deleteExpired(now()));
+  };
+  return {
+    async incr(key, ttlSeconds) {
+      const t = now();
+      const r = await store.transaction((repos) => repos.counters.incr(key, t, t + ttlSeconds * 1000));
+      await sweep();
+      return { count: r.count, ttl: Math.max(Math.ceil((r.expiresAt - t) / 1000), 0) };
+    },
+    async get(key) {
+      const t = now();
+      const [r] = await store.read.counters.find([key], t);
+      return r ? { count: r.count, ttl: Math.max(Math.ceil((r.expiresAt - t) / 1000), 0) } : { count: 0, ttl: 0 };
+    },
+    async counts(keys) {
+      const rows = await store.read.counters.find(keys, now());
+      const by = new Map(rows.map((r) => [r.key, r.count]));
+      return keys.map((k) => by.get(k) ?? 0);
+    },
+  };
+}
+
+export function redisCounters(redis: Redis, onError: (err: unknown) => void, fallback: Counters = localCounters()): Counters {
   return {
     async incr(key, ttlSeconds) {
       try {
@@ -55,6 +91,16 @@ export function redisCounters(redis: Redis, onError: (err: unknown) => void): Co
       } catch (err) {
         onError(err);
         return fallback.get(key);
+      }
+    },
+    async counts(keys) {
+      if (keys.length === 0) return [];
+      try {
+        const values = await redis.mget(keys.map((k) => `latchkey:count:${k}`));
+        return values.map((v) => Number(v ?? 0));
+      } catch (err) {
+        onError(err);
+        return fallback.counts(keys);
       }
     },
   };

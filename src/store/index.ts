@@ -13,6 +13,8 @@ import { tokensRepo } from './repos/tokens.ts';
 import { sessionsRepo } from './repos/sessions.ts';
 import { clientsRepo } from './repos/clients.ts';
 import { auditRepo } from './repos/audit.ts';
+import { countersRepo } from './repos/counters.ts';
+import { refreshKeysRepo } from './repos/refresh-keys.ts';
 import { emailAddressesRepo, emailTokensRepo, loginFailuresRepo, socialAccountsRepo, tokenKeysRepo } from './repos/self-service.ts';
 import { importBatchRepo } from './repos/import-batch.ts';
 
@@ -35,6 +37,8 @@ function bind(db: Kysely<DB>, engine: Engine) {
     emailTokens: emailTokensRepo(db),
     socialAccounts: socialAccountsRepo(db),
     loginFailures: loginFailuresRepo(db),
+    counters: countersRepo(db),
+    refreshKeys: refreshKeysRepo(db),
     importBatch: importBatchRepo(db, engine),
   };
 }

@@ -69,6 +69,22 @@ export interface SigningKeysTable {
   retired_at: number | null;
 }
 
+/** Counters with an expiry (rate limits), when they are kept in the database. */
+export interface CountersTable {
+  key: string;
+  count: number;
+  expires_at: number;
+}
+
+/** HMAC keys of the v1 refresh JWTs: only Latchkey verifies them, so they never leave the database. */
+export interface RefreshKeysTable {
+  kid: string;
+  secret: string;
+  state: 'current' | 'retired';
+  created_at: number;
+  retired_at: number | null;
+}
+
 export interface TokenFamiliesTable {
   id: string;
   tenant_pk: number;
@@ -187,6 +203,8 @@ export interface DB {
   group_members: GroupMembersTable;
   settings: SettingsTable;
   signing_keys: SigningKeysTable;
+  counters: CountersTable;
+  refresh_keys: RefreshKeysTable;
   token_families: TokenFamiliesTable;
   refresh_tokens: RefreshTokensTable;
   /** Refresh tokens issued before 0007 (keyed by hash alone): read until they are used or expire. */

@@ -15,7 +15,7 @@ for (const { engine, skip } of engines) {
     const refresh = (token: string) => t.request({ method: 'POST', url: '/api/token/refresh', payload: { refresh: token } });
     const me = (access: string, id: string) => t.request({ method: 'GET', url: `/api/users/${id}/`, headers: { authorization: `Bearer ${access}` } });
 
-    it('POST /api/token gives an access JWT with the documented claims and a refresh token that is no JWT', async () => {
+    it('POST /api/token gives an access JWT with the documented claims and a refresh JWT (simplejwt\'s claims) of its sign-in', async () => {
       const u = await t.createUser({ username: 'claimant', password: PASSWORD });
       const r = await obtain('claimant');
       assert.equal(r.statusCode, 200);
@@ -31,9 +31,13 @@ for (const { engine, skip } of engines) {
       assert.equal(header.typ, 'at+jwt');
       const jwks = (await t.request({ method: 'GET', url: '/.well-known/jwks.json' })).json();
       assert.ok(jwks.keys.some((k: any) => k.kid === header.kid), 'the kid is published');
-      // Not a JWT (two parts, not three): it cannot be mistaken for an access token. It names its sign-in.
-      assert.match(rt, /^[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/);
-      assert.equal(rt.split('.')[0], jwtPayload(access).fam);
+      // A JWT as simplejwt's (front-ends read its `exp`), of type "refresh": it cannot be taken for an access token. It names its sign-in.
+      const rc = jwtPayload(rt);
+      assert.equal(rc.token_type, 'refresh');
+      assert.equal(rc.user_id, u.id);
+      assert.equal(rc.fam, jwtPayload(access).fam);
+      assert.equal(rc.exp - rc.iat, 86_400);
+      assert.equal(JSON.parse(Buffer.from(rt.split('.')[0], 'base64url').toString()).alg, 'HS256');
       assert.equal((await me(access, u.id)).statusCode, 200);
       // Form-encoded sign-in works too (DRF's FormParser).
       const form = await t.request({ method: 'POST', url: '/api/token', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `username=claimant&password=${PASSWORD}` });

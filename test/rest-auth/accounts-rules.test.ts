@@ -336,6 +336,10 @@ for (const { engine, skip } of engines) {
         await t.createUser({ username: 'alma', password: PW, email: 'alma@example.com' });
         await t.createUser({ username: 'idle', password: PW, email: 'idle@example.com', isActive: false });
         await t.createUser({ username: 'nopw', email: 'nopw@example.com' });
+        // Thirteen failures from one address, more than its rate (10 a minute) lets through.
+        const tenantPk = (await t.core.tenants.resolve(undefined)).pk;
+        await t.store.read.settings.put(tenantPk, 'login_ip_limit', '1000', Date.now());
+        t.core.settings.invalidate(tenantPk);
         const strip = (r: { statusCode: number; body: string; headers: Record<string, unknown> }) =>
           [r.statusCode, r.body, Object.keys(r.headers).filter((h) => !['date', 'x-request-id'].includes(h)).sort().map((h) => [h, r.headers[h]])];
         const attempts: Array<Record<string, string>> = [

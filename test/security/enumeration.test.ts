@@ -78,6 +78,9 @@ for (const { engine, skip } of engines) {
         const tenant = await live.t.core.tenants.resolve(t);
         await live.t.store.read.settings.put(tenant.pk, 'login_throttle_threshold', '100', Date.now());
         await live.t.store.read.settings.put(tenant.pk, 'login_lockout_threshold', '100', Date.now());
+        // Likewise the per-address limits (every request here comes from one address, and asks
+        // about one address many times): tested in address-rate.test.ts and email-flood.test.ts.
+        for (const key of ['login_ip_limit', 'password_reset_email_limit', 'verification_email_limit']) await live.t.store.read.settings.put(tenant.pk, key, '1000', Date.now());
         live.t.core.settings.invalidate(tenant.pk);
       }
     });

@@ -2,8 +2,11 @@
 // on every instance): after `login_throttle_threshold` consecutive failures each attempt must
 // wait 1 s, doubling to at most 5 min (429 + Retry-After); after `login_lockout_threshold`
 // (at most 100, NIST SP 800-63B §5.2.2) the account is locked until a password reset or an
-// administrator unlocks it. Per client address: `login_ip_limit` failures in 15 minutes.
-// Counting by the name tried, not by the user, treats unknown names alike (no enumeration).
+// administrator unlocks it. Per client address: at most `login_ip_limit` failures in a rolling
+// minute (see rolling-limit.ts), whatever the names: a short rate, not a long ban, because
+// behind a proxy without TRUST_PROXY every user shares one address, and a tripped address must
+// heal within the minute. Counting by the name tried, not by the user, treats unknown names
+// alike (no enumeration).
 import type { Store } from '../../store/index.ts';
 import type { Counters } from '../../store/counters.ts';
 import type { Clock } from '../clock.ts';
@@ -11,9 +14,10 @@ import type { Events, SecurityEvent } from '../events.ts';
 import type { Tenant } from '../types.ts';
 import type { SettingsService } from '../settings/settings-service.ts';
 import { DomainError } from '../errors.ts';
+import { RollingLimit } from './rolling-limit.ts';
 
 const MAX_DELAY_S = 300;
-const IP_WINDOW_S = 900;
+const IP_WINDOW_S = 60;
 
 const accountKey = (name: string) => name.normalize('NFKC').toLowerCase().slice(0, 254);
 
@@ -21,14 +25,14 @@ export class LoginThrottle {
   private readonly store: Store;
   private readonly clock: Clock;
   private readonly settings: SettingsService;
-  private readonly counters: Counters;
+  private readonly perAddress: RollingLimit;
   private readonly events: Events;
 
   constructor(deps: { store: Store; clock: Clock; settings: SettingsService; counters: Counters; events: Events }) {
     this.store = deps.store;
     this.clock = deps.clock;
     this.settings = deps.settings;
-    this.counters = deps.counters;
+    this.perAddress = new RollingLimit(deps.counters, deps.clock);
     this.events = deps.events;
   }
 
@@ -36,9 +40,9 @@ export class LoginThrottle {
   async check(tenant: Tenant, name: string, ip: string | undefined): Promise<void> {
     const s = await this.settings.forTenant(tenant.pk);
     if (ip) {
-      const c = await this.counters.get(`ip:${tenant.pk}:${ip}`);
-      if (c.count >= s.login_ip_limit) {
-        throw new DomainError('RATE_LIMITED', `Too many failed sign-ins from this address. Try again in ${c.ttl} seconds.`, { retryAfter: Math.max(c.ttl, 1) });
+      const c = await this.perAddress.check(`ip:${tenant.pk}:${ip}`, s.login_ip_limit, IP_WINDOW_S, 'heals');
+      if (!c.allowed) {
+        throw new DomainError('RATE_LIMITED', `Too many failed sign-ins from this address. Try again in ${c.retryAfter} seconds.`, { retryAfter: c.retryAfter });
       }
     }
     const row = await this.store.read.loginFailures.find(tenant.pk, accountKey(name));
@@ -101,7 +105,7 @@ export class LoginThrottle {
       }
     });
     // Outside the transaction: the counters may live in Redis, a network call away.
-    if (ip) await this.counters.incr(`ip:${tenant.pk}:${ip}`, IP_WINDOW_S);
+    if (ip) await this.perAddress.hit(`ip:${tenant.pk}:${ip}`, IP_WINDOW_S, 'heals');
   }
 
   /** A claimed attempt succeeded: the count of each name starts again. */

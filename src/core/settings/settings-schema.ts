@@ -124,8 +124,16 @@ export const SETTINGS = {
     description: 'Consecutive failed sign-ins after which the account is locked until a password reset or an administrator unlocks it (NIST SP 800-63B: at most 100).',
   },
   login_ip_limit: {
-    type: 'integer', default: 300, min: 10, max: 100_000,
-    description: 'Failed sign-ins allowed from one client address in 15 minutes before it gets 429.',
+    type: 'integer', default: 10, min: 1, max: 100_000,
+    description: 'Failed sign-ins allowed from one client address in a rolling minute, whatever the names; more get 429 with Retry-After until the minute has passed.',
+  },
+  password_reset_email_limit: {
+    type: 'integer', default: 5, min: 1, max: 1000,
+    description: 'Password-reset requests for one e-mail address in a rolling minute; more get 429 with Retry-After and send nothing (counted whether or not the address is known).',
+  },
+  verification_email_limit: {
+    type: 'integer', default: 1, min: 1, max: 1000,
+    description: 'Verification e-mails (resends) to one address in a rolling 3 minutes; more get 429 with Retry-After and send nothing (counted whether or not the address is known).',
   },
   mfa_required: {
     type: 'boolean', default: false,

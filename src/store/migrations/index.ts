@@ -7,6 +7,7 @@ import { audit } from './0004-audit.ts';
 import { selfService } from './0005-self-service.ts';
 import { usersListIndex } from './0006-users-list-index.ts';
 import { refreshTokensByFamily } from './0007-refresh-tokens-by-family.ts';
+import { countersRefreshKeys } from './0008-counters-refresh-keys.ts';
 
 /** Versioned migrations, in order. Append only: a released migration is never edited. */
 export function migrations(engine: Engine): Record<string, Migration> {
@@ -17,6 +18,7 @@ export function migrations(engine: Engine): Record<string, Migration> {
     '0005-self-service': selfService(engine),
     '0006-users-list-index': usersListIndex(),
     '0007-refresh-tokens-by-family': refreshTokensByFamily(engine),
+    '0008-counters-refresh-keys': countersRefreshKeys(),
   };
 }
 

@@ -17,7 +17,7 @@ export async function tokenRoutes(app: TypedApp, { core }: DialectOptions) {
       response: { 200: TokenPair, 400: FieldErrors, 401: Detail },
     },
   }, async (request) => {
-    const pair = await core.auth.obtainPair(requestedTenant(request), request.body.username, request.body.password, { client: request.client });
+    const pair = await core.auth.obtainPair(requestedTenant(request), request.body.username, request.body.password, { client: request.client, refreshFormat: 'jwt' });
     return { access: pair.access, refresh: pair.refresh };
   });
 
@@ -32,7 +32,7 @@ export async function tokenRoutes(app: TypedApp, { core }: DialectOptions) {
     },
   }, async (request) => {
     const named = requestedTenant(request);
-    const pair = await core.auth.refresh(request.body.refresh, { tenant: named === undefined ? undefined : await core.tenants.resolve(named) });
+    const pair = await core.auth.refresh(request.body.refresh, { tenant: named === undefined ? undefined : await core.tenants.resolve(named), refreshFormat: 'jwt' });
     return { access: pair.access, refresh: pair.refresh };
   });
 

@@ -1,0 +1,22 @@
+// The HMAC keys of v1 refresh JWTs (core/tokens/refresh-keys.ts).
+import type { Kysely } from 'kysely';
+import type { DB, RefreshKeysTable } from '../schema.ts';
+
+export type RefreshKeyRow = RefreshKeysTable;
+
+export function refreshKeysRepo(db: Kysely<DB>) {
+  return {
+    async all(): Promise<RefreshKeyRow[]> {
+      return db.selectFrom('refresh_keys').selectAll().orderBy('created_at').execute();
+    },
+    async insert(row: RefreshKeyRow): Promise<void> {
+      await db.insertInto('refresh_keys').values(row).execute();
+    },
+    async retire(kid: string, at: number): Promise<void> {
+      await db.updateTable('refresh_keys').set({ state: 'retired', retired_at: at }).where('kid', '=', kid).execute();
+    },
+    async deleteRetiredBefore(t: number): Promise<void> {
+      await db.deleteFrom('refresh_keys').where('state', '=', 'retired').where('retired_at', '<', t).execute();
+    },
+  };
+}
