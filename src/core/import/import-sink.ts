@@ -26,7 +26,7 @@ export interface ImportBatch {
 export interface ImportSink {
   /** The tenant's users of these usernames, with their UUIDs. */
   usersByUsername(tenantPk: number, usernames: string[]): Promise<Map<string, { id: string }>>;
-  /** For each lower-cased address, the username of the tenant's user who has verified it. */
+  /** For each lower-cased address, the username of the tenant's user who has verified it (called once with all of them). */
   verifiedOwners(tenantPk: number, emailsLower: string[]): Promise<Map<string, string>>;
   /** Which of these user UUIDs exist already (in any tenant). */
   takenUserIds(ids: string[]): Promise<Set<string>>;

@@ -172,7 +172,7 @@ export async function importRecords(items: Iterable<ImportItem>, sink: ImportSin
   const existing = new Map<string, { id: string }>();
   await chunked([...byName.keys()], (p) => sink.usersByUsername(tenantPk, p), (m) => m.forEach((v, k) => existing.set(k, v)));
   const owners = new Map<string, string>();
-  await chunked([...verifiedIn.keys()], (p) => sink.verifiedOwners(tenantPk, p), (m) => m.forEach((v, k) => owners.set(k, v)));
+  (await sink.verifiedOwners(tenantPk, [...verifiedIn.keys()])).forEach((v, k) => owners.set(k, v));
   const askedIds = users.map((u) => u.user.id).filter((id): id is string => id !== undefined);
   const takenIds = new Set<string>();
   await chunked(askedIds, (p) => sink.takenUserIds(p), (s) => s.forEach((id) => takenIds.add(id)));

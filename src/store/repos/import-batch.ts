@@ -2,7 +2,7 @@
 // written with multi-row statements (written once for both engines: INSERT ... ON CONFLICT and
 // RETURNING are common to SQLite and PostgreSQL). The caller runs write() inside one transaction.
 import crypto from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { DB } from '../schema.ts';
 import type { Engine } from '../database.ts';
 import { toFlag } from './rows.ts';
@@ -31,13 +31,17 @@ export function importBatchRepo(db: Kysely<DB>, engine: Engine) {
     async verifiedOwners(tenantPk: number, emailsLower: string[]): Promise<Map<string, string>> {
       const out = new Map<string, string>();
       if (!emailsLower.length) return out;
-      const byAddress = await db.selectFrom('email_addresses').innerJoin('users', 'users.pk', 'email_addresses.user_pk')
-        .select(['email_addresses.email_lower as email', 'users.username'])
-        .where('email_addresses.tenant_pk', '=', tenantPk).where('email_addresses.verified', '=', toFlag(true))
-        .where('email_addresses.email_lower', 'in', emailsLower).execute();
-      const byUser = await db.selectFrom('users').select([sql<string>`lower(email)`.as('email'), 'username'])
-        .where('tenant_pk', '=', tenantPk).where('email_verified', '=', toFlag(true)).where(sql<string>`lower(email)`, 'in', emailsLower).execute();
-      for (const r of [...byUser, ...byAddress]) out.set(r.email, r.username);
+      // The users' own verified addresses in one pass (lower(email) has no index: one scan, not one per chunk).
+      const wanted = new Set(emailsLower);
+      const own = await db.selectFrom('users').select(['email', 'username']).where('tenant_pk', '=', tenantPk).where('email_verified', '=', toFlag(true)).execute();
+      for (const r of own) if (wanted.has(r.email.toLowerCase())) out.set(r.email.toLowerCase(), r.username);
+      for (const part of parts(emailsLower)) {
+        const rows = await db.selectFrom('email_addresses').innerJoin('users', 'users.pk', 'email_addresses.user_pk')
+          .select(['email_addresses.email_lower as email', 'users.username'])
+          .where('email_addresses.tenant_pk', '=', tenantPk).where('email_addresses.verified', '=', toFlag(true))
+          .where('email_addresses.email_lower', 'in', part).execute();
+        for (const r of rows) out.set(r.email, r.username);
+      }
       return out;
     },
     async takenUserIds(ids: string[]): Promise<Set<string>> {
