@@ -20,6 +20,8 @@ import type { TenantsService } from './tenants/tenants-service.ts';
 import type { SessionsService } from './sessions/sessions-service.ts';
 import type { UsersService } from './users/users-service.ts';
 import { normalizeUsername } from './users/user-fields.ts';
+import { WRONG_CURRENT_PASSWORD, type Passwords } from './credentials/passwords.ts';
+import { signInOf } from './sessions/end-sign-ins.ts';
 
 export interface TokenPair {
   access: string;
@@ -57,12 +59,14 @@ export class AuthService {
   private readonly throttle: LoginThrottle;
   private readonly origin: () => RequestOrigin | undefined;
   private readonly refreshKeys: RefreshKeys;
+  private readonly passwords: Passwords;
 
   constructor(deps: {
     store: Store; clock: Clock; hasher: PasswordHasher; accessTokens: AccessTokens; settings: SettingsService;
     tenants: TenantsService; sessions: SessionsService; users: UsersService; clients: ClientsService; events: Events;
-    throttle: LoginThrottle; origin: () => RequestOrigin | undefined; refreshKeys: RefreshKeys;
+    throttle: LoginThrottle; origin: () => RequestOrigin | undefined; refreshKeys: RefreshKeys; passwords: Passwords;
   }) {
+    this.passwords = deps.passwords;
     this.refreshKeys = deps.refreshKeys;
     this.throttle = deps.throttle;
     this.origin = deps.origin;
@@ -236,20 +240,12 @@ export class AuthService {
    */
   async changePassword(p: Principal, fields: PasswordFields): Promise<void> {
     const errors = new FieldErrorBag();
-    const settings = await this.settings.forTenant(p.user.tenantPk);
     const current = await this.store.read.users.findByPk(p.user.pk);
     if (!current) throw notAuthenticated();
-    const ok = current.passwordHash ? await this.hasher.verify(current.passwordHash, fields.current) : (await this.hasher.verifyDummy(fields.current), false);
-    if (!ok) errors.add('current_password', 'Your old password was entered incorrectly. Please enter it again.');
-    for (const m of checkPassword(fields.next, settings, { username: current.username, email: current.email })) errors.add('new_password', m);
+    if (!(await this.passwords.isCurrent(current, fields.current))) errors.add('current_password', WRONG_CURRENT_PASSWORD);
+    for (const m of await this.passwords.problems(current.tenantPk, fields.next, current)) errors.add('new_password', m);
     errors.throwIfAny();
-    const passwordHash = await this.hasher.hash(fields.next);
-    const now = this.clock.now();
-    await this.store.transaction(async (r) => {
-      await r.users.update(current.pk, { passwordHash, passwordChangedAt: now, updatedAt: now });
-      await this.users.endAllSignIns(r, current.pk, 'password_changed', { familyId: p.familyId, sessionId: p.sessionId, tokenKeyHash: p.tokenKeyHash });
-      await this.events.emit({ type: 'password.changed', tenantPk: current.tenantPk, userPk: current.pk, detail: { by: 'self' } });
-    });
+    await this.passwords.set(current, fields.next, { event: { type: 'password.changed', by: 'self', actorPk: null }, keep: signInOf(p) });
   }
 
   /** The Principal behind a Bearer access token; TOKEN_INVALID when it no longer stands. */

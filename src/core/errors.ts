@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'INVALID_SCOPE'
   | 'RATE_LIMITED'
   | 'ACCOUNT_LOCKED'
+  /** The credentials were right, but the sign-in waits on a step (`step`) this front-end cannot show. */
+  | 'SIGN_IN_PENDING'
   | 'UNAVAILABLE';
 
 /** Field name -> messages; the key `non_field_errors` holds messages about the whole input. */
@@ -25,13 +27,16 @@ export class DomainError extends Error {
   readonly fields: FieldErrors | undefined;
   /** Seconds, for RATE_LIMITED. */
   readonly retryAfter: number | undefined;
+  /** The step a sign-in waits on, for SIGN_IN_PENDING. */
+  readonly step: string | undefined;
 
-  constructor(code: ErrorCode, message: string, opts: { fields?: FieldErrors; retryAfter?: number; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, opts: { fields?: FieldErrors; retryAfter?: number; step?: string; cause?: unknown } = {}) {
     super(message, { cause: opts.cause });
     this.name = 'DomainError';
     this.code = code;
     this.fields = opts.fields;
     this.retryAfter = opts.retryAfter;
+    this.step = opts.step;
   }
 }
 

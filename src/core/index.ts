@@ -8,6 +8,10 @@ import { RefreshKeys } from './tokens/refresh-keys.ts';
 import { TenantsService } from './tenants/tenants-service.ts';
 import { SettingsService } from './settings/settings-service.ts';
 import { UsersService } from './users/users-service.ts';
+import { Passwords } from './credentials/passwords.ts';
+import { SignInFlow } from './sign-in/sign-in-flow.ts';
+import { passwordFactor } from './sign-in/first-factors.ts';
+import { TokenPairs } from './tokens/token-pairs.ts';
 import { GroupsService } from './groups/groups-service.ts';
 import { SessionsService } from './sessions/sessions-service.ts';
 import { AuthService } from './auth-service.ts';
@@ -47,6 +51,7 @@ export { GRANT_TYPES } from './clients/clients-service.ts';
 export { EVENT_TYPES, type EventType, type SecurityEvent } from './events.ts';
 export type { AuditEntry, RequestOrigin } from './audit/audit-log.ts';
 export type { SignIn } from './sessions/sign-ins.ts';
+export type { SignInRequest, SignInOutcome, Issued, Issue, PendingStep, StepInput, FirstFactorInput } from './sign-in/sign-in-request.ts';
 export type { NewSession as NewSessionCookies } from './sessions/sessions-service.ts';
 export type { Mailer, MailMessage } from './mail/mailer.ts';
 export type { EmailAddress } from '../store/repos/self-service.ts';
@@ -87,7 +92,8 @@ export function createCore(opts: CoreOptions) {
   const refreshKeys = new RefreshKeys(store, clock);
   const tenants = new TenantsService(store, clock, events);
   const settings = new SettingsService(store, clock, events);
-  const users = new UsersService({ store, clock, hasher, settings, tenants, events });
+  const passwords = new Passwords({ store, clock, hasher, settings, events });
+  const users = new UsersService({ store, clock, passwords, tenants, events });
   const groups = new GroupsService(store, clock, events);
   const sessions = new SessionsService(store, clock, settings);
   const clients = new ClientsService(store, clock, events);
@@ -123,17 +129,25 @@ export function createCore(opts: CoreOptions) {
   // Without Redis the counters live in the database, so the instances still share them.
   const counters = opts.counters ?? databaseCounters(store, () => clock.now());
   const throttle = new LoginThrottle({ store, clock, settings, counters, events });
-  const auth = new AuthService({ store, clock, hasher, accessTokens, settings, tenants, sessions, users, clients, events, throttle, origin, refreshKeys });
+  const auth = new AuthService({ store, clock, hasher, accessTokens, settings, tenants, sessions, users, clients, events, throttle, origin, refreshKeys, passwords });
   const tokenKeys = new TokenKeys(store, clock, tenants);
   const accounts = new AccountsService({
-    store, clock, events, hasher, settings, tenants, sessions, users, auth, tokenKeys, throttle, publicUrl: opts.publicUrl,
+    store, clock, events, hasher, passwords, settings, tenants, sessions, users, auth, tokenKeys, throttle, publicUrl: opts.publicUrl,
     limits: new RollingLimit(counters, clock),
     mailer: opts.mailer ?? outboxMailer(path.join(os.tmpdir(), 'latchkey-outbox')),
     onBackgroundError: opts.onBackgroundError ?? (() => {}),
   });
+  const tokenPairs = new TokenPairs({ store, clock, settings, accessTokens, refreshKeys });
+  const signIn = new SignInFlow({
+    store, clock, events, tenants, clients, settings,
+    factors: { password: passwordFactor({ store, hasher, throttle, origin }) },
+    issuers: { pairs: tokenPairs, sessions, tokenKeys },
+    emails: { confirm: (key, ofUser) => accounts.verifyEmail(key, { ofUser }) },
+  });
 
   return {
     store, clock, hasher, keys, tenants, settings, users, groups, sessions, auth, clients, events, audit, signIns, broadcast, tokenKeys, accounts, throttle,
+    signIn, tokenPairs, passwords,
 
     /** Makes the stored state ready: schema, default tenant, signing keys. Safe on every start. */
     async prepare(): Promise<void> {

@@ -55,12 +55,16 @@ async function authenticateHeader(core: Core, request: FastifyRequest): Promise<
     const decoded = Buffer.from(c.value, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) throw new DomainError('NOT_AUTHENTICATED', 'Invalid basic header. Credentials not correctly base64 encoded.');
-    const tenant = await core.tenants.resolve(requestedTenant(request));
     try {
-      const user = await core.auth.verifyPassword(tenant, decoded.slice(0, colon), decoded.slice(colon + 1));
-      return { user, tenant, method: 'basic' };
+      const { issued } = await core.signIn.now({
+        tenant: requestedTenant(request), issue: { kind: 'request' },
+        factor: { method: 'password', by: 'username', identifier: decoded.slice(0, colon), password: decoded.slice(colon + 1) },
+      });
+      return issued.principal;
     } catch (err) {
+      // Basic is an authentication scheme: what stops it is a 401, as DRF's BasicAuthentication answers.
       if (err instanceof DomainError && err.code === 'INVALID_CREDENTIALS') throw new DomainError('NOT_AUTHENTICATED', 'Invalid username/password.');
+      if (err instanceof DomainError && err.code === 'SIGN_IN_PENDING') throw new DomainError('NOT_AUTHENTICATED', err.message);
       throw err;
     }
   }

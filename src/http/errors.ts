@@ -29,7 +29,7 @@ export function classify(err: unknown, contentType?: string): Classified {
   return { kind: 'internal' };
 }
 
-/** The HTTP status of each core error code; a dialect overrides only where its ecosystem differs. */
+/** The usual HTTP status of each core error code; a dialect's table says where its ecosystem differs. */
 const ERROR_STATUS = {
   VALIDATION_FAILED: 400,
   NOT_AUTHENTICATED: 401,
@@ -44,22 +44,10 @@ const ERROR_STATUS = {
   INVALID_SCOPE: 400,
   RATE_LIMITED: 429,
   ACCOUNT_LOCKED: 403,
+  // The credentials were right but the account cannot sign in yet (an unverified address): not a failed authentication.
+  SIGN_IN_PENDING: 403,
   UNAVAILABLE: 503,
 } as const satisfies Record<ErrorCode, number>;
-
-/**
- * The status of a core error in a dialect, with the headers every dialect sends alongside:
- * `WWW-Authenticate` (the dialect's challenge) on a 401, `Retry-After` when rate limited.
- */
-export function domainErrorStatus(
-  reply: FastifyReply, err: DomainError,
-  dialect: { challenge: string; status?: Partial<Record<ErrorCode, number>> },
-): number {
-  const status = dialect.status?.[err.code] ?? ERROR_STATUS[err.code];
-  if (status === 401) reply.header('www-authenticate', dialect.challenge);
-  if (err.code === 'RATE_LIMITED' && err.retryAfter) reply.header('retry-after', String(err.retryAfter));
-  return status;
-}
 
 /**
  * The database did not answer: logged, `Retry-After: 1`, and the message every dialect sends
@@ -70,3 +58,55 @@ export function unavailable(request: FastifyRequest, reply: FastifyReply, err: u
   reply.header('retry-after', '1');
   return 'Service temporarily unavailable, try again shortly.';
 }
+
+/** A dialect's answer to a refusal: its status and its body. */
+export interface Answer {
+  status: number;
+  body: unknown;
+}
+
+/** Every core error code -> the dialect's answer: a code a dialect forgot fails to compile. */
+export type DomainAnswers = { readonly [C in ErrorCode]: (err: DomainError, request: FastifyRequest) => Answer };
+
+export interface DialectErrors {
+  /** `WWW-Authenticate` on a 401. */
+  challenge(request: FastifyRequest): string;
+  domain: DomainAnswers;
+  /** A request that failed its JSON schema. */
+  validation(c: Extract<Classified, { kind: 'validation' }>, request: FastifyRequest): Answer;
+  /** Any other refusal, by status and message: a malformed body, an unavailable database (503), the 500. */
+  plain(status: number, message: string, request: FastifyRequest): Answer;
+  /** The 500's message, in the words of the dialect's framework. */
+  internalMessage: string;
+}
+
+/** The error handler of a dialect: sorts what was thrown and answers in the dialect's shape. */
+export function dialectErrorHandler(d: DialectErrors) {
+  return (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    const c = classify(err, request.headers['content-type']);
+    let a: Answer;
+    switch (c.kind) {
+      case 'domain':
+        a = d.domain[c.error.code](c.error, request);
+        if (c.error.code === 'RATE_LIMITED' && c.error.retryAfter) reply.header('retry-after', String(c.error.retryAfter));
+        break;
+      case 'validation':
+        a = d.validation(c, request);
+        break;
+      case 'http':
+        a = d.plain(c.status, c.message, request);
+        break;
+      case 'unavailable':
+        a = d.plain(503, unavailable(request, reply, err), request);
+        break;
+      default:
+        request.log.error({ err }, 'unhandled error');
+        a = d.plain(500, d.internalMessage, request);
+    }
+    if (a.status === 401) reply.header('www-authenticate', d.challenge(request));
+    return reply.code(a.status).send(a.body);
+  };
+}
+
+/** The usual status of each code, for dialects whose table only words the body. */
+export const statusOf = (code: ErrorCode): number => ERROR_STATUS[code];

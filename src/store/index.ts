@@ -13,6 +13,7 @@ import { tokensRepo } from './repos/tokens.ts';
 import { sessionsRepo } from './repos/sessions.ts';
 import { clientsRepo } from './repos/clients.ts';
 import { auditRepo } from './repos/audit.ts';
+import { pendingFlowsRepo } from './repos/pending-flows.ts';
 import { countersRepo } from './repos/counters.ts';
 import { refreshKeysRepo } from './repos/refresh-keys.ts';
 import { emailAddressesRepo, emailTokensRepo, loginFailuresRepo, socialAccountsRepo, tokenKeysRepo } from './repos/self-service.ts';
@@ -37,9 +38,10 @@ function bind(db: Kysely<DB>, engine: Engine) {
     emailTokens: emailTokensRepo(db),
     socialAccounts: socialAccountsRepo(db),
     loginFailures: loginFailuresRepo(db),
+    pendingFlows: pendingFlowsRepo(db),
+    importBatch: importBatchRepo(db, engine),
     counters: countersRepo(db),
     refreshKeys: refreshKeysRepo(db),
-    importBatch: importBatchRepo(db, engine),
   };
 }
 

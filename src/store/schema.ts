@@ -85,6 +85,21 @@ export interface RefreshKeysTable {
   retired_at: number | null;
 }
 
+export interface SignInFlowsTable {
+  token_hash: string;
+  tenant_pk: number;
+  user_pk: number;
+  client_pk: number | null;
+  scope: string;
+  /** The Issue as JSON. */
+  issue: string;
+  method: string;
+  step: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 export interface TokenFamiliesTable {
   id: string;
   tenant_pk: number;
@@ -210,4 +225,5 @@ export interface DB {
   /** Refresh tokens issued before 0007 (keyed by hash alone): read until they are used or expire. */
   refresh_tokens_v1: RefreshTokensTable;
   sessions: SessionsTable;
+  sign_in_flows: SignInFlowsTable;
 }

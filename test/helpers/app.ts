@@ -1,7 +1,7 @@
 // Builds the whole server over a fresh database of one engine, for API tests through inject().
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { openStore, type Store } from '../../src/store/index.ts';
-import { createArgon2Hasher, createCore, type Clock, type Core, type Mailer, type PasswordHasher } from '../../src/core/index.ts';
+import { createArgon2Hasher, createCore, type Clock, type Core, type Mailer, type PasswordHasher, OPERATOR } from '../../src/core/index.ts';
 import { buildServer } from '../../src/http/server.ts';
 import { requestOrigin } from '../../src/http/request-origin.ts';
 import type { Engine } from './engines.ts';
@@ -52,7 +52,7 @@ export async function startApp(engine: Engine, opts: { clock?: Clock; hasher?: P
     request: (o) => app.inject(o),
     createUser: (input) => {
       noteSecret(input.password);
-      return core.users.create(undefined, { ...input, password: input.password ?? null });
+      return core.users.create(OPERATOR, { ...input, password: input.password ?? null });
     },
     async login(username, password) {
       noteSecret(password);

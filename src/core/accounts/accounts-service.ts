@@ -24,6 +24,8 @@ import type { AuthService } from '../auth-service.ts';
 import { emailProblem, normalizeEmail } from '../users/user-fields.ts';
 import type { RollingLimit } from '../credentials/rolling-limit.ts';
 import { selfService } from '../actor.ts';
+import { WRONG_CURRENT_PASSWORD, type Passwords } from '../credentials/passwords.ts';
+import { signInOf } from '../sessions/end-sign-ins.ts';
 import { requireUserManager } from '../permissions.ts';
 
 /** allauth's EMAIL_CONFIRMATION_EXPIRE_DAYS. */
@@ -67,7 +69,7 @@ export interface SocialAccount {
 
 export class AccountsService {
   private readonly d: {
-    store: Store; clock: Clock; events: Events; hasher: PasswordHasher; mailer: Mailer; publicUrl: string; settings: SettingsService;
+    store: Store; clock: Clock; events: Events; hasher: PasswordHasher; passwords: Passwords; mailer: Mailer; publicUrl: string; settings: SettingsService;
     tenants: TenantsService; sessions: SessionsService; users: UsersService; auth: AuthService; tokenKeys: TokenKeys; throttle: LoginThrottle;
     /** Counts the e-mails sent to each address (shared by the instances). */
     limits: RollingLimit;
@@ -216,7 +218,7 @@ export class AccountsService {
   }
 
   /** Confirms the address a verification key was sent to. */
-  async verifyEmail(key: string): Promise<void> {
+  async verifyEmail(key: string, opts: { ofUser?: number } = {}): Promise<{ userPk: number }> {
     const invalid = () => validationError({ key: ['Invalid or expired verification key.'] });
     if (key.length === 0 || key.length > 200) throw invalid();
     const hash = sha256(key);
@@ -225,6 +227,8 @@ export class AccountsService {
     if (!row || row.purpose !== 'verify' || row.used_at !== null || row.expires_at <= now || row.email_pk === null) throw invalid();
     const address = await this.d.store.read.emailAddresses.find(row.email_pk);
     if (!address) throw invalid();
+    // Continuing a sign-in: a key of another account's address is refused before it is spent.
+    if (opts.ofUser !== undefined && address.userPk !== opts.ofUser) throw invalid();
     const owner = await this.d.store.read.emailAddresses.verifiedOwner(address.tenantPk, address.email);
     if (owner && owner.userPk !== address.userPk) throw validationError({ key: [OWNED_ELSEWHERE] });
     try {
@@ -237,6 +241,7 @@ export class AccountsService {
       if (isUniqueViolation(err)) throw validationError({ key: [OWNED_ELSEWHERE] });
       throw err;
     }
+    return { userPk: address.userPk };
   }
 
   /**
@@ -265,16 +270,15 @@ export class AccountsService {
   async changePassword(p: Principal, input: { old?: string; new1: string; new2: string }): Promise<void> {
     const settings = await this.d.settings.forTenant(p.tenant.pk);
     const errors = new FieldErrorBag();
+    const current = (await this.d.store.read.users.findByPk(p.user.pk)) ?? p.user;
     if (settings.password_change_requires_old) {
-      const current = await this.d.store.read.users.findByPk(p.user.pk);
-      const ok = input.old !== undefined && current?.passwordHash ? await this.d.hasher.verify(current.passwordHash, input.old) : false;
       if (input.old === undefined) errors.add('old_password', 'This field is required.');
-      else if (!ok) errors.add('old_password', 'Your old password was entered incorrectly. Please enter it again.');
+      else if (!(await this.d.passwords.isCurrent(current, input.old))) errors.add('old_password', WRONG_CURRENT_PASSWORD);
     }
     if (input.new1 !== input.new2) errors.add('new_password2', MISMATCH);
-    for (const m of checkPassword(input.new1, settings, { username: p.user.username, email: p.user.email })) errors.add('new_password2', m);
+    for (const m of await this.d.passwords.problems(current.tenantPk, input.new1, current)) errors.add('new_password2', m);
     errors.throwIfAny();
-    await this.d.users.setPassword(p, p.user.id, input.new1);
+    await this.d.passwords.set(current, input.new1, { event: { type: 'password.changed', by: 'self', actorPk: null }, keep: signInOf(p) });
   }
 
   /**
@@ -326,20 +330,17 @@ export class AccountsService {
     if (!user) errors.add('uid', 'Invalid value');
     else if (!valid) errors.add('token', 'Invalid value');
     if (valid) {
-      const settings = await this.d.settings.forTenant(user.tenantPk);
-      for (const m of checkPassword(input.new1, settings, { username: user.username, email: user.email })) errors.add('new_password2', m);
+      for (const m of await this.d.passwords.problems(user.tenantPk, input.new1, user)) errors.add('new_password2', m);
     }
     errors.throwIfAny();
     const target = user!;
-    const passwordHash = await this.d.hasher.hash(input.new1);
+    const passwordHash = await this.d.passwords.hash(input.new1);
     const tenant = (await this.d.tenants.byPk(target.tenantPk))!;
     await this.d.store.transaction(async (r) => {
       if (!(await r.emailTokens.consume(hash!, now))) throw validationError({ token: ['Invalid value'] });
-      await r.users.update(target.pk, { passwordHash, passwordChangedAt: now, updatedAt: now });
-      await this.d.users.endAllSignIns(r, target.pk, 'password_reset');
+      await this.d.passwords.write(r, target, passwordHash, { event: { type: 'password.reset' } });
       // A reset proves control of the address: it lifts a lock on the account.
       await this.d.throttle.unlock(tenant, target.username, target.email);
-      await this.d.events.emit({ type: 'password.reset', tenantPk: target.tenantPk, userPk: target.pk });
     });
   }
 

@@ -1,5 +1,5 @@
 // Users: create, read, update and delete, with the permission and field rules of every dialect.
-import type { Store, Repos } from '../../store/index.ts';
+import type { Store } from '../../store/index.ts';
 import { isUniqueViolation } from '../../store/index.ts';
 import type { Clock } from '../clock.ts';
 import type { Events } from '../events.ts';
@@ -8,9 +8,8 @@ import { FieldErrorBag, fieldError, notFound } from '../errors.ts';
 import { requireMayChangeFlags, requireMayCreateUser, requireMayNameTenant, requireMayPlaceElsewhere, requireUserAccess, requireUserManager, userListScope } from '../permissions.ts';
 import { actorUserPk, type Actor } from '../actor.ts';
 import { isUuid, newUuid } from '../secrets.ts';
-import type { PasswordHasher } from '../credentials/password-hasher.ts';
-import { checkPassword } from '../credentials/password-policy.ts';
-import type { SettingsService } from '../settings/settings-service.ts';
+import type { Passwords } from '../credentials/passwords.ts';
+import { endAllSignIns, signInOf } from '../sessions/end-sign-ins.ts';
 import type { TenantsService } from '../tenants/tenants-service.ts';
 import { avatarProblem, emailProblem, nameProblem, normalizeEmail, normalizeUsername, usernameProblem } from './user-fields.ts';
 
@@ -83,17 +82,15 @@ function checkJsonFields(errors: FieldErrorBag, input: { profile?: unknown; emm?
 export class UsersService {
   private readonly store: Store;
   private readonly clock: Clock;
-  private readonly hasher: PasswordHasher;
-  private readonly settings: SettingsService;
+  private readonly passwords: Passwords;
   private readonly tenants: TenantsService;
   private readonly events: Events;
 
-  constructor(deps: { store: Store; clock: Clock; hasher: PasswordHasher; settings: SettingsService; tenants: TenantsService; events: Events }) {
+  constructor(deps: { store: Store; clock: Clock; passwords: Passwords; tenants: TenantsService; events: Events }) {
     this.events = deps.events;
     this.store = deps.store;
     this.clock = deps.clock;
-    this.hasher = deps.hasher;
-    this.settings = deps.settings;
+    this.passwords = deps.passwords;
     this.tenants = deps.tenants;
   }
 
@@ -154,14 +151,13 @@ export class UsersService {
     }
     checkJsonFields(errors, input);
     if (input.password !== null) {
-      const settings = await this.settings.forTenant(tenant.pk);
-      for (const m of checkPassword(input.password, settings, { username, email })) errors.add('password', m);
+      for (const m of await this.passwords.problems(tenant.pk, input.password, { username, email })) errors.add('password', m);
     }
     if (!up && (await this.store.read.users.findByUsername(tenant.pk, username))) errors.add('username', USERNAME_TAKEN);
     errors.throwIfAny();
 
     // Hash before the transaction: a write transaction must not wait on a 10 ms hash.
-    const passwordHash = input.password === null ? null : await this.hasher.hash(input.password);
+    const passwordHash = input.password === null ? null : await this.passwords.hash(input.password);
     const now = this.clock.now();
     const id = newUuid();
     try {
@@ -206,15 +202,14 @@ export class UsersService {
     }
     const finalName = renaming ? username : user.username;
     if (input.password !== undefined) {
-      const settings = await this.settings.forTenant(user.tenantPk);
-      for (const m of checkPassword(input.password, settings, { username: finalName, email: email ?? user.email })) errors.add('password', m);
+      for (const m of await this.passwords.problems(user.tenantPk, input.password, { username: finalName, email: email ?? user.email })) errors.add('password', m);
     }
     if (moving && (await this.store.read.users.findByUsername(tenant.pk, finalName))) {
       errors.add('tenant_id', `A user named "${finalName}" already exists in tenant "${tenant.name}".`);
     }
     errors.throwIfAny();
 
-    const passwordHash = input.password === undefined ? undefined : await this.hasher.hash(input.password);
+    const passwordHash = input.password === undefined ? undefined : await this.passwords.hash(input.password);
     // A new address is verified only if the user verified it before (REST-auth e-mail addresses).
     const emailVerified = email === undefined || email.toLowerCase() === user.email.toLowerCase() ? undefined
       : Boolean(email && (await this.store.read.emailAddresses.findForUser(user.pk, email))?.verified);
@@ -223,8 +218,9 @@ export class UsersService {
     try {
       return await this.store.transaction(async (r) => {
         if (passwordHash !== undefined) {
-          await r.users.update(user.pk, { passwordHash, passwordChangedAt: now });
-          await this.endAllSignIns(r, user.pk, 'password_changed', self ? { familyId: p.familyId, sessionId: p.sessionId, tokenKeyHash: p.tokenKeyHash } : {});
+          await this.passwords.write(r, user, passwordHash, {
+            event: { type: 'password.changed', by: self ? 'self' : 'administrator', actorPk: self ? null : p.user.pk }, keep: self ? signInOf(p) : {},
+          });
         }
         await r.users.update(user.pk, {
           email, emailVerified, firstName: input.firstName, lastName: input.lastName, isActive: input.isActive, isStaff: input.isStaff,
@@ -232,11 +228,11 @@ export class UsersService {
           username: renaming ? username : undefined, profile: input.profile, emm: input.emm, avatar: input.avatar,
         });
         // Signing in again is the way to see a deactivated account's access end everywhere at once.
-        if (input.isActive === false && user.isActive) await this.endAllSignIns(r, user.pk, 'deactivated');
+        if (input.isActive === false && user.isActive) await endAllSignIns(r, now, user.pk, 'deactivated');
         if (moving) {
           // Groups and credentials belong to the old tenant.
           await r.groups.removeAllMemberships(user.pk);
-          await this.endAllSignIns(r, user.pk, 'tenant_changed');
+          await endAllSignIns(r, now, user.pk, 'tenant_changed');
           // So does the proof of owning an address (REST-auth): in the new tenant it is made anew.
           for (const a of (await r.emailAddresses.forUser(user.pk)).items) {
             await r.emailAddresses.delete(a.pk);
@@ -247,7 +243,6 @@ export class UsersService {
         const updated = (await r.users.findById(user.id))!;
         const actorPk = p.user.pk === user.pk ? null : p.user.pk;
         const base = { tenantPk: updated.tenantPk, userPk: user.pk, actorPk };
-        if (passwordHash !== undefined) await this.events.emit({ ...base, type: 'password.changed', detail: { by: self ? 'self' : 'administrator' } });
         if (email !== undefined && email !== user.email) await this.events.emit({ ...base, type: 'email.changed' });
         const changed = (['username', 'isActive', 'isStaff', 'isSuperuser', 'firstName', 'lastName', 'tenantPk', 'avatar'] as const)
           .filter((k) => updated[k] !== user[k]);
@@ -282,13 +277,5 @@ export class UsersService {
       await r.users.delete(user.pk);
       await this.events.emit({ type: 'user.deleted', tenantPk: user.tenantPk, userPk: null, actorPk: p.user.pk, detail: { username: user.username, user_id: user.id } });
     });
-  }
-
-  /** Revokes every refresh family and session of a user (but `keep`, the caller's own). */
-  async endAllSignIns(r: Repos, userPk: number, reason: string, keep: { familyId?: string; sessionId?: string; tokenKeyHash?: string } = {}): Promise<void> {
-    const now = this.clock.now();
-    await r.tokens.revokeUserFamilies(userPk, reason, now, keep.familyId);
-    await r.sessions.deleteForUser(userPk, keep.sessionId);
-    await r.tokenKeys.deleteForUser(userPk, keep.tokenKeyHash);
   }
 }

@@ -1,8 +1,7 @@
-// Every core error code -> status and body in the AuthN API's shape {errors, message, status}.
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { DomainError, FieldErrors } from '../../../core/index.ts';
-import { classify, domainErrorStatus, unavailable } from '../../errors.ts';
-
+// The AuthN API's answers to every core error, in its shape {errors, message, status}.
+import type { FastifyReply } from 'fastify';
+import type { DomainError, ErrorCode, FieldErrors } from '../../../core/index.ts';
+import { dialectErrorHandler, statusOf, type Answer, type DomainAnswers } from '../../errors.ts';
 
 export interface AuthnError {
   errors: Array<{ field: string; message: string }>;
@@ -13,31 +12,25 @@ export interface AuthnError {
 const fieldList = (fields: FieldErrors) =>
   Object.entries(fields).flatMap(([field, msgs]) => msgs.map((message) => ({ field, message })));
 
+const answer = (status: number, message: string, fields: FieldErrors = {}): Answer => ({ status, body: { errors: fieldList(fields), message, status } satisfies AuthnError });
+
 export function send(reply: FastifyReply, status: number, message: string, fields: FieldErrors = {}) {
-  const body: AuthnError = { errors: fieldList(fields), message, status };
-  return reply.code(status).send(body);
+  const a = answer(status, message, fields);
+  return reply.code(a.status).send(a.body);
 }
 
-export function sendDomainError(reply: FastifyReply, err: DomainError) {
-  const status = domainErrorStatus(reply, err, { challenge: 'Bearer realm="api", Token' });
-  if (err.code === 'VALIDATION_FAILED') return send(reply, status, 'Validation failed.', err.fields);
-  return send(reply, status, err.message);
-}
+const said = (err: DomainError) => answer(statusOf(err.code), err.message);
 
-export function authnErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply) {
-  const c = classify(err, request.headers['content-type']);
-  switch (c.kind) {
-    case 'domain':
-      return sendDomainError(reply, c.error);
-    case 'validation':
-      if (c.part === 'params') return send(reply, 404, 'Not found.');
-      return send(reply, 400, 'Validation failed.', c.fields);
-    case 'http':
-      return send(reply, c.status, c.message);
-    case 'unavailable':
-      return send(reply, 503, unavailable(request, reply, err));
-    default:
-      request.log.error({ err }, 'unhandled error');
-      return send(reply, 500, 'Internal server error.');
-  }
-}
+export const AUTHN_ERRORS = {
+  VALIDATION_FAILED: (err) => answer(400, 'Validation failed.', err.fields),
+  ...Object.fromEntries((['NOT_AUTHENTICATED', 'INVALID_CREDENTIALS', 'TOKEN_INVALID', 'PERMISSION_DENIED', 'CSRF_FAILED', 'NOT_FOUND', 'TENANT_UNAVAILABLE',
+    'INVALID_CLIENT', 'UNAUTHORIZED_CLIENT', 'INVALID_SCOPE', 'RATE_LIMITED', 'ACCOUNT_LOCKED', 'SIGN_IN_PENDING', 'UNAVAILABLE'] as const).map((c) => [c, said])) as Record<Exclude<ErrorCode, 'VALIDATION_FAILED'>, typeof said>,
+} as const satisfies DomainAnswers;
+
+export const authnErrorHandler = dialectErrorHandler({
+  challenge: () => 'Bearer realm="api", Token',
+  domain: AUTHN_ERRORS,
+  validation: (c) => (c.part === 'params' ? answer(404, 'Not found.') : answer(400, 'Validation failed.', c.fields)),
+  plain: (status, message) => answer(status, message),
+  internalMessage: 'Internal server error.',
+});

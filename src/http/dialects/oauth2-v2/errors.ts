@@ -1,8 +1,8 @@
 // Error shapes of the v2 API: FastAPI's (`{"detail": ...}`, 422 `{"detail": [{loc, msg, type}]}`)
 // and, at the token endpoint, RFC 6749's (`{"error", "error_description"}`, plus `detail`).
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { DomainError, ErrorCode, FieldErrors } from '../../../core/index.ts';
-import { classify, domainErrorStatus, unavailable } from '../../errors.ts';
+import type { DomainError, FieldErrors } from '../../../core/index.ts';
+import { dialectErrorHandler, type Answer, type DomainAnswers } from '../../errors.ts';
 import type { AjvError } from '../../validation.ts';
 
 export interface ValidationItem {
@@ -43,71 +43,70 @@ export const fieldsToPydantic = (fields: FieldErrors): ValidationItem[] =>
   Object.entries(fields).flatMap(([f, msgs]) => msgs.map((msg) => ({ loc: f === 'non_field_errors' ? ['body'] : ['body', f], msg, type: 'value_error' })));
 
 // FastAPI answers validation errors with 422, and scopes a token lacks with 403 (its security docs).
-const FASTAPI_STATUS = { VALIDATION_FAILED: 422, INVALID_SCOPE: 403 } as const;
+const fastapi = (status: number, detail: (err: DomainError) => string = (err) => err.message) => (err: DomainError): Answer => ({ status, body: { detail: detail(err) } });
 
-function sendDomain(reply: FastifyReply, err: DomainError) {
-  const status = domainErrorStatus(reply, err, { challenge: 'Bearer', status: FASTAPI_STATUS });
-  if (err.code === 'VALIDATION_FAILED') return reply.code(422).send({ detail: fieldsToPydantic(err.fields ?? {}) });
-  const detail = err.code === 'TOKEN_INVALID' ? 'Could not validate credentials'
-    : err.code === 'NOT_AUTHENTICATED' ? 'Not authenticated'
-    : err.code === 'PERMISSION_DENIED' ? 'Not enough permissions'
-    : err.message;
-  return reply.code(status).send({ detail });
-}
+/** The /api/v2/users answers: FastAPI's `{"detail": ...}`, with the words of its security helpers. */
+export const FASTAPI_ERRORS = {
+  VALIDATION_FAILED: (err) => ({ status: 422, body: { detail: fieldsToPydantic(err.fields ?? {}) } }),
+  NOT_AUTHENTICATED: fastapi(401, () => 'Not authenticated'),
+  INVALID_CREDENTIALS: fastapi(401),
+  TOKEN_INVALID: fastapi(401, () => 'Could not validate credentials'),
+  PERMISSION_DENIED: fastapi(403, () => 'Not enough permissions'),
+  CSRF_FAILED: fastapi(403),
+  NOT_FOUND: fastapi(404),
+  TENANT_UNAVAILABLE: fastapi(400),
+  INVALID_CLIENT: fastapi(401),
+  UNAUTHORIZED_CLIENT: fastapi(403),
+  INVALID_SCOPE: fastapi(403),
+  RATE_LIMITED: fastapi(429),
+  ACCOUNT_LOCKED: fastapi(403),
+  SIGN_IN_PENDING: fastapi(403),
+  UNAVAILABLE: fastapi(503),
+} as const satisfies DomainAnswers;
 
-export function fastapiErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply) {
-  const c = classify(err, request.headers['content-type']);
-  switch (c.kind) {
-    case 'domain': return sendDomain(reply, c.error);
-    case 'validation': return reply.code(422).send({ detail: ajvToPydantic(c.part, c.errors) });
-    case 'http': return reply.code(c.status).send({ detail: c.message });
-    case 'unavailable':
-      return reply.code(503).send({ detail: unavailable(request, reply, err) });
-    default:
-      request.log.error({ err }, 'unhandled error');
-      return reply.code(500).send({ detail: 'Internal Server Error' });
-  }
-}
+export const fastapiErrorHandler = dialectErrorHandler({
+  challenge: () => 'Bearer',
+  domain: FASTAPI_ERRORS,
+  validation: (c) => ({ status: 422, body: { detail: ajvToPydantic(c.part, c.errors) } }),
+  plain: (status, message) => ({ status, body: { detail: message } }),
+  internalMessage: 'Internal Server Error',
+});
+
+/** RFC 6749 §5.2's body, with FastAPI's `detail` beside it. */
+const oauth = (error: string, status: number, description: string): Answer => ({ status, body: { error, error_description: description, detail: description } });
+const rfc6749 = (error: string, status: number, description?: string) => (err: DomainError): Answer => oauth(error, status, description ?? err.message);
 
 /** RFC 6749 §5.2 error codes for each core error at the token endpoint. */
-const OAUTH = {
-  VALIDATION_FAILED: ['invalid_request', 400],
-  NOT_AUTHENTICATED: ['invalid_client', 401],
-  INVALID_CREDENTIALS: ['invalid_grant', 400],
-  TOKEN_INVALID: ['invalid_grant', 400],
-  PERMISSION_DENIED: ['unauthorized_client', 400],
-  CSRF_FAILED: ['invalid_request', 400],
-  NOT_FOUND: ['invalid_request', 400],
-  TENANT_UNAVAILABLE: ['invalid_request', 400],
-  INVALID_CLIENT: ['invalid_client', 401],
-  UNAUTHORIZED_CLIENT: ['unauthorized_client', 400],
-  INVALID_SCOPE: ['invalid_scope', 400],
-  RATE_LIMITED: ['slow_down', 429],
-  ACCOUNT_LOCKED: ['invalid_grant', 400],
-  UNAVAILABLE: ['temporarily_unavailable', 503],
-} as const satisfies Record<ErrorCode, readonly [string, number]>;
+export const OAUTH_ERRORS = {
+  VALIDATION_FAILED: rfc6749('invalid_request', 400),
+  NOT_AUTHENTICATED: rfc6749('invalid_client', 401),
+  INVALID_CREDENTIALS: rfc6749('invalid_grant', 400, 'Incorrect username or password'),
+  TOKEN_INVALID: rfc6749('invalid_grant', 400),
+  PERMISSION_DENIED: rfc6749('unauthorized_client', 400),
+  CSRF_FAILED: rfc6749('invalid_request', 400),
+  NOT_FOUND: rfc6749('invalid_request', 400),
+  TENANT_UNAVAILABLE: rfc6749('invalid_request', 400),
+  INVALID_CLIENT: rfc6749('invalid_client', 401),
+  UNAUTHORIZED_CLIENT: rfc6749('unauthorized_client', 400),
+  INVALID_SCOPE: rfc6749('invalid_scope', 400),
+  RATE_LIMITED: rfc6749('slow_down', 429),
+  ACCOUNT_LOCKED: rfc6749('invalid_grant', 400),
+  SIGN_IN_PENDING: rfc6749('invalid_grant', 400),
+  UNAVAILABLE: rfc6749('temporarily_unavailable', 503),
+} as const satisfies DomainAnswers;
 
-export function sendOAuthError(reply: FastifyReply, error: string, status: number, description: string, viaBasic = false) {
-  if (status === 401) reply.header('www-authenticate', viaBasic ? 'Basic realm="token"' : 'Bearer');
-  return reply.code(status).send({ error, error_description: description, detail: description });
+const viaBasic = (request: FastifyRequest) => request.headers.authorization?.toLowerCase().startsWith('basic ') ?? false;
+const challenge = (basic: boolean) => (basic ? 'Basic realm="token"' : 'Bearer');
+
+export function sendOAuthError(reply: FastifyReply, error: string, status: number, description: string, basic = false) {
+  if (status === 401) reply.header('www-authenticate', challenge(basic));
+  return reply.code(status).send(oauth(error, status, description).body);
 }
 
-export function oauthErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply) {
-  const c = classify(err, request.headers['content-type']);
-  const viaBasic = request.headers.authorization?.toLowerCase().startsWith('basic ') ?? false;
-  switch (c.kind) {
-    case 'domain': {
-      const [error, status] = OAUTH[c.error.code];
-      if (c.error.code === 'RATE_LIMITED' && c.error.retryAfter) reply.header('retry-after', String(c.error.retryAfter));
-      const description = c.error.code === 'INVALID_CREDENTIALS' ? 'Incorrect username or password' : c.error.message;
-      return sendOAuthError(reply, error, status, description, viaBasic);
-    }
-    case 'validation': return reply.code(422).send({ detail: ajvToPydantic(c.part, c.errors) });
-    case 'http': return sendOAuthError(reply, 'invalid_request', c.status, c.message);
-    case 'unavailable':
-      return sendOAuthError(reply, 'temporarily_unavailable', 503, unavailable(request, reply, err));
-    default:
-      request.log.error({ err }, 'unhandled error');
-      return sendOAuthError(reply, 'server_error', 500, 'Internal Server Error');
-  }
-}
+export const oauthErrorHandler = dialectErrorHandler({
+  challenge: (request) => challenge(viaBasic(request)),
+  domain: OAUTH_ERRORS,
+  validation: (c) => ({ status: 422, body: { detail: ajvToPydantic(c.part, c.errors) } }),
+  plain: (status, message) => oauth(status === 503 ? 'temporarily_unavailable' : status >= 500 ? 'server_error' : 'invalid_request', status, message),
+  internalMessage: 'Internal Server Error',
+});

@@ -121,7 +121,11 @@ async function tokenEndpoint(app: FastifyInstance, { core }: Options) {
     if (grantType === 'password') {
       const missing = (['username', 'password'] as const).filter((f) => form[f] === undefined);
       if (missing.length) return reply.code(422).send({ detail: missing.map((f) => ({ loc: ['body', f], msg: 'Field required', type: 'missing' })) });
-      pair = await core.auth.obtainPair(tenant.name, form.username!, form.password!, { client, scopes });
+      ({ issued: pair } = await core.signIn.now({
+        tenant: tenant.name, client, grantType: 'password', scopes,
+        factor: { method: 'password', by: 'username', identifier: form.username!, password: form.password! },
+        issue: { kind: 'token_pair' },
+      }));
     } else if (grantType === 'refresh_token') {
       if (!form.refresh_token) return sendOAuthError(reply, 'invalid_request', 400, 'The refresh_token parameter is required.');
       // Without X-Tenant the refresh token names its tenant; with it, the two must agree.

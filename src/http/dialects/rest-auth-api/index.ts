@@ -6,7 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { DomainError, EMAIL_MAX, NAME_MAX, USERNAME_MAX, type Core, type EmailAddress, type NewSessionCookies } from '../../../core/index.ts';
 import { authenticate, checkClient, requestedTenant } from '../../authentication.ts';
 import { limitOffset, limitOffsetLinks } from '../../pagination.ts';
-import { v1ErrorHandler } from '../v1/index.ts';
+import { restAuthErrorHandler } from './error-map.ts';
 
 interface Options {
   core: Core;
@@ -32,7 +32,7 @@ const list = <T extends ReturnType<typeof Type.Object>>(item: T) =>
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export async function restAuthDialect(app: FastifyInstance, { core, publicUrl }: Options) {
-  app.setErrorHandler(v1ErrorHandler);
+  app.setErrorHandler(restAuthErrorHandler);
   app.removeContentTypeParser('text/plain');
   // E-mails sent after their answer (reset, resend) finish before the server closes.
   app.addHook('onClose', async () => core.accounts.idle());
@@ -72,16 +72,14 @@ export async function restAuthDialect(app: FastifyInstance, { core, publicUrl }:
       response: { 200: Key, ...errors },
     },
   }, async (request, reply) => {
-    try {
-      const { key, session } = await core.accounts.signIn(requestedTenant(request), { username: request.body.username, email: request.body.email }, request.body.password);
-      setSessionCookies(reply, session);
-      return { key };
-    } catch (err) {
-      if (err instanceof DomainError && err.code === 'INVALID_CREDENTIALS') {
-        throw new DomainError('VALIDATION_FAILED', 'bad credentials', { fields: { non_field_errors: ['Unable to log in with provided credentials.'] } });
-      }
-      throw err;
-    }
+    const { username, email, password } = request.body;
+    if (!username && !email?.trim()) throw new DomainError('VALIDATION_FAILED', 'no name', { fields: { non_field_errors: ['Must include "username" or "email" and "password".'] } });
+    const { issued } = await core.signIn.now({
+      tenant: requestedTenant(request), issue: { kind: 'session_and_key' },
+      factor: username ? { method: 'password', by: 'username', identifier: username, password } : { method: 'password', by: 'email', identifier: email!, password },
+    });
+    setSessionCookies(reply, issued.session);
+    return { key: issued.key };
   });
 
   for (const method of ['GET', 'POST'] as const) {

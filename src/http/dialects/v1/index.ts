@@ -1,10 +1,9 @@
 // The v1 API ("Authentication v1.0.0"): Django REST framework + simplejwt conventions.
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Core } from '../../../core/index.ts';
 import { authenticate, checkClient } from '../../authentication.ts';
-import { classify, unavailable } from '../../errors.ts';
-import { sendDomainError } from './error-map.ts';
+import { v1ErrorHandler } from './error-map.ts';
 import { tokenRoutes } from './token-routes.ts';
 import { userRoutes } from './user-routes.ts';
 import { groupRoutes } from './group-routes.ts';
@@ -23,24 +22,6 @@ declare module 'fastify' {
     auth?: boolean | 'optional';
     /** Field renames from core names to this route's names, for 400 bodies. */
     fieldNames?: Record<string, string>;
-  }
-}
-
-export function v1ErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply) {
-  const c = classify(err, request.headers['content-type']);
-  switch (c.kind) {
-    case 'domain':
-      return sendDomainError(reply, c.error, request.routeOptions.config?.fieldNames);
-    case 'validation':
-      if (c.part === 'params') return reply.code(404).send({ detail: 'Not found.' });
-      return reply.code(400).send(c.fields);
-    case 'http':
-      return reply.code(c.status).send({ detail: c.message });
-    case 'unavailable':
-      return reply.code(503).send({ detail: unavailable(request, reply, err) });
-    default:
-      request.log.error({ err }, 'unhandled error');
-      return reply.code(500).send({ detail: 'A server error occurred.' });
   }
 }
 

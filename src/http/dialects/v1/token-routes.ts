@@ -17,8 +17,12 @@ export async function tokenRoutes(app: TypedApp, { core }: DialectOptions) {
       response: { 200: TokenPair, 400: FieldErrors, 401: Detail },
     },
   }, async (request) => {
-    const pair = await core.auth.obtainPair(requestedTenant(request), request.body.username, request.body.password, { client: request.client, refreshFormat: 'jwt' });
-    return { access: pair.access, refresh: pair.refresh };
+    const { issued } = await core.signIn.now({
+      tenant: requestedTenant(request), client: request.client, grantType: 'password',
+      factor: { method: 'password', by: 'username', identifier: request.body.username, password: request.body.password },
+      issue: { kind: 'token_pair', refreshFormat: 'jwt' },
+    });
+    return { access: issued.access, refresh: issued.refresh };
   });
 
   app.post('/api/token/refresh', {

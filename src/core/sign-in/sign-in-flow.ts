@@ -1,0 +1,166 @@
+// The sign-in: one small state machine for every front-end. A sign-in runs its steps in order
+//
+//   tenant -> client -> first factor (throttle, credential) -> account state -> requirements -> complete
+//                                                                                  |
+//                                                                                  +-> pending (a step) -> continue -> requirements -> complete
+//
+// and either completes (its writes and audit row in one transaction, whoever asked) or stops at
+// the first unmet requirement. A front-end that can continue (`continuable`) gets the flow's
+// token and continues it with a later request; one that cannot gets SIGN_IN_PENDING, which it
+// says in its own error shape. A new first factor is an entry in FirstFactors, a new step an
+// entry in REQUIREMENTS: neither touches the front-ends.
+import type { Store } from '../../store/index.ts';
+import type { Clock } from '../clock.ts';
+import type { Events } from '../events.ts';
+import { DomainError, tokenInvalid } from '../errors.ts';
+import { randomToken, sha256 } from '../secrets.ts';
+import type { ClientsService } from '../clients/clients-service.ts';
+import type { SettingsService } from '../settings/settings-service.ts';
+import type { TenantsService } from '../tenants/tenants-service.ts';
+import type { Client, Tenant, User } from '../types.ts';
+import type { FirstFactorProof, FirstFactors } from './first-factors.ts';
+import { prepareIssue, type IssuerDeps } from './issuers.ts';
+import { PENDING_FLOW_LIFETIME_MS, type PendingFlowRecord } from './pending-flows.ts';
+import { REQUIREMENTS, requirementOf, type Requirement } from './requirements.ts';
+import type { Issue, Issued, SignInOutcome, SignInRequest, StepInput } from './sign-in-request.ts';
+
+/** Confirms an address by the key of its verification e-mail; answers whose address it was. */
+export interface EmailConfirmation {
+  confirm(key: string, ofUser: number): Promise<{ userPk: number }>;
+}
+
+interface FlowState {
+  tenant: Tenant;
+  user: User;
+  client: Client | undefined;
+  scopes: string[];
+  issue: Issue;
+  method: string;
+}
+
+export class SignInFlow {
+  private readonly d: {
+    store: Store; clock: Clock; events: Events; tenants: TenantsService; clients: ClientsService; settings: SettingsService;
+    factors: FirstFactors; issuers: IssuerDeps; emails: EmailConfirmation;
+  };
+
+  constructor(deps: SignInFlow['d']) {
+    this.d = deps;
+  }
+
+  /** Starts a sign-in: completes it, or leaves it pending at a step (refused when the front-end cannot continue). */
+  async start(req: SignInRequest): Promise<SignInOutcome> {
+    const tenant = await this.d.tenants.resolve(req.tenant);
+    const scopes = req.scopes ?? [];
+    this.checkClient(tenant, req, scopes);
+    const proof = await this.proveFirstFactor(tenant, req);
+    await this.checkAccountState(tenant, proof);
+    await proof.accepted();
+    const state: FlowState = { tenant, user: proof.user, client: req.client, scopes, issue: req.issue, method: req.factor.method };
+    const unmet = await this.firstUnmet(state);
+    if (unmet) return this.suspend(state, unmet, proof, req.continuable ?? false);
+    return this.complete(state, () => proof.settle());
+  }
+
+  /**
+   * Signs in for a front-end that cannot show a pending step (the legacy APIs, HTTP Basic):
+   * what was issued, or SIGN_IN_PENDING with the step's message.
+   */
+  async now<K extends Issue['kind']>(req: Omit<SignInRequest, 'continuable' | 'issue'> & { issue: Extract<Issue, { kind: K }> }): Promise<{ user: User; tenant: Tenant; issued: Extract<Issued, { kind: K }> }> {
+    const outcome = await this.start({ ...req, continuable: false });
+    // Not continuable: start() completed with what was asked, or threw.
+    if (outcome.status !== 'completed') throw new DomainError('SIGN_IN_PENDING', requirementOf(outcome.step).message, { step: outcome.step });
+    return { user: outcome.user, tenant: outcome.tenant, issued: outcome.issued as Extract<Issued, { kind: K }> };
+  }
+
+  /** Continues a pending sign-in with what its step asked for. */
+  async continue(flowToken: string, input: StepInput): Promise<SignInOutcome> {
+    const tokenHash = flowToken.length > 0 && flowToken.length <= 200 ? sha256(flowToken) : undefined;
+    const flow = tokenHash ? await this.d.store.read.pendingFlows.find(tokenHash) : undefined;
+    if (!flow || flow.expiresAt <= this.d.clock.now() || flow.step !== input.step) throw flowInvalid();
+    const state = await this.resume(flow);
+    if (input.step === 'verify_email' && input.key !== undefined) {
+      // A key of another account's address does not continue this one's sign-in (nor is it spent).
+      // A wrong key leaves the flow pending (VALIDATION_FAILED, as the verify-email endpoints answer).
+      await this.d.emails.confirm(input.key, state.user.pk);
+      state.user = (await this.d.store.read.users.findByPk(state.user.pk)) ?? state.user;
+    }
+    const unmet = await this.firstUnmet(state);
+    if (unmet) {
+      if (unmet.step === flow.step) return { status: 'pending', step: unmet.step, flowToken, expiresAt: flow.expiresAt, user: state.user, tenant: state.tenant };
+      // Met, but another step follows: the flow moves on under a new token (each token works once).
+      if (!(await this.d.store.transaction((r) => r.pendingFlows.consume(flow.tokenHash, this.d.clock.now())))) throw flowInvalid();
+      return this.suspend(state, unmet, undefined, true);
+    }
+    return this.complete(state, async () => {
+      if (!(await this.d.store.read.pendingFlows.consume(flow.tokenHash, this.d.clock.now()))) throw flowInvalid();
+    });
+  }
+
+  /** A client must belong to the tenant, be registered for the grant it signs in by, and ask only its scopes. */
+  private checkClient(tenant: Tenant, req: SignInRequest, scopes: string[]): void {
+    if (req.client && req.client.tenantPk !== tenant.pk) throw new DomainError('INVALID_CLIENT', 'Unknown client id.');
+    if (req.grantType) this.d.clients.checkGrant(req.client, req.grantType, scopes);
+  }
+
+  private proveFirstFactor(tenant: Tenant, req: SignInRequest): Promise<FirstFactorProof> {
+    const factor = this.d.factors[req.factor.method];
+    return factor.prove(tenant, req.factor);
+  }
+
+  /** A sign-in stands only for an active account of this tenant; the refusal is the factor's own failure. */
+  private async checkAccountState(tenant: Tenant, proof: FirstFactorProof): Promise<void> {
+    if (!proof.user.isActive || proof.user.tenantPk !== tenant.pk) await proof.refuse('inactive');
+  }
+
+  private async firstUnmet(state: FlowState): Promise<Requirement | undefined> {
+    const settings = await this.d.settings.forTenant(state.tenant.pk);
+    return REQUIREMENTS.find((r) => !r.isMet({ user: state.user, tenant: state.tenant, settings }));
+  }
+
+  /** Leaves the sign-in at `unmet`: the first factor was right, so its failure count starts again. */
+  private async suspend(state: FlowState, unmet: Requirement, proof: FirstFactorProof | undefined, continuable: boolean): Promise<SignInOutcome> {
+    if (!continuable) {
+      if (proof) await this.d.store.transaction(() => proof.settle());
+      throw new DomainError('SIGN_IN_PENDING', unmet.message, { step: unmet.step });
+    }
+    const flowToken = randomToken(32);
+    const now = this.d.clock.now();
+    const record: PendingFlowRecord = {
+      tokenHash: sha256(flowToken), tenantPk: state.tenant.pk, userPk: state.user.pk, clientPk: state.client?.pk ?? null, scopes: state.scopes,
+      issue: state.issue, method: state.method, step: unmet.step, createdAt: now, expiresAt: now + PENDING_FLOW_LIFETIME_MS,
+    };
+    await this.d.store.transaction(async (r) => {
+      if (proof) await proof.settle();
+      await r.pendingFlows.insert(record);
+    });
+    return { status: 'pending', step: unmet.step, flowToken, expiresAt: record.expiresAt, user: state.user, tenant: state.tenant };
+  }
+
+  /** The state of a stored flow, if its account, tenant and client still stand. */
+  private async resume(flow: PendingFlowRecord): Promise<FlowState> {
+    const user = await this.d.store.read.users.findByPk(flow.userPk);
+    const tenant = await this.d.tenants.byPk(flow.tenantPk);
+    if (!user || !user.isActive || !tenant?.isActive || user.tenantPk !== tenant.pk) throw flowInvalid();
+    const client = flow.clientPk === null ? undefined : await this.d.clients.byPk(flow.clientPk);
+    if (flow.clientPk !== null && !client) throw flowInvalid();
+    return { tenant, user, client, scopes: flow.scopes, issue: flow.issue, method: flow.method };
+  }
+
+  /** Every write of a successful sign-in, its audit row included, in one transaction. */
+  private async complete(state: FlowState, settle: () => Promise<void>): Promise<SignInOutcome> {
+    const work = await prepareIssue(this.d.issuers, state.issue, state);
+    const now = this.d.clock.now();
+    await this.d.store.transaction(async (r) => {
+      await settle();
+      if (work.audit === null) return;
+      await r.users.update(state.user.pk, { lastLogin: now });
+      await work.write(r);
+      await this.d.events.emit({ type: 'sign_in.succeeded', tenantPk: state.tenant.pk, userPk: state.user.pk, detail: work.audit });
+    });
+    const issued: Issued = await work.finish();
+    return { status: 'completed', user: state.user, tenant: state.tenant, issued };
+  }
+}
+
+const flowInvalid = () => tokenInvalid('This sign-in has expired or is unknown. Sign in again.');

@@ -1,0 +1,64 @@
+// What a front-end asks of a sign-in and what it gets back. Front-ends (the legacy dialects,
+// HTTP Basic, later the headless API, the hosted pages and the OIDC provider's interactions)
+// build a SignInRequest and present the outcome; none of them decides a rule of signing in.
+import type { Client, Principal, Tenant, User } from '../types.ts';
+import type { NewSession } from '../sessions/sessions-service.ts';
+
+/** How the person proves who they are first. Each method is one first factor (first-factors.ts). */
+export type FirstFactorInput =
+  | { method: 'password'; by: 'username' | 'email'; identifier: string; password: string };
+
+/** What a completed sign-in hands out: the front-end chooses (issuers.ts). */
+export type Issue =
+  /** An access token and a refresh token of a new family (v1, the OAuth2 password grant). */
+  | { kind: 'token_pair'; refreshFormat?: 'jwt' | 'opaque' }
+  /** A cookie session and a token key (REST-auth). */
+  | { kind: 'session_and_key' }
+  /** Nothing: the proof stands for one request (HTTP Basic). */
+  | { kind: 'request' };
+
+export interface SignInRequest {
+  /** Tenant name; undefined for `default`. */
+  tenant: string | undefined;
+  factor: FirstFactorInput;
+  issue: Issue;
+  /** The registered client the request came through. */
+  client?: Client;
+  /** The OAuth grant it signs in by: the client must be registered for it. */
+  grantType?: string;
+  scopes?: string[];
+  /**
+   * Whether the front-end can show a pending step and continue the flow with a later request.
+   * When it cannot, a pending step is refused with SIGN_IN_PENDING, in the dialect's own shape.
+   */
+  continuable?: boolean;
+}
+
+/** What completing handed out, by the request's `issue.kind`. */
+export type Issued =
+  | { kind: 'token_pair'; access: string; refresh: string; expiresIn: number; scope: string }
+  | { kind: 'session_and_key'; key: string; session: NewSession }
+  | { kind: 'request'; principal: Principal };
+
+/**
+ * A step the sign-in waits on, that a later request completes. `verify_email`: the tenant makes
+ * verified addresses mandatory. Second factors (`mfa_authenticate`) and consent plug in here.
+ */
+export type PendingStep = 'verify_email';
+
+export type SignInOutcome =
+  | { status: 'completed'; user: User; tenant: Tenant; issued: Issued }
+  | {
+    status: 'pending';
+    step: PendingStep;
+    /** The flow's token, for the front-end to continue with (shown once; stored as a hash). */
+    flowToken: string;
+    expiresAt: number;
+    user: User;
+    tenant: Tenant;
+  };
+
+/** What continuing a pending sign-in brings, by step. */
+export type StepInput =
+  /** The key of the verification e-mail; without one the flow only checks again (verified by the link meanwhile). */
+  | { step: 'verify_email'; key?: string };

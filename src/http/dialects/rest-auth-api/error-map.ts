@@ -1,0 +1,23 @@
+// The REST-auth API's answers to every core error: Django REST framework's shapes, as the v1
+// API's, except where dj-rest-auth words a sign-in's refusal as a validation error of its form.
+import type { DomainError } from '../../../core/index.ts';
+import { dialectErrorHandler, type Answer, type DomainAnswers } from '../../errors.ts';
+import { V1_ERRORS } from '../v1/error-map.ts';
+
+const nonField = (message: string): Answer => ({ status: 400, body: { non_field_errors: [message] } });
+
+export const REST_AUTH_ERRORS = {
+  ...V1_ERRORS,
+  // dj-rest-auth's LoginSerializer: "Unable to log in with provided credentials." (400).
+  INVALID_CREDENTIALS: () => nonField('Unable to log in with provided credentials.'),
+  // ... and "E-mail is not verified." (400) for a sign-in waiting on its address.
+  SIGN_IN_PENDING: (err: DomainError) => nonField(err.message),
+} as const satisfies DomainAnswers;
+
+export const restAuthErrorHandler = dialectErrorHandler({
+  challenge: () => 'Bearer realm="api"',
+  domain: REST_AUTH_ERRORS,
+  validation: (c) => (c.part === 'params' ? { status: 404, body: { detail: 'Not found.' } } : { status: 400, body: c.fields }),
+  plain: (status, message) => ({ status, body: { detail: message } }),
+  internalMessage: 'A server error occurred.',
+});
