@@ -108,6 +108,11 @@ export async function run(argv: string[]): Promise<number> {
       onProgress: progressReporter(),
     });
     console.log(formatReport(report, format));
+    // Running instances cache settings and clients: tell them (through Redis, when configured).
+    if (report.written && tenant) {
+      if (report.settings) await core.broadcast.publish('settings', String(tenant.pk));
+      for (const i of source.items) if (i.kind === 'client') await core.broadcast.publish('client', i.client.clientId);
+    }
     return report.rejected.length || report.failure ? 1 : 0;
   } finally {
     await store.close();
