@@ -23,6 +23,7 @@ interface DjangoUser {
   superuser?: boolean;
   is_active?: boolean;
   first_name?: string;
+  unusable?: boolean;
 }
 
 const USERS: DjangoUser[] = [
@@ -33,10 +34,12 @@ const USERS: DjangoUser[] = [
   { username: 'dave', password: 'dävé-ünïcode-pässwörd', email: 'dave@example.com', hasher: 'argon2', verified: true },
   { username: 'erin', password: 'erin-sha1-legacy', email: '', hasher: 'pbkdf2_sha1' },
   { username: 'frank', password: 'frank-is-inactive', email: 'frank@example.com', is_active: false },
+  // Django's set_unusable_password(): "!" and random text; imported as no password.
+  { username: 'gina', password: 'gina-has-no-usable-password', email: 'gina@example.com', unusable: true },
 ];
 const SCHEMES: Record<string, string> = {
   admin: 'django pbkdf2_sha256', alice: 'django pbkdf2_sha256', bob: 'django bcrypt_sha256', carol: 'django bcrypt',
-  dave: 'django argon2', erin: 'django pbkdf2_sha1', frank: 'django pbkdf2_sha256',
+  dave: 'django argon2', erin: 'django pbkdf2_sha1', frank: 'django pbkdf2_sha256', gina: 'none',
 };
 
 describe('import from a real Django project (dumpdata JSON and CSV)', () => {
@@ -56,10 +59,10 @@ describe('import from a real Django project (dumpdata JSON and CSV)', () => {
           const dump = path.join(dir, 'project', 'dump.json');
           const r = await latchkey(db.url, ['import', '--format', 'django', dump]);
           assert.equal(r.code, 0, r.stdout + r.stderr);
-          assert.match(r.stdout, /users: +7 created, 0 updated, 0 skipped/);
+          assert.match(r.stdout, /users: +8 created, 0 updated, 0 skipped/);
           assert.match(r.stdout, /groups: +3 created/);
           assert.match(r.stdout, /django pbkdf2_sha256 3/);
-          for (const s of ['django bcrypt_sha256 1', 'django bcrypt 1', 'django argon2 1', 'django pbkdf2_sha1 1']) assert.ok(r.stdout.includes(s), `${s} not in ${r.stdout}`);
+          for (const s of ['django bcrypt_sha256 1', 'django bcrypt 1', 'django argon2 1', 'django pbkdf2_sha1 1', 'none 1']) assert.ok(r.stdout.includes(s), `${s} not in ${r.stdout}`);
 
           const app = await serve(db.url);
           try {
@@ -75,11 +78,11 @@ describe('import from a real Django project (dumpdata JSON and CSV)', () => {
 
             for (const u of USERS) {
               const before = await app.storedHash(u.username);
-              assert.ok(before && !before.startsWith('$argon2id$'), `${u.username}: ${before}`);
+              assert.ok(u.unusable ? before === null : before && !before.startsWith('$argon2id$'), `${u.username}: ${before}`);
               const verifies = app.counts.verify;
               const status = await app.v1Login(u.username, u.password);
               assert.equal(app.counts.verify - verifies, 1, `${u.username}: one verification per sign-in`);
-              if (u.is_active === false) {
+              if (u.is_active === false || u.unusable) {
                 assert.notEqual(status, 200, 'an inactive Django user stays unable to sign in');
                 continue;
               }
@@ -108,13 +111,14 @@ describe('import from a real Django project (dumpdata JSON and CSV)', () => {
           const r = await latchkey(db.url, ['import', '--tenant', 'legacy', '--format', 'django', path.join(dir, 'project', 'users.csv')]);
           assert.equal(r.code, 0, r.stdout + r.stderr);
           assert.match(r.stdout, /tenant "legacy" \(created\)/);
-          assert.match(r.stdout, /users: +7 created/);
+          assert.match(r.stdout, /users: +8 created/);
           const app = await serve(db.url);
           try {
             for (const u of USERS) {
               const status = await app.restAuthLogin(u.username, u.password, 'legacy');
-              assert.equal(status === 200, u.is_active !== false, `${u.username}: ${status}`);
-              if (u.is_active !== false) assert.match((await app.storedHash(u.username, 'legacy'))!, /^\$argon2id\$/);
+              const able = u.is_active !== false && !u.unusable;
+              assert.equal(status === 200, able, `${u.username}: ${status}`);
+              if (able) assert.match((await app.storedHash(u.username, 'legacy'))!, /^\$argon2id\$/);
             }
             const t = (await app.store.read.tenants.findByName('legacy'))!;
             const bob = (await app.store.read.users.findByUsername(t.pk, 'bob'))!;

@@ -131,6 +131,19 @@ for (const { engine, skip } of engines) {
       assert.equal((await counts(url)).users, 0);
     }));
 
+    it('a CSV row with a wrong column type is rejected with its CSV line; JSON Lines on standard input ("-") are read like a file', () => withDb(engine, async (url, dir) => {
+      const csv = path.join(dir, 'users.csv');
+      fs.writeFileSync(csv, `username,password,email,is_active\nann,${BCRYPT},ann@example.com,True\nben,${BCRYPT},ben@example.com,perhaps\n`);
+      const r = await latchkey(url, ['import', '--format', 'django', csv]);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout, /line 3: field "is_active" must be true or false, not "perhaps"/);
+      assert.equal((await counts(url)).users, 0);
+      const piped = await latchkey(url, ['import', '--format', 'jsonl', '-'], {}, [user(1), user(2)].map((l) => JSON.stringify(l)).join('\n'));
+      assert.equal(piped.code, 0, piped.stdout + piped.stderr);
+      assert.match(piped.stdout, /users: +2 created/);
+      assert.equal((await counts(url)).users, 2);
+    }));
+
     it('a truncated Django dumpdata file is refused with its line, and nothing is imported', () => withDb(engine, async (url, dir) => {
       assert.equal((await latchkey(url, ['migrate'])).code, 0);
       const f = path.join(dir, 'dump.json');

@@ -38,6 +38,9 @@ for u in users:
         user = User.objects.create(username=u['username'], email=u['email'], first_name=u.get('first_name', ''),
                                    last_name=u.get('last_name', ''), is_staff=u.get('is_staff', False), is_active=u.get('is_active', True),
                                    password=make_password(u['password'], hasher=u.get('hasher') or 'default'))
+    if u.get('unusable'):
+        user.set_unusable_password()
+        user.save()
     for g in u.get('groups', []):
         user.groups.add(Group.objects.get_or_create(name=g)[0])
     if u['email']:

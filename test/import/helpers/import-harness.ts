@@ -25,14 +25,15 @@ export interface CliResult {
 }
 
 /** `latchkey <args>` with DATABASE_URL=url and nothing else of this run's environment. */
-export function latchkey(url: string, args: string[], extra: Record<string, string> = {}): Promise<CliResult> {
+export function latchkey(url: string, args: string[], extra: Record<string, string> = {}, stdin?: string): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, PUBLIC_URL: 'http://latchkey.import.test', DATABASE_URL: url, ...extra };
-    const child = spawn(NODE, [MAIN, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(NODE, [MAIN, ...args], { cwd: ROOT, env, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (stdin !== undefined) child.stdin!.end(stdin);
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b));
-    child.stderr.on('data', (b: Buffer) => (stderr += b));
+    child.stdout!.on('data', (b: Buffer) => (stdout += b));
+    child.stderr!.on('data', (b: Buffer) => (stderr += b));
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.on('error', reject);
     child.on('close', (code) => {
