@@ -67,6 +67,10 @@ for (const { engine, skip } of engines) {
         assert.equal(payload.exp, payload.iat + 86_400, 'refresh_token_lifetime');
         assert.match(payload.jti, /^[A-Za-z0-9_-]{43}$/);
         assert.equal(payload.fam, part(access, 1).fam, 'it names the sign-in its access tokens name');
+        if (i === 0) {
+          const asBearer = await t.request({ method: 'GET', url: '/user_info/', headers: { authorization: `Bearer ${rt}` } });
+          assert.equal(asBearer.statusCode, 401, 'a refresh JWT is no access token');
+        }
         clock.advance(1000);
         const r = await refresh(rt);
         assert.equal(r.statusCode, 200, r.body);
