@@ -64,7 +64,7 @@ export function formatReport(r: ImportReport, format: string): string {
   for (const c of r.clientSecrets) out.push(`  client "${c.clientId}": new client_secret ${c.secret} (shown once: only its hash is stored)`);
   if (r.failure) {
     out.push(`  FAILED:       the batch of lines ${r.failure.fromLine}-${r.failure.toLine} was not written: ${r.failure.message}`);
-    out.push(`  Everything before line ${r.failure.fromLine} is imported, nothing from it on. To resume, run the same command`);
+    out.push(`  Everything before line ${r.failure.fromLine} is imported (${plural(r.failure.usersWritten, 'user')} of the counts above), nothing from it on. To resume, run the same command`);
     out.push('  again: the users already imported are updated (or skipped with --on-conflict skip), none duplicated.');
   } else if (r.rejected.length) out.push('Nothing was written: fix or remove the rejected rows and run the import again.');
   else if (r.dryRun) out.push('Dry run: nothing was written.');

@@ -268,7 +268,7 @@ export async function importRecords(items: Iterable<ImportItem>, sink: ImportSin
     } catch (err) {
       const lines = part.map((u) => u.line);
       const fromLine = i === 0 ? 1 : Math.min(...lines);
-      report.failure = { fromLine, toLine: lines.length ? Math.max(...lines) : fromLine, message: (err as Error).message };
+      report.failure = { fromLine, toLine: lines.length ? Math.max(...lines) : fromLine, message: (err as Error).message, usersWritten: done };
       report.written = i > 0;
       report.clientSecrets = i > 0 ? report.clientSecrets : [];
       return report;

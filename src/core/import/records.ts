@@ -81,5 +81,5 @@ export interface ImportReport {
   /** Whether anything was written (not with --dry-run, nor when a row was rejected). */
   written: boolean;
   /** A batch that failed to write: everything before `fromLine` is in, nothing from it on. */
-  failure?: { fromLine: number; toLine: number; message: string };
+  failure?: { fromLine: number; toLine: number; message: string; usersWritten: number };
 }

@@ -102,11 +102,26 @@ export function arrayElementLines(source: string): number[] {
   return lines;
 }
 
-/** The line a JSON string value `"key": "value"` first appears on, for records nested deep in a document. */
-export function lineOf(source: string, key: string, value: string): number {
-  const needle = new RegExp(`"${key}"\\s*:\\s*${JSON.stringify(value).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
-  const m = needle.exec(source);
-  return m ? source.slice(0, m.index).split('\n').length : 0;
+/**
+ * The line on which each value of `"key": "value"` first appears, in one pass over the text, for
+ * records nested deep in a document (Keycloak's users): JSON.parse has already checked the text.
+ */
+export function linesOfKey(source: string, key: string): Map<string, number> {
+  const found = new Map<string, number>();
+  const re = new RegExp(`"${key}"\\s*:\\s*("(?:[^"\\\\]|\\\\.)*")`, 'g');
+  let line = 1;
+  let at = 0;
+  for (let m = re.exec(source); m; m = re.exec(source)) {
+    for (let i = source.indexOf('\n', at); i !== -1 && i < m.index; i = source.indexOf('\n', i + 1)) line++;
+    at = m.index;
+    try {
+      const value = JSON.parse(m[1]) as string;
+      if (!found.has(value)) found.set(value, line);
+    } catch {
+      // not a plain string value: not a place to point at
+    }
+  }
+  return found;
 }
 
 /** "Ada King Lovelace" -> ["Ada King", "Lovelace"]: the last word is the last name. */

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import type { ImportItem, ImportedAddress } from '../../core/import/index.ts';
 import { keycloakArgon2Phc } from '../../core/import/index.ts';
-import { FileProblem, RowProblem, bool, lineOf, parseJson, row, text, time } from './common.ts';
+import { FileProblem, RowProblem, bool, linesOfKey, parseJson, row, text, time } from './common.ts';
 
 const PBKDF2 = new Set(['pbkdf2', 'pbkdf2-sha256', 'pbkdf2-sha512']);
 
@@ -76,9 +76,11 @@ export function readKeycloak(file: string): { items: ImportItem[]; realm?: strin
     throw new FileProblem('a Keycloak realm export is a JSON object with a "users" list (export the realm with its users)');
   }
   const r = realm as { realm?: unknown; users: unknown[]; groups?: unknown };
-  const items: ImportItem[] = groupPaths(r.groups).map((p) => ({ kind: 'group', line: lineOf(source, 'path', p) || 1, name: groupName(p) }));
+  const pathLines = linesOfKey(source, 'path');
+  const usernameLines = linesOfKey(source, 'username');
+  const items: ImportItem[] = groupPaths(r.groups).map((p) => ({ kind: 'group', line: pathLines.get(p) ?? 1, name: groupName(p) }));
   r.users.forEach((u: any, i) => {
-    const line = (u && typeof u.username === 'string' && lineOf(source, 'username', u.username)) || 0;
+    const line = (u && typeof u.username === 'string' && usernameLines.get(u.username)) || 0;
     const at = line || i + 1;
     items.push(...row(at, () => {
       if (!u || typeof u !== 'object') throw new RowProblem(`users[${i}] is not an object`);
