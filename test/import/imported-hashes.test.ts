@@ -80,6 +80,9 @@ describe('imported password hashes: each verified in its own scheme', () => {
       ['keycloak-pbkdf2-sha256$27500$not base64$AAAA', /malformed Keycloak pbkdf2-sha256/],
       ['abcdef:1234', /malformed better-auth/],
       ['$argon2id$v=19$m=19456,t=2,p=1$onlysalt', /argon2/],
+      ['$2b$31$' + 'a'.repeat(53), /malformed bcrypt/],
+      ['$argon2id$v=19$m=4194304,t=2,p=1$c2FsdHNhbHQ$' + 'A'.repeat(43), /beyond what a sign-in may spend/],
+      ['scrypt$1048576$salt$64$1$' + Buffer.alloc(64).toString('base64'), /malformed Django scrypt/],
     ];
     for (const [stored, problem] of cases) {
       const d = describeHash(stored);

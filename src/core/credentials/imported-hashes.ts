@@ -25,7 +25,11 @@ interface Scheme {
 const B64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const HEX = /^[0-9a-f]+$/;
 const DIGEST_BYTES: Record<string, number> = { sha1: 20, sha256: 32, sha512: 64 };
+// Bounds on what an imported hash may ask of a sign-in (a typo must not make one take minutes
+// or gigabytes); each is far above what the schemes' authors ship as defaults.
 const MAX_ITERATIONS = 10_000_000;
+const MAX_BCRYPT_COST = 20;
+const MAX_MEMORY_BYTES = 1 << 30;
 
 const intIn = (s: string | undefined, min: number, max: number): number | undefined => {
   if (s === undefined || !/^\d{1,9}$/.test(s)) return undefined;
@@ -39,7 +43,8 @@ const same = (a: Buffer, b: Buffer): boolean => a.length === b.length && crypto.
 // --- argon2 PHC strings ($argon2id$, $argon2i$, $argon2d$): Latchkey's own, and imported ones ---
 function argon2Problem(phc: string): string | undefined {
   try {
-    parseOptions(phc);
+    const o = parseOptions(phc);
+    if ((o.memoryCost ?? 0) * 1024 > MAX_MEMORY_BYTES || (o.timeCost ?? 0) > 1000 || (o.parallelism ?? 0) > 255) return 'argon2 parameters beyond what a sign-in may spend (m over 1 GiB, t over 1000 or p over 255)';
     const parts = phc.split('$');
     if (parts.length !== 6 || !parts[4] || !parts[5]) return 'not a complete argon2 PHC string';
     return undefined;
@@ -81,7 +86,7 @@ function djangoPbkdf2(digest: 'sha256' | 'sha1'): Scheme {
 const BCRYPT = /^\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}$/;
 const bcryptProblem = (b: string): string | undefined => {
   const m = BCRYPT.exec(b);
-  return m && Number(m[1]) >= 4 && Number(m[1]) <= 31 ? undefined : 'malformed bcrypt hash (expected $2a$/$2b$/$2y$<cost>$<53 characters>)';
+  return m && Number(m[1]) >= 4 && Number(m[1]) <= MAX_BCRYPT_COST ? undefined : `malformed bcrypt hash (expected $2a$/$2b$/$2y$<cost 04-${MAX_BCRYPT_COST}>$<53 characters>)`;
 };
 async function bcryptCheck(b: string, password: string): Promise<boolean> {
   if (bcryptProblem(b)) return false;
@@ -131,6 +136,7 @@ const djangoScryptParse = (stored: string) => {
   const r = intIn(rText, 1, 64);
   const p = intIn(pText, 1, 64);
   if (N === undefined || (N & (N - 1)) !== 0 || r === undefined || p === undefined || !salt || !key || !B64.test(key)) return undefined;
+  if (128 * N * r > MAX_MEMORY_BYTES || N * r * p > 1 << 26) return undefined;
   const expected = Buffer.from(key, 'base64');
   return expected.length === 64 ? { N, r, p, salt, expected } : undefined;
 };
