@@ -50,11 +50,12 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString
 export function formatReport(r: ImportReport, format: string): string {
   const out: string[] = [];
   out.push(`Import into tenant "${r.tenant}"${r.tenantCreated ? (r.dryRun ? ' (would be created)' : ' (created)') : ''}: format ${format}, --on-conflict ${r.onConflict}${r.dryRun ? ', dry run' : ''}`);
-  out.push(`  users:        ${r.users.created} created, ${r.users.updated} updated, ${r.users.skipped} skipped`);
-  out.push(`  groups:       ${r.groups.created} created, ${r.groups.existing} already there`);
-  out.push(`  addresses:    ${r.addresses}; memberships: ${r.memberships}`);
+  const n = (x: number) => x.toLocaleString('en-US');
+  out.push(`  users:        ${n(r.users.created)} created, ${n(r.users.updated)} updated, ${n(r.users.skipped)} skipped`);
+  out.push(`  groups:       ${n(r.groups.created)} created, ${n(r.groups.existing)} already there`);
+  out.push(`  addresses:    ${n(r.addresses)}; memberships: ${n(r.memberships)}`);
   out.push(`  settings:     ${r.settings}; clients: ${r.clients.created} created, ${r.clients.updated} updated, ${r.clients.skipped} skipped`);
-  const schemes = Object.entries(r.hashSchemes).sort((a, b) => b[1] - a[1]).map(([s, n]) => `${s} ${n}`);
+  const schemes = Object.entries(r.hashSchemes).sort((a, b) => b[1] - a[1]).map(([s, c]) => `${s} ${n(c)}`);
   out.push(`  hash schemes: ${schemes.length ? schemes.join(', ') : 'none'}`);
   if (r.newIds) out.push(`  new UUIDs:    ${plural(r.newIds, 'user')} whose UUID in the file was taken got a new one`);
   if (r.rejected.length) {
