@@ -11,7 +11,8 @@ export const help = `Usage: latchkey export [--tenant NAME] [FILE]
 
 Writes a tenant ("default" unless --tenant) as JSON Lines to FILE, or to standard output:
 its users with their password hashes, e-mail addresses and groups, its groups, settings, and
-clients (without secrets: an import gives confidential clients new ones). The file holds
+clients (without secrets: an import gives confidential clients new ones; social_providers,
+which holds upstream client secrets, stays behind too, and standard error says so). The file holds
 password hashes: it is created readable by its owner only. "latchkey import --format jsonl
 FILE" reads it back, into this Latchkey or another. The format: docs/import-export.md.`;
 
@@ -29,7 +30,8 @@ export async function run(argv: string[]): Promise<number> {
     };
     let users = 0;
     await write(toJsonl({ kind: 'header', exportedAt: Date.now() }));
-    for await (const r of exportTenant(exportSource(store.db), tenant)) {
+    const omitted: string[] = [];
+    for await (const r of exportTenant(exportSource(store.db), tenant, { onOmitted: (what) => omitted.push(what) })) {
       await write(toJsonl(r));
       if (r.kind === 'user') users++;
     }
@@ -38,6 +40,7 @@ export async function run(argv: string[]): Promise<number> {
       await once(out, 'finish');
       console.error(`exported tenant "${tenant.name}": ${users} users to ${file}`);
     }
+    for (const what of omitted) console.error(`not exported: ${what}`);
     return 0;
   } finally {
     await store.close();

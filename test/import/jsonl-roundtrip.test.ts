@@ -14,6 +14,7 @@ import { engines, type Engine } from '../helpers/engines.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
 import { freshDatabase, latchkey, serve, tmpDir } from './helpers/import-harness.ts';
 
+const UPSTREAM_SECRET = 'upstream-client-secret-9f8e7d';
 const PASSWORDS = { native: 'native-argon2id-pass', bcrypt: 'bcrypt-from-python-3', django: 'django-pbkdf2-pass-4', betterAuth: 'better-äuth-scrypt-5' };
 
 async function sourceFile(dir: string): Promise<string> {
@@ -22,6 +23,7 @@ async function sourceFile(dir: string): Promise<string> {
     { type: 'tenant', name: 'acme', display_name: 'Acme Corp' },
     { type: 'setting', key: 'password_min_length', value: '12' },
     { type: 'setting', key: 'login_lockout_threshold', value: '7' },
+    { type: 'setting', key: 'social_providers', value: JSON.stringify([{ id: 'corp', name: 'Corp SSO', authorize_url: 'https://sso.acme.test/auth', token_url: 'https://sso.acme.test/token', client_id: 'latchkey', client_secret: UPSTREAM_SECRET }]) },
     { type: 'group', name: 'staff' }, { type: 'group', name: 'editors' }, { type: 'group', name: 'nobody-yet' },
     { type: 'client', client_id: 'acme-web', name: 'Acme web', confidential: true, grant_types: ['password', 'refresh_token'], redirect_uris: [], scopes: [] },
     { type: 'client', client_id: 'acme-spa', name: 'Acme SPA', confidential: false, grant_types: ['authorization_code', 'refresh_token'], redirect_uris: ['https://app.acme.test/cb'], scopes: ['openid', 'profile'] },
@@ -49,7 +51,7 @@ describe('export, then import into a fresh Latchkey: the same tenant', () => {
   let dir = '';
   let source = '';
   before(async () => {
-    for (const p of Object.values(PASSWORDS)) noteSecret(p);
+    for (const p of [...Object.values(PASSWORDS), UPSTREAM_SECRET]) noteSecret(p);
     dir = tmpDir('latchkey-roundtrip-');
     source = await sourceFile(dir);
   });
@@ -64,6 +66,8 @@ describe('export, then import into a fresh Latchkey: the same tenant', () => {
       const outA = path.join(dir, `${tag}-a.jsonl`);
       const exp = await latchkey(a.url, ['export', '--tenant', 'acme', outA]);
       assert.equal(exp.code, 0, exp.stderr);
+      assert.match(exp.stderr, /not exported: setting social_providers: it holds the upstream providers' client secrets/);
+      assert.ok(!fs.readFileSync(outA, 'utf8').includes(UPSTREAM_SECRET), 'no upstream client secret in the export');
       assert.equal(fs.statSync(outA).mode & 0o777, 0o600, 'the export holds hashes: owner only');
       const stdoutExport = await latchkey(a.url, ['export', '--tenant', 'acme']);
       assert.equal(stdoutExport.stdout.split('\n').slice(1).join('\n'), body(outA), 'standard output carries the same export');

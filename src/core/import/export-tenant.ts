@@ -1,6 +1,7 @@
 // `latchkey export`: a tenant as the records an import reads back (users with their hashes,
 // addresses and groups; groups; settings; clients without secrets), read page by page.
 import type { ImportedClient, ImportedUser } from './records.ts';
+import { SETTINGS, isSettingKey } from '../settings/settings-schema.ts';
 
 export interface ExportedUser extends ImportedUser {
   id: string;
@@ -23,10 +24,20 @@ export type ExportRecord =
   | { kind: 'client'; client: ImportedClient }
   | { kind: 'user'; user: ExportedUser };
 
-export async function* exportTenant(source: ExportSource, tenant: { pk: number; name: string; displayName: string }, pageSize = 1000): AsyncGenerator<ExportRecord> {
+/**
+ * The tenant's records. Settings that hold secrets (the upstream providers' client secrets)
+ * stay behind, like clients' secrets, and so do stored keys this version does not know (an
+ * import would refuse them); `onOmitted` is told of each.
+ */
+export async function* exportTenant(source: ExportSource, tenant: { pk: number; name: string; displayName: string }, opts: { pageSize?: number; onOmitted?: (what: string) => void } = {}): AsyncGenerator<ExportRecord> {
+  const pageSize = opts.pageSize ?? 1000;
   yield { kind: 'tenant', name: tenant.name, displayName: tenant.displayName };
   const settings = await source.settings(tenant.pk);
-  for (const key of Object.keys(settings).sort()) yield { kind: 'setting', key, value: settings[key] };
+  for (const key of Object.keys(settings).sort()) {
+    if (!isSettingKey(key)) opts.onOmitted?.(`setting ${key}: not a setting this version knows`);
+    else if (SETTINGS[key].type === 'providers') opts.onOmitted?.(`setting ${key}: it holds the upstream providers' client secrets; set it again where you import`);
+    else yield { kind: 'setting', key, value: settings[key] };
+  }
   for (const name of await source.groups(tenant.pk)) yield { kind: 'group', name };
   for (const client of await source.clients(tenant.pk)) yield { kind: 'client', client };
   let after = 0;
