@@ -14,7 +14,6 @@ import { passwordFactor } from './sign-in/first-factors.ts';
 import { TokenPairs } from './tokens/token-pairs.ts';
 import { GroupsService } from './groups/groups-service.ts';
 import { SessionsService } from './sessions/sessions-service.ts';
-import { AuthService } from './auth-service.ts';
 import { ClientsService } from './clients/clients-service.ts';
 import { Events } from './events.ts';
 import { meterHasher } from './credentials/hash-meter.ts';
@@ -24,7 +23,17 @@ import { LoginThrottle } from './credentials/login-throttle.ts';
 import { RollingLimit } from './credentials/rolling-limit.ts';
 import { databaseCounters } from '../store/counters.ts';
 import { TokenKeys } from './credentials/token-keys.ts';
-import { AccountsService } from './accounts/accounts-service.ts';
+import { Credentials } from './authentication/credentials.ts';
+import { SignOut } from './sessions/sign-out.ts';
+import { PasswordChange } from './credentials/password-change.ts';
+import { AccountUnlock } from './credentials/account-unlock.ts';
+import { Outbox } from './accounts/outbox.ts';
+import { EmailLimits } from './accounts/email-limits.ts';
+import { EmailVerification } from './accounts/email-verification.ts';
+import { Registration } from './accounts/registration.ts';
+import { PasswordReset } from './accounts/password-reset.ts';
+import { EmailAddresses } from './accounts/email-addresses.ts';
+import { SocialAccounts } from './accounts/social-accounts.ts';
 import type { Mailer } from './mail/mailer.ts';
 import { outboxMailer } from '../mail/transports.ts';
 import os from 'node:os';
@@ -54,8 +63,9 @@ export type { SignIn } from './sessions/sign-ins.ts';
 export type { SignInRequest, SignInOutcome, Issued, Issue, PendingStep, StepInput, FirstFactorInput } from './sign-in/sign-in-request.ts';
 export type { NewSession as NewSessionCookies } from './sessions/sessions-service.ts';
 export type { Mailer, MailMessage } from './mail/mailer.ts';
-export type { EmailAddress } from '../store/repos/self-service.ts';
-export type { SocialAccount, ProvidersView } from './accounts/accounts-service.ts';
+export type { EmailAddress } from './accounts/email-address.ts';
+export type { SocialAccount, ProvidersView } from './accounts/social-accounts.ts';
+export type { TokenPair } from './tokens/token-pairs.ts';
 
 export interface CoreOptions {
   store: Store;
@@ -129,25 +139,34 @@ export function createCore(opts: CoreOptions) {
   // Without Redis the counters live in the database, so the instances still share them.
   const counters = opts.counters ?? databaseCounters(store, () => clock.now());
   const throttle = new LoginThrottle({ store, clock, settings, counters, events });
-  const auth = new AuthService({ store, clock, hasher, accessTokens, settings, tenants, sessions, users, clients, events, throttle, origin, refreshKeys, passwords });
-  const tokenKeys = new TokenKeys(store, clock, tenants);
-  const accounts = new AccountsService({
-    store, clock, events, hasher, passwords, settings, tenants, sessions, users, auth, tokenKeys, throttle, publicUrl: opts.publicUrl,
-    limits: new RollingLimit(counters, clock),
-    mailer: opts.mailer ?? outboxMailer(path.join(os.tmpdir(), 'latchkey-outbox')),
-    onBackgroundError: opts.onBackgroundError ?? (() => {}),
-  });
-  const tokenPairs = new TokenPairs({ store, clock, settings, accessTokens, refreshKeys });
+  const tokenKeys = new TokenKeys(clock);
+  const credentials = new Credentials({ store, tenants, clients, sessions, accessTokens });
+  const tokenPairs = new TokenPairs({ store, clock, settings, accessTokens, refreshKeys, clients, tenants, events });
+  const signOut = new SignOut({ store, clock, events, tokenPairs });
+  const passwordChange = new PasswordChange({ store, settings, passwords });
+  const accountUnlock = new AccountUnlock({ users, tenants, throttle });
+  const outbox = new Outbox(opts.mailer ?? outboxMailer(path.join(os.tmpdir(), 'latchkey-outbox')), opts.onBackgroundError ?? (() => {}));
+  const emailLimits = new EmailLimits(settings, new RollingLimit(counters, clock));
+  const emailVerification = new EmailVerification({ store, clock, tenants, outbox, limits: emailLimits, publicUrl: opts.publicUrl });
+  const registration = new Registration({ store, clock, events, settings, tenants, users, sessions, tokenKeys, verification: emailVerification, outbox });
+  const passwordReset = new PasswordReset({ store, clock, settings, tenants, passwords, throttle, outbox, limits: emailLimits, publicUrl: opts.publicUrl });
+  const emailAddresses = new EmailAddresses({ store, clock, events, verification: emailVerification, outbox, limits: emailLimits });
+  const socialAccounts = new SocialAccounts({ store, clock, events, settings, tenants, publicUrl: opts.publicUrl });
   const signIn = new SignInFlow({
     store, clock, events, tenants, clients, settings,
     factors: { password: passwordFactor({ store, hasher, throttle, origin }) },
     issuers: { pairs: tokenPairs, sessions, tokenKeys },
-    emails: { confirm: (key, ofUser) => accounts.verifyEmail(key, { ofUser }) },
+    emails: { confirm: (key, ofUser) => emailVerification.verify(key, { ofUser }) },
   });
 
   return {
-    store, clock, hasher, keys, tenants, settings, users, groups, sessions, auth, clients, events, audit, signIns, broadcast, tokenKeys, accounts, throttle,
-    signIn, tokenPairs, passwords,
+    store, clock, hasher, keys, tenants, settings, users, groups, sessions, clients, events, audit, signIns, broadcast, throttle,
+    // Signing in and the credentials it hands out.
+    signIn, credentials, tokenPairs, signOut, tokenKeys,
+    // Passwords.
+    passwords, passwordChange, passwordReset, accountUnlock,
+    // Self-service accounts.
+    registration, emailVerification, emailAddresses, socialAccounts, outbox,
 
     /** Makes the stored state ready: schema, default tenant, signing keys. Safe on every start. */
     async prepare(): Promise<void> {

@@ -41,12 +41,12 @@ async function authenticateHeader(core: Core, request: FastifyRequest): Promise<
     throw tokenInvalid('Given token not valid for any token type');
   }
   if (c.scheme === 'bearer') {
-    const p = await core.auth.authenticateAccessToken(c.value);
+    const p = await core.credentials.accessToken(c.value);
     request.presentedCredential = c.value;
     return p;
   }
   if (c.scheme === 'token') {
-    const p = await core.tokenKeys.authenticate(c.value);
+    const p = await core.credentials.tokenKey(c.value);
     if (!p) throw new DomainError('NOT_AUTHENTICATED', 'Invalid token.');
     request.presentedCredential = c.value;
     return p;
@@ -84,7 +84,7 @@ export async function authenticate(core: Core, request: FastifyRequest): Promise
   } else {
     const cookie = request.cookies?.sessionid;
     if (!cookie) throw notAuthenticated();
-    const found = await core.auth.authenticateSession(cookie);
+    const found = await core.credentials.session(cookie);
     if (!found) throw new DomainError('NOT_AUTHENTICATED', 'Session expired or invalid. Sign in again.');
     if (UNSAFE.has(request.method)) {
       refuseUntrustedOrigin(request);

@@ -50,7 +50,7 @@ export async function emailLinkPages(app: FastifyInstance, { core }: { core: Cor
     if (request.method === 'HEAD') return page(reply, 200, 'Verify your e-mail address', '<p>Open this link in a browser to verify your address.</p>');
     const key = one((request.query as Record<string, unknown>).key) ?? '';
     try {
-      await core.accounts.verifyEmail(key);
+      await core.emailVerification.verify(key);
     } catch (err) {
       const c = classify(err);
       if (c.kind === 'domain') {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { engines } from '../helpers/engines.ts';
 import { countingHasher } from '../helpers/app.ts';
 import { createArgon2Hasher, createCore, MAX_PASSWORD_BYTES, OPERATOR } from '../../src/core/index.ts';
-import { startCore, rejectsWith, PASSWORD, PUBLIC_URL, type CoreFixture } from './support.ts';
+import { startCore, rejectsWith, obtainPair, PASSWORD, PUBLIC_URL, type CoreFixture } from './support.ts';
 
 const LONG_OK = 'a'.repeat(MAX_PASSWORD_BYTES);
 
@@ -27,7 +27,7 @@ for (const { engine, skip } of engines) {
     after(async () => { await f?.close(); });
     beforeEach(() => { counts.hash = 0; counts.verify = 0; });
 
-    const attempt = (username: string, password: string) => f.core.auth.obtainPair(undefined, username, password);
+    const attempt = (username: string, password: string) => obtainPair(f.core, undefined, username, password);
 
     it('a successful sign-in verifies once and hashes nothing', async () => {
       const pair = await attempt('active', PASSWORD);
@@ -56,7 +56,7 @@ for (const { engine, skip } of engines) {
     it('changing a password with a wrong current one also verifies exactly once', async () => {
       const { principal } = await f.login('active');
       counts.verify = 0;
-      await rejectsWith(f.core.auth.changePassword(principal, { current: 'nope-nope', next: 'another-password' }), 'VALIDATION_FAILED');
+      await rejectsWith(f.core.passwordChange.change(principal, { current: 'nope-nope', next: 'another-password' }), 'VALIDATION_FAILED');
       assert.equal(counts.verify, 1);
       assert.equal(counts.hash, 0, 'nothing is hashed when the change is refused');
     });
@@ -72,7 +72,7 @@ for (const { engine, skip } of engines) {
     it('accepts a password of exactly 4,096 bytes and refuses 4,097 (bytes, not characters)', async () => {
       const u = await f.user('longpw', { password: LONG_OK });
       assert.ok(u.passwordHash);
-      await f.core.auth.obtainPair(undefined, 'longpw', LONG_OK);
+      await obtainPair(f.core, undefined, 'longpw', LONG_OK);
       const tooLong = await rejectsWith(f.core.users.create(OPERATOR, { username: 'toolong', password: 'a'.repeat(MAX_PASSWORD_BYTES + 1) }), 'VALIDATION_FAILED');
       assert.match(tooLong.fields!.password![0]!, /at most 4096 bytes/);
       // 2,049 two-byte characters: under 4,096 characters, over 4,096 bytes.
@@ -80,7 +80,7 @@ for (const { engine, skip } of engines) {
       assert.ok(multi.fields!.password);
       assert.equal(await f.store.read.users.findByUsername((await f.core.tenants.resolve(undefined)).pk, 'toolong'), undefined);
       const { principal } = await f.login('longpw', LONG_OK);
-      const change = await rejectsWith(f.core.auth.changePassword(principal, { current: LONG_OK, next: 'b'.repeat(MAX_PASSWORD_BYTES + 1) }), 'VALIDATION_FAILED');
+      const change = await rejectsWith(f.core.passwordChange.change(principal, { current: LONG_OK, next: 'b'.repeat(MAX_PASSWORD_BYTES + 1) }), 'VALIDATION_FAILED');
       assert.ok(change.fields!.new_password);
     });
 
@@ -93,16 +93,16 @@ for (const { engine, skip } of engines) {
       assert.equal(newer.hasher.needsRehash(oldHash), true);
 
       // A failed attempt changes nothing.
-      await rejectsWith(newer.auth.obtainPair(undefined, 'upgrade-me', 'wrong-password'), 'INVALID_CREDENTIALS');
+      await rejectsWith(obtainPair(newer, undefined, 'upgrade-me', 'wrong-password'), 'INVALID_CREDENTIALS');
       assert.equal((await f.store.read.users.findById(created.id))!.passwordHash, oldHash);
 
-      await newer.auth.obtainPair(undefined, 'upgrade-me', PASSWORD);
+      await obtainPair(newer, undefined, 'upgrade-me', PASSWORD);
       const upgraded = (await f.store.read.users.findById(created.id))!.passwordHash!;
       assert.notEqual(upgraded, oldHash);
       assert.match(upgraded, /^\$argon2id\$v=19\$m=2048,t=1,p=1\$/);
       assert.equal(newer.hasher.needsRehash(upgraded), false);
       // The password still works, under the new hash.
-      await newer.auth.obtainPair(undefined, 'upgrade-me', PASSWORD);
+      await obtainPair(newer, undefined, 'upgrade-me', PASSWORD);
       assert.equal((await f.store.read.users.findById(created.id))!.passwordHash, upgraded, 'no second rehash');
     });
   });

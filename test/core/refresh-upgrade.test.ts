@@ -48,14 +48,14 @@ for (const { engine, skip } of engines) {
       assert.equal((await store.migrate())[0], '0007-refresh-tokens-by-family');
       await core.prepare();
 
-      const next = await core.auth.refresh(opaque);
+      const next = await core.tokenPairs.refresh(opaque);
       assert.match(next.refresh, new RegExp(`^${family}\\.[A-Za-z0-9_-]{43}$`));
-      const principal = await core.auth.authenticateAccessToken(next.access);
+      const principal = await core.credentials.accessToken(next.access);
       assert.equal(principal.familyId, family);
-      const later = await core.auth.refresh(next.refresh);
+      const later = await core.tokenPairs.refresh(next.refresh);
 
-      await assert.rejects(core.auth.refresh(opaque), { code: 'TOKEN_INVALID' });
-      await assert.rejects(core.auth.refresh(later.refresh), { code: 'TOKEN_INVALID' }, 'the reuse revoked the family');
+      await assert.rejects(core.tokenPairs.refresh(opaque), { code: 'TOKEN_INVALID' });
+      await assert.rejects(core.tokenPairs.refresh(later.refresh), { code: 'TOKEN_INVALID' }, 'the reuse revoked the family');
       assert.equal((await store.read.tokens.findFamily(family))?.revoked_reason, 'refresh_token_reused');
     });
   });

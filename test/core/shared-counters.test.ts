@@ -13,6 +13,7 @@ import { fastHasher } from '../helpers/app.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { createCore, ManualClock, OPERATOR, type Core, type RequestOrigin } from '../../src/core/index.ts';
 import { databaseCounters } from '../../src/store/counters.ts';
+import { obtainPair, verifyPassword } from './support.ts';
 
 const PUBLIC_URL = 'http://latchkey.test';
 const PASSWORD = 'shared-counters-pass-1';
@@ -62,29 +63,29 @@ for (const { engine, skip } of engines) {
 
     it('reset e-mails: 3 asked on A and 2 on B use up the address\'s 5; the 6th is refused on both', async () => {
       clock.advance(3_600_000);
-      for (const core of [A, B, A, B, A]) await core.accounts.requestPasswordReset(undefined, 'pat@example.com');
-      for (const core of [A, B]) await assert.rejects(core.accounts.requestPasswordReset(undefined, 'pat@example.com'), { code: 'RATE_LIMITED' });
-      await A.accounts.idle();
-      await B.accounts.idle();
+      for (const core of [A, B, A, B, A]) await core.passwordReset.request(undefined, 'pat@example.com');
+      for (const core of [A, B]) await assert.rejects(core.passwordReset.request(undefined, 'pat@example.com'), { code: 'RATE_LIMITED' });
+      await A.outbox.idle();
+      await B.outbox.idle();
     });
 
     it('failed sign-ins from one address: 5 on A and 5 on B use up its 10 a minute', async () => {
       clock.advance(3_600_000);
       origin = { ip: '192.0.2.77', requestId: 'r' };
       for (let i = 0; i < 10; i++) {
-        await assert.rejects((i % 2 ? B : A).auth.verifyPassword(await A.tenants.resolve(undefined), `nobody-${i}`, 'wrong-password-1'), { code: 'INVALID_CREDENTIALS' });
+        await assert.rejects(verifyPassword(i % 2 ? B : A, undefined, `nobody-${i}`, 'wrong-password-1'), { code: 'INVALID_CREDENTIALS' });
       }
-      for (const core of [A, B]) await assert.rejects(core.auth.verifyPassword(await core.tenants.resolve(undefined), 'pat', PASSWORD), { code: 'RATE_LIMITED' });
+      for (const core of [A, B]) await assert.rejects(verifyPassword(core, undefined, 'pat', PASSWORD), { code: 'RATE_LIMITED' });
       clock.advance(60_000);
-      await B.auth.verifyPassword(await B.tenants.resolve(undefined), 'pat', PASSWORD);
+      await verifyPassword(B, undefined, 'pat', PASSWORD);
     });
 
     it('a refresh JWT issued on A refreshes on B (one key, in the database)', async () => {
-      const pair = await A.auth.obtainPair(undefined, 'pat', PASSWORD, { refreshFormat: 'jwt' });
+      const pair = await obtainPair(A, undefined, 'pat', PASSWORD, { refreshFormat: 'jwt' });
       assert.equal(pair.refresh.split('.').length, 3);
-      const next = await B.auth.refresh(pair.refresh, { refreshFormat: 'jwt' });
-      await assert.rejects(A.auth.refresh(pair.refresh, { refreshFormat: 'jwt' }), { code: 'TOKEN_INVALID' }, 'spent on B, refused on A');
-      await assert.rejects(B.auth.refresh(next.refresh), { code: 'TOKEN_INVALID' }, 'and the family revoked');
+      const next = await B.tokenPairs.refresh(pair.refresh, { refreshFormat: 'jwt' });
+      await assert.rejects(A.tokenPairs.refresh(pair.refresh, { refreshFormat: 'jwt' }), { code: 'TOKEN_INVALID' }, 'spent on B, refused on A');
+      await assert.rejects(B.tokenPairs.refresh(next.refresh), { code: 'TOKEN_INVALID' }, 'and the family revoked');
     });
   });
 }

@@ -31,7 +31,7 @@ for (const { engine, skip } of engines) {
     /** Registers an account whose address waits for verification; answers the key of its e-mail. */
     const registerUnverified = async (name: string): Promise<string> => {
       const before = smtp.messages.filter((m) => m.to.includes(`${name}@example.com`)).length;
-      await core.accounts.register(undefined, { username: name, email: `${name}@example.com`, password1: PW, password2: PW });
+      await core.registration.register(undefined, { username: name, email: `${name}@example.com`, password1: PW, password2: PW });
       return linkParam(await smtp.next(`${name}@example.com`, before), 'key');
     };
     const pending = async (name: string): Promise<Extract<SignInOutcome, { status: 'pending' }>> => {
@@ -95,7 +95,7 @@ for (const { engine, skip } of engines) {
       const done = await core.signIn.continue(out.flowToken, { step: 'verify_email', key });
       assert.equal(done.status, 'completed');
       assert.ok(done.status === 'completed' && done.issued.kind === 'token_pair');
-      const principal = await core.auth.authenticateAccessToken(done.issued.access);
+      const principal = await core.credentials.accessToken(done.issued.access);
       assert.equal(principal.user.pk, out.user.pk);
       const rows = await signInRows(out.user.pk);
       assert.equal(rows.families, 1);
@@ -115,7 +115,7 @@ for (const { engine, skip } of engines) {
       assert.equal((await core.signIn.continue(out.flowToken, { step: 'verify_email' })).status, 'pending');
       assert.deepEqual(await signInRows(out.user.pk), { families: 0, succeeded: 0, lastLogin: null });
       // B's key was not spent on A's flow: it still verifies B's address.
-      await core.accounts.verifyEmail(keyB);
+      await core.emailVerification.verify(keyB);
       assert.equal((await store.read.users.findByUsername((await core.tenants.resolve(undefined)).pk, b))!.emailVerified, true);
     });
 
@@ -125,7 +125,7 @@ for (const { engine, skip } of engines) {
       const out = await pending(name);
       const again = await core.signIn.continue(out.flowToken, { step: 'verify_email' });
       assert.equal(again.status, 'pending');
-      await core.accounts.verifyEmail(key); // the link followed in another tab
+      await core.emailVerification.verify(key); // the link followed in another tab
       const done = await core.signIn.continue(out.flowToken, { step: 'verify_email' });
       assert.equal(done.status, 'completed');
     });
@@ -134,7 +134,7 @@ for (const { engine, skip } of engines) {
       const name = `p${++n}`;
       const key = await registerUnverified(name);
       const out = await pending(name);
-      await core.accounts.verifyEmail(key);
+      await core.emailVerification.verify(key);
       const results = await Promise.allSettled([1, 2, 3].map(() => core.signIn.continue(out.flowToken, { step: 'verify_email' })));
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
       assert.equal((await signInRows(out.user.pk)).families, 1);

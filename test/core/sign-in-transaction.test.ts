@@ -7,7 +7,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { engines } from '../helpers/engines.ts';
-import { startCore, refuseInserts, PASSWORD, type CoreFixture } from './support.ts';
+import { startCore, refuseInserts, obtainPair, PASSWORD, type CoreFixture } from './support.ts';
 
 for (const { engine, skip } of engines) {
   describe(`a sign-in's writes are one transaction [${engine.name}]`, { skip }, () => {
@@ -32,8 +32,8 @@ for (const { engine, skip } of engines) {
     }
 
     const signIns = {
-      'JWT pair (POST /api/token, POST /token)': (username: string) => f.core.auth.obtainPair(undefined, username, PASSWORD),
-      'token key and session (POST /api/auth/login/)': (username: string) => f.core.accounts.signIn(undefined, { username }, PASSWORD),
+      'JWT pair (POST /api/token, POST /token)': (username: string) => obtainPair(f.core, undefined, username, PASSWORD),
+      'token key and session (POST /api/auth/login/)': (username: string) => f.core.signIn.now({ tenant: undefined, factor: { method: 'password', by: 'username', identifier: username, password: PASSWORD }, issue: { kind: 'session_and_key' } }),
     };
 
     for (const [what, signIn] of Object.entries(signIns)) {
@@ -42,7 +42,7 @@ for (const { engine, skip } of engines) {
           const username = `u_${refused}_${what.startsWith('JWT') ? 'jwt' : 'key'}`;
           const u = await f.user(username);
           const row = await f.store.read.users.findByUsername(u.tenantPk, username);
-          await assert.rejects(f.core.auth.obtainPair(undefined, username, 'a-wrong-password'), { code: 'INVALID_CREDENTIALS' });
+          await assert.rejects(obtainPair(f.core, undefined, username, 'a-wrong-password'), { code: 'INVALID_CREDENTIALS' });
           const before = await stateOf(row!.pk, username);
           assert.equal(before.failures, 1);
 

@@ -29,14 +29,28 @@ export async function startCore(engine: Engine, opts: { hasher?: PasswordHasher;
     core, store, clock,
     user: (username, extra = {}) => core.users.create(OPERATOR, { username, ...extra, password: extra.password === undefined ? PASSWORD : extra.password }),
     async login(username, password = PASSWORD) {
-      const pair = await core.auth.obtainPair(undefined, username, password);
-      return { access: pair.access, refresh: pair.refresh, principal: await core.auth.authenticateAccessToken(pair.access) };
+      const pair = await obtainPair(core, undefined, username, password);
+      return { access: pair.access, refresh: pair.refresh, principal: await core.credentials.accessToken(pair.access) };
     },
     async close() {
       await store.close();
       await db.drop();
     },
   };
+}
+
+/** Signs in by password through the sign-in flow, for a token pair (as v1 `POST /api/token` does). */
+export async function obtainPair(core: Core, tenant: string | undefined, username: string, password: string, opts: { refreshFormat?: 'jwt' | 'opaque' } = {}) {
+  const { issued } = await core.signIn.now({
+    tenant, factor: { method: 'password', by: 'username', identifier: username, password }, issue: { kind: 'token_pair', refreshFormat: opts.refreshFormat },
+  });
+  return issued;
+}
+
+/** Signs in by password for one request, as HTTP Basic does: the user, or the refusal. */
+export async function verifyPassword(core: Core, tenant: string | undefined, username: string, password: string) {
+  const { user } = await core.signIn.now({ tenant, factor: { method: 'password', by: 'username', identifier: username, password }, issue: { kind: 'request' } });
+  return user;
 }
 
 /** Asserts that `promise` rejects with a DomainError of `code`. */

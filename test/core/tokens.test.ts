@@ -8,7 +8,7 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import { engines } from '../helpers/engines.ts';
 import { sha256 } from '../../src/core/secrets.ts';
 import type { Principal } from '../../src/core/index.ts';
-import { startCore, rejectsWith, decodeJwt, PASSWORD, PUBLIC_URL, type CoreFixture } from './support.ts';
+import { startCore, rejectsWith, decodeJwt, obtainPair, PASSWORD, PUBLIC_URL, type CoreFixture } from './support.ts';
 
 const SECOND = 1000;
 
@@ -17,10 +17,9 @@ for (const { engine, skip } of engines) {
     let f: CoreFixture;
     let admin: Principal;
     let adminAccess: string;
-    const auth = () => f.core.auth;
-    const works = async (access: string) => (await auth().authenticateAccessToken(access)).user.id;
-    const fails = (access: string, why: string) => rejectsWith(auth().authenticateAccessToken(access), 'TOKEN_INVALID', why);
-    const refreshFails = (refresh: string, why: string) => rejectsWith(auth().refresh(refresh), 'TOKEN_INVALID', why);
+    const works = async (access: string) => (await f.core.credentials.accessToken(access)).user.id;
+    const fails = (access: string, why: string) => rejectsWith(f.core.credentials.accessToken(access), 'TOKEN_INVALID', why);
+    const refreshFails = (refresh: string, why: string) => rejectsWith(f.core.tokenPairs.refresh(refresh), 'TOKEN_INVALID', why);
 
     before(async () => {
       f = await startCore(engine);
@@ -53,10 +52,10 @@ for (const { engine, skip } of engines) {
     it('rotates refresh tokens: the old one stops working, the new one works, old access tokens stay valid', async () => {
       await f.user('rotor');
       const first = await f.login('rotor');
-      const second = await auth().refresh(first.refresh);
+      const second = await f.core.tokenPairs.refresh(first.refresh);
       assert.notEqual(second.refresh, first.refresh);
       assert.notEqual(second.access, first.access);
-      const third = await auth().refresh(second.refresh);
+      const third = await f.core.tokenPairs.refresh(second.refresh);
       assert.ok(third.access);
       await works(first.access);
       await works(third.access);
@@ -66,8 +65,8 @@ for (const { engine, skip } of engines) {
       await f.user('victim');
       const other = await f.login('victim'); // another device: another family
       const a = await f.login('victim');
-      const b = await auth().refresh(a.refresh);
-      const c = await auth().refresh(b.refresh);
+      const b = await f.core.tokenPairs.refresh(a.refresh);
+      const c = await f.core.tokenPairs.refresh(b.refresh);
       await refreshFails(a.refresh, 'a rotated refresh token presented again');
       await refreshFails(c.refresh, 'the newest refresh of the family, after reuse');
       await fails(c.access, 'the newest access token of the family, after reuse');
@@ -76,7 +75,7 @@ for (const { engine, skip } of engines) {
       assert.equal(family?.revoked_reason, 'refresh_token_reused');
       // The other device is untouched.
       await works(other.access);
-      await auth().refresh(other.refresh);
+      await f.core.tokenPairs.refresh(other.refresh);
     });
 
     it('stores refresh tokens only as hashes', async () => {
@@ -93,7 +92,7 @@ for (const { engine, skip } of engines) {
       const m = /^([0-9a-f-]{36})\.([A-Za-z0-9_-]{43})$/.exec(refresh);
       assert.ok(m, refresh);
       assert.equal(m[1], decodeJwt(access).payload.fam);
-      const next = await auth().refresh(refresh);
+      const next = await f.core.tokenPairs.refresh(refresh);
       assert.equal(next.refresh.split('.')[0], m[1], 'a rotation stays in the family');
       assert.notEqual(next.refresh.split('.')[1], m[2]);
     });
@@ -111,7 +110,7 @@ for (const { engine, skip } of engines) {
       // Whoever knows a family's id (it is in every access token) cannot end that sign-in with made-up tokens.
       await works(victim.access);
       await works(other.access);
-      await auth().refresh(victim.refresh);
+      await f.core.tokenPairs.refresh(victim.refresh);
     });
 
     it('a token issued before tokens named their family still works once, and continues its family in the new form; reusing it revokes the family', async () => {
@@ -128,9 +127,9 @@ for (const { engine, skip } of engines) {
       const sessions = (await f.core.signIns.list((await f.login('upgraded')).principal)).map((s) => s.id);
       assert.ok(sessions.includes(`jwt:${family}`), 'the old sign-in is listed while its token lives');
 
-      const next = await auth().refresh(old);
+      const next = await f.core.tokenPairs.refresh(old);
       assert.equal(next.refresh.split('.')[0], family);
-      const again = await auth().refresh(next.refresh);
+      const again = await f.core.tokenPairs.refresh(next.refresh);
       await refreshFails(old, 'the old-form token is used');
       await refreshFails(again.refresh, 'its reuse revoked the whole family');
       await fails(again.access, 'its reuse revoked the access tokens too');
@@ -144,13 +143,13 @@ for (const { engine, skip } of engines) {
       await f.user('leaver');
       const phone = await f.login('leaver');
       const laptop = await f.login('leaver');
-      await auth().logout(laptop.principal);
+      await f.core.signOut.signOut(laptop.principal);
       await fails(laptop.access, 'access token after logout');
       await refreshFails(laptop.refresh, 'refresh token after logout');
       await works(phone.access);
       // Logging out with a refresh token in hand ends that family too.
       const tablet = await f.login('leaver');
-      await auth().logout(phone.principal, tablet.refresh);
+      await f.core.signOut.signOut(phone.principal, tablet.refresh);
       await fails(phone.access, 'phone after logout');
       await fails(tablet.access, 'tablet whose refresh was given at logout');
       await refreshFails(tablet.refresh, 'tablet refresh');
@@ -161,9 +160,9 @@ for (const { engine, skip } of engines) {
       await f.user('bystander');
       const m = await f.login('mallory');
       const b = await f.login('bystander');
-      await auth().logout(m.principal, b.refresh);
+      await f.core.signOut.signOut(m.principal, b.refresh);
       await works(b.access);
-      await auth().refresh(b.refresh);
+      await f.core.tokenPairs.refresh(b.refresh);
     });
 
     it('disabling a user makes its tokens fail, and enabling it again does not revive them', async () => {
@@ -172,7 +171,7 @@ for (const { engine, skip } of engines) {
       await f.core.users.update(admin, u.id, { isActive: false });
       await fails(s.access, 'access of a disabled user');
       await refreshFails(s.refresh, 'refresh of a disabled user');
-      await rejectsWith(f.core.auth.obtainPair(undefined, 'disabled', PASSWORD), 'INVALID_CREDENTIALS');
+      await rejectsWith(obtainPair(f.core, undefined, 'disabled', PASSWORD), 'INVALID_CREDENTIALS');
       await f.core.users.update(admin, u.id, { isActive: true });
       await fails(s.access, 'access after re-enabling');
       await refreshFails(s.refresh, 'refresh after re-enabling');
@@ -192,15 +191,15 @@ for (const { engine, skip } of engines) {
       const other = await f.login('changer');
       const mine = await f.login('changer');
       const session = await f.core.sessions.create(u);
-      await auth().changePassword(mine.principal, { current: PASSWORD, next: 'a-brand-new-secret' });
+      await f.core.passwordChange.change(mine.principal, { current: PASSWORD, next: 'a-brand-new-secret' });
       await works(mine.access);
-      const next = await auth().refresh(mine.refresh);
+      const next = await f.core.tokenPairs.refresh(mine.refresh);
       await works(next.access);
       await fails(other.access, 'another device after a password change');
       await refreshFails(other.refresh, 'another device\'s refresh after a password change');
-      assert.equal(await auth().authenticateSession(session.cookie), null, 'sessions end too');
-      await rejectsWith(auth().obtainPair(undefined, 'changer', PASSWORD), 'INVALID_CREDENTIALS');
-      await auth().obtainPair(undefined, 'changer', 'a-brand-new-secret');
+      assert.equal(await f.core.credentials.session(session.cookie), null, 'sessions end too');
+      await rejectsWith(obtainPair(f.core, undefined, 'changer', PASSWORD), 'INVALID_CREDENTIALS');
+      await obtainPair(f.core, undefined, 'changer', 'a-brand-new-secret');
     });
 
     it('an administrator setting a user\'s password revokes all of that user\'s tokens', async () => {
@@ -220,7 +219,7 @@ for (const { engine, skip } of engines) {
       f.clock.advance(1 * SECOND);
       await fails(s.access, 'access token at its exp');
       // The refresh token still works and gives a fresh access token.
-      const next = await auth().refresh(s.refresh);
+      const next = await f.core.tokenPairs.refresh(s.refresh);
       await works(next.access);
     });
 
@@ -229,7 +228,7 @@ for (const { engine, skip } of engines) {
       const a = await f.login('longlived');
       const b = await f.login('longlived');
       f.clock.advance(86_399 * SECOND);
-      await auth().refresh(a.refresh);
+      await f.core.tokenPairs.refresh(a.refresh);
       f.clock.advance(1 * SECOND);
       await refreshFails(b.refresh, 'a refresh token one day old');
 
@@ -238,9 +237,9 @@ for (const { engine, skip } of engines) {
       try {
         const c = await f.login('longlived');
         f.clock.advance(119 * SECOND);
-        const d = await auth().refresh(c.refresh); // a rotation gives a fresh 120 s
+        const d = await f.core.tokenPairs.refresh(c.refresh); // a rotation gives a fresh 120 s
         f.clock.advance(119 * SECOND);
-        const e = await auth().refresh(d.refresh);
+        const e = await f.core.tokenPairs.refresh(d.refresh);
         f.clock.advance(120 * SECOND);
         await refreshFails(e.refresh, 'a refresh token past a lifetime of 120 s');
       } finally {
@@ -282,7 +281,7 @@ for (const { engine, skip } of engines) {
       assert.equal(decodeJwt(fresh.access).header.kid, next);
       await works(fresh.access);
       // A refresh after rotation is signed with the new key too.
-      assert.equal(decodeJwt((await auth().refresh(old.refresh)).access).header.kid, next);
+      assert.equal(decodeJwt((await f.core.tokenPairs.refresh(old.refresh)).access).header.kid, next);
       // Both verify against the published set, as a resource server would check them.
       const set = createLocalJWKSet(after);
       for (const t of [old.access, fresh.access]) await jwtVerify(t, set, { issuer: PUBLIC_URL, currentDate: new Date(f.clock.now()) });
@@ -303,7 +302,7 @@ for (const { engine, skip } of engines) {
       const u = await f.user('sess');
       const s = await f.core.sessions.create(u);
       assert.match(s.cookie, /^[\w-]+\.[\w-]+$/);
-      const found = await f.core.auth.authenticateSession(s.cookie);
+      const found = await f.core.credentials.session(s.cookie);
       assert.ok(found);
       assert.equal(found.principal.user.id, u.id);
       assert.equal(found.principal.method, 'session');
@@ -319,7 +318,7 @@ for (const { engine, skip } of engines) {
       const u = await f.user('csrf');
       const s = await f.core.sessions.create(u);
       const other = await f.core.sessions.create(u);
-      const found = (await f.core.auth.authenticateSession(s.cookie))!;
+      const found = (await f.core.credentials.session(s.cookie))!;
       assert.equal(found.csrfOk(s.csrfToken), true);
       assert.equal(found.csrfOk(undefined), false);
       assert.equal(found.csrfOk(''), false);
@@ -333,37 +332,37 @@ for (const { engine, skip } of engines) {
       const s = await f.core.sessions.create(u);
       const [id, secret] = s.cookie.split('.');
       for (const bad of [`${id}.${secret}x`, `${id}.`, `${id}`, `unknown.${secret}`, '', '.', `.${secret}`, `${id}.${secret}\0`, 'x'.repeat(300)]) {
-        assert.equal(await f.core.auth.authenticateSession(bad), null, JSON.stringify(bad.slice(0, 40)));
+        assert.equal(await f.core.credentials.session(bad), null, JSON.stringify(bad.slice(0, 40)));
       }
       await f.core.sessions.end(s.id);
-      assert.equal(await f.core.auth.authenticateSession(s.cookie), null);
+      assert.equal(await f.core.credentials.session(s.cookie), null);
     });
 
     it('a session expires after session_lifetime (two weeks by default)', async () => {
       const u = await f.user('expire');
       const s = await f.core.sessions.create(u);
       f.clock.advance(1_209_599 * SECOND);
-      assert.ok(await f.core.auth.authenticateSession(s.cookie));
+      assert.ok(await f.core.credentials.session(s.cookie));
       f.clock.advance(1 * SECOND);
-      assert.equal(await f.core.auth.authenticateSession(s.cookie), null);
+      assert.equal(await f.core.credentials.session(s.cookie), null);
     });
 
     it('a disabled or deleted user\'s session no longer authenticates; logout ends a session', async () => {
       const u = await f.user('ended');
       const s = await f.core.sessions.create(u);
       await f.core.users.update(admin, u.id, { isActive: false });
-      assert.equal(await f.core.auth.authenticateSession(s.cookie), null);
+      assert.equal(await f.core.credentials.session(s.cookie), null);
       await f.core.users.update(admin, u.id, { isActive: true });
-      assert.equal(await f.core.auth.authenticateSession(s.cookie), null, 'disabling ended the session for good');
+      assert.equal(await f.core.credentials.session(s.cookie), null, 'disabling ended the session for good');
 
       const s2 = await f.core.sessions.create(u);
-      const found = (await f.core.auth.authenticateSession(s2.cookie))!;
-      await f.core.auth.logout(found.principal);
-      assert.equal(await f.core.auth.authenticateSession(s2.cookie), null);
+      const found = (await f.core.credentials.session(s2.cookie))!;
+      await f.core.signOut.signOut(found.principal);
+      assert.equal(await f.core.credentials.session(s2.cookie), null);
 
       const s3 = await f.core.sessions.create(u);
       await f.core.users.delete(admin, u.id);
-      assert.equal(await f.core.auth.authenticateSession(s3.cookie), null);
+      assert.equal(await f.core.credentials.session(s3.cookie), null);
     });
   });
 }

@@ -21,7 +21,7 @@ for (const { engine, skip } of engines) {
 
     before(async () => {
       t = await startV1(engine);
-      groupId = (await t.core.groups.create((await t.core.auth.authenticateAccessToken(t.staff.access)), 'crew')).id;
+      groupId = (await t.core.groups.create((await t.core.credentials.accessToken(t.staff.access)), 'crew')).id;
       await t.core.tenants.create('globex', 'Globex');
       const staffUser = await t.core.users.create(OPERATOR, { username: 'gstaff', password: PASSWORD, tenant: 'globex', isStaff: true });
       const other = await t.core.users.create(OPERATOR, { username: 'gjoe', password: PASSWORD, tenant: 'globex' });
@@ -53,7 +53,7 @@ for (const { engine, skip } of engines) {
         assertDetail(r, 401, NO_CREDENTIALS);
       }
       assert.equal(await countRows(t, 'users'), users);
-      assert.equal((await t.core.groups.get(await t.core.auth.authenticateAccessToken(t.staff.access), groupId)).name, 'crew');
+      assert.equal((await t.core.groups.get(await t.core.credentials.accessToken(t.staff.access), groupId)).name, 'crew');
       assert.equal((await t.store.read.users.findById(id))!.firstName, '');
     });
 

@@ -72,7 +72,7 @@ export async function listening(engine: Engine): Promise<Listening> {
   try {
     await t.createUser({ username: 'boss', password: PASSWORD, isStaff: true, isSuperuser: true });
     const u = await t.createUser({ username: 'riley', password: PASSWORD, email: 'riley@example.com' });
-    const boss = await t.core.auth.authenticateAccessToken((await t.login('boss', PASSWORD)).access);
+    const boss = await t.core.credentials.accessToken((await t.login('boss', PASSWORD)).access);
     const groups = ['readers', 'writers'];
     for (const name of groups) {
       const g = await t.core.groups.create(boss, name);

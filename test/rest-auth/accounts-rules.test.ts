@@ -131,11 +131,11 @@ for (const { engine, skip } of engines) {
       await register(name);
       const before = sent.length;
       const known = await t.request({ method: 'POST', url: '/api/auth/password/reset/', payload: { email: `${name}@example.com` } });
-      await t.core.accounts.idle(); // the message goes out after the answer
+      await t.core.outbox.idle(); // the message goes out after the answer
       assert.equal(sent.length, before + 1);
       assert.equal(sent.at(-1)!.to, `${name}@example.com`);
       const unknown = await t.request({ method: 'POST', url: '/api/auth/password/reset/', payload: { email: `nobody-${name}@example.com` } });
-      await t.core.accounts.idle();
+      await t.core.outbox.idle();
       assert.equal(sent.length, before + 1, 'no message for an unknown address');
       assert.equal(known.statusCode, 200);
       assert.equal(known.body, unknown.body);
@@ -147,7 +147,7 @@ for (const { engine, skip } of engines) {
         const r = await t.request({ method: 'POST', url: '/api/auth/password/reset/', payload: { email: `${name}@example.com` } });
         assert.equal(r.statusCode, 403);
         assert.ok(r.json().detail);
-        await t.core.accounts.idle();
+        await t.core.outbox.idle();
         assert.equal(sent.length, before + 1);
       } finally {
         await setting('password_forgotten_enabled', 'true');
@@ -291,13 +291,13 @@ for (const { engine, skip } of engines) {
         const b = await t.request({ method: 'POST', url: '/api/auth/registration/resend-email/', payload: { email: `nobody-${email}` } });
         assert.equal(a.statusCode, 201);
         assert.equal(a.body, b.body);
-        await t.core.accounts.idle();
+        await t.core.outbox.idle();
         assert.equal(sent.length, before + 1);
         const mail = await smtp.next(email, 1);
         assert.equal((await t.request({ method: 'POST', url: '/api/auth/registration/verify-email/', payload: { key: linkParam(mail, 'key') } })).statusCode, 200);
         assert.equal((await login({ email, password: PW })).statusCode, 200);
         await t.request({ method: 'POST', url: '/api/auth/registration/resend-email/', payload: { email } });
-        await t.core.accounts.idle();
+        await t.core.outbox.idle();
         assert.equal(sent.length, before + 1, 'a verified address gets no more messages');
       } finally {
         await setting('email_verification_mandatory', 'false');
@@ -420,7 +420,7 @@ for (const { engine, skip } of engines) {
         assert.equal(a.statusCode, 503);
         const reset = await t.request({ method: 'POST', url: '/api/auth/password/reset/', payload: { email: 'pat@example.com' } });
         assert.equal(reset.statusCode, 200, 'the answer must not tell whether a message was due');
-        await t.core.accounts.idle();
+        await t.core.outbox.idle();
         assert.equal(failures.length, 1, 'the failed reset message is reported');
         up = true;
         a = await t.request({ method: 'POST', url: '/api/auth/emails/', headers: token(key), payload: { email: 'pat2@example.com' } });

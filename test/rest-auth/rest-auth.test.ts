@@ -331,14 +331,14 @@ for (const { engine, skip } of engines) {
       assert.ok(!config.body.includes('provider-secret-123'), 'nor in the configuration list');
 
       const social = await t.createUser({ username: uniq() }); // no password
-      const acc = await t.core.accounts.linkSocialAccount(social, 'acme-sso', 'sub-1');
+      const acc = await t.core.socialAccounts.link(social, 'acme-sso', 'sub-1');
       const session = await t.core.sessions.create(social);
       const headers = { cookie: `sessionid=${session.cookie}`, 'x-csrftoken': session.csrfToken };
       const list = await t.request({ method: 'GET', url: '/api/auth/social/', headers });
       assert.deepEqual(list.json().results.map((a: any) => [a.id, a.provider, a.uid]), [[acc.id, 'acme-sso', 'sub-1']]);
       let d = await t.request({ method: 'POST', url: `/api/auth/social/${acc.id}/disconnect/`, headers });
       assert.equal(d.statusCode, 400);
-      await t.core.accounts.linkSocialAccount(social, 'acme-sso', 'sub-2');
+      await t.core.socialAccounts.link(social, 'acme-sso', 'sub-2');
       d = await t.request({ method: 'POST', url: `/api/auth/social/${acc.id}/disconnect/`, headers });
       assert.equal(d.statusCode, 200);
       assert.equal((await t.request({ method: 'GET', url: '/api/auth/social/', headers })).json().count, 1);

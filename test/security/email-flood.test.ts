@@ -27,7 +27,7 @@ for (const { engine, skip } of engines) {
     let smtp: SmtpSink;
     let n = 0;
     const sentTo = async (address: string) => {
-      await live.t.core.accounts.idle();
+      await live.t.core.outbox.idle();
       return smtp.messages.filter((m) => m.to.includes(address)).length;
     };
     const ask = (path: string, email: string) => live.call('POST', path, { json: { email } });

@@ -178,7 +178,7 @@ for (const { engine, skip } of engines) {
       }
       const m = await smtp.next('alice@example.com', smtp.messages.filter((x) => x.to.includes('alice@example.com')).length - (smtp.messages.length - sent > 0 ? 1 : 0));
       assert.ok(m.text.includes('reset'), 'a reset message to alice');
-      await live.t.core.accounts.idle();
+      await live.t.core.outbox.idle();
       const extra = smtp.messages.slice(sent).flatMap((x) => x.to);
       assert.ok(!extra.includes('nobody-here@example.com') && !extra.includes('sleeper@example.com'), extra.join(','));
     });

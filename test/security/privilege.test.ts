@@ -260,7 +260,7 @@ for (const { engine, skip } of engines) {
         for (const action of ['verify', 'primary', 'remove']) {
           expect(await live.call('POST', `/api/auth/emails/${bobAddress}/${action}/`, { headers: ah }), v1NotFound, `${action} bob's address`);
         }
-        const social = await live.t.core.accounts.linkSocialAccount((await live.t.store.read.users.findByPk(bob.pk))!, 'github', `bob-${engine.name}`);
+        const social = await live.t.core.socialAccounts.link((await live.t.store.read.users.findByPk(bob.pk))!, 'github', `bob-${engine.name}`);
         expect(await live.call('POST', `/api/auth/social/${social.id}/disconnect/`, { headers: ah, json: {} }), v1NotFound, 'disconnect bob\'s social account');
         const listed = await live.call('GET', '/api/auth/social/', { headers: ah });
         assert.equal(listed.body.count, 0);

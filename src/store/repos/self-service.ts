@@ -5,19 +5,12 @@ import type { DB, EmailTokensTable, SocialAccountsTable, TokenKeysTable } from '
 import { flag, toFlag } from './rows.ts';
 import type { Engine } from '../database.ts';
 import { preparedQuery } from '../prepared.ts';
+import type { EmailAddress } from '../../core/accounts/email-address.ts';
+
+export type { EmailAddress };
 
 /** Behind every request authenticated by a token key: compiled once. */
 const tokenKeyByHash = preparedQuery((db, keyHash: string) => db.selectFrom('token_keys').selectAll().where('key_hash', '=', keyHash));
-
-export interface EmailAddress {
-  pk: number;
-  tenantPk: number;
-  userPk: number;
-  email: string;
-  verified: boolean;
-  primary: boolean;
-  createdAt: number;
-}
 
 const toEmail = (r: any): EmailAddress => ({
   pk: r.pk, tenantPk: r.tenant_pk, userPk: r.user_pk, email: r.email, verified: flag(r.verified), primary: flag(r.is_primary), createdAt: r.created_at,

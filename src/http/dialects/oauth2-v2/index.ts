@@ -129,7 +129,7 @@ async function tokenEndpoint(app: FastifyInstance, { core }: Options) {
     } else if (grantType === 'refresh_token') {
       if (!form.refresh_token) return sendOAuthError(reply, 'invalid_request', 400, 'The refresh_token parameter is required.');
       // Without X-Tenant the refresh token names its tenant; with it, the two must agree.
-      pair = await core.auth.refresh(form.refresh_token, { client, scopes, enforceClient: true, tenant: requestedTenant(request) === undefined ? undefined : tenant });
+      pair = await core.tokenPairs.refresh(form.refresh_token, { client, scopes, enforceClient: true, tenant: requestedTenant(request) === undefined ? undefined : tenant });
     } else {
       return sendOAuthError(reply, 'unsupported_grant_type', 400, `The grant type "${grantType.slice(0, 100)}" is not supported here.`);
     }

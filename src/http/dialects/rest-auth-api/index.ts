@@ -35,7 +35,7 @@ export async function restAuthDialect(app: FastifyInstance, { core, publicUrl }:
   app.setErrorHandler(restAuthErrorHandler);
   app.removeContentTypeParser('text/plain');
   // E-mails sent after their answer (reset, resend) finish before the server closes.
-  app.addHook('onClose', async () => core.accounts.idle());
+  app.addHook('onClose', async () => core.outbox.idle());
   app.addHook('preValidation', async (request) => {
     const auth = request.routeOptions.config?.auth;
     if (auth === true) await authenticate(core, request);
@@ -87,7 +87,7 @@ export async function restAuthDialect(app: FastifyInstance, { core, publicUrl }:
       method, url: '/api/auth/logout/', config: { auth: 'optional' },
       schema: { operationId: `auth_logout_${method === 'GET' ? 'retrieve' : 'create'}`, tags, security, summary: 'Sign out: deletes the token key used and ends the session', response: { 200: Detail } },
       handler: async (request, reply) => {
-        if (request.principal) await core.accounts.signOut(request.principal);
+        if (request.principal) await core.signOut.signOutWhole(request.principal);
         reply.clearCookie('sessionid', { path: '/' });
         return { detail: 'Successfully logged out.' };
       },
@@ -104,7 +104,7 @@ export async function restAuthDialect(app: FastifyInstance, { core, publicUrl }:
     },
   }, async (request, reply) => {
     const b = request.body;
-    const r = await core.accounts.register(requestedTenant(request), { username: b.username, email: b.email, password1: b.password1, password2: b.password2 });
+    const r = await core.registration.register(requestedTenant(request), { username: b.username, email: b.email, password1: b.password1, password2: b.password2 });
     if (r.session) setSessionCookies(reply, r.session);
     return reply.code(201).send(r.key ? { key: r.key } : { detail: 'Verification e-mail sent.' });
   });
@@ -112,14 +112,14 @@ export async function restAuthDialect(app: FastifyInstance, { core, publicUrl }:
   typed.post('/api/auth/registration/verify-email/', {
     schema: { operationId: 'auth_registration_verify_email_create', tags, summary: 'Verify an e-mail address with the key from its message', body: Type.Object({ key: Type.String({ maxLength: 500 }) }, { additionalProperties: false }), response: { 200: Detail, ...errors } },
   }, async (request) => {
-    await core.accounts.verifyEmail(request.body.key);
+    await core.emailVerification.verify(request.body.key);
     return { detail: 'ok' };
   });
 
   typed.post('/api/auth/registration/resend-email/', {
     schema: { operationId: 'auth_registration_resend_email_create', tags, summary: 'Send another verification e-mail to an unverified address', description: 'The same answer whether or not the address is known.', body: Type.Object({ email: Type.String({ maxLength: EMAIL_MAX }) }, { additionalProperties: false }), response: { 201: Detail, ...errors } },
   }, async (request, reply) => {
-    await core.accounts.resendVerification(requestedTenant(request), request.body.email);
+    await core.emailVerification.resend(requestedTenant(request), request.body.email);
     return reply.code(201).send({ detail: 'ok' });
   });
 
@@ -133,14 +133,14 @@ export async function restAuthDialect(app: FastifyInstance, { core, publicUrl }:
     },
   }, async (request) => {
     const b = request.body;
-    await core.accounts.changePassword(request.principal!, { old: b.old_password, new1: b.new_password1, new2: b.new_password2 });
+    await core.passwordChange.changeConfirmed(request.principal!, { old: b.old_password, new1: b.new_password1, new2: b.new_password2 });
     return { detail: 'New password has been saved.' };
   });
 
   typed.post('/api/auth/password/reset/', {
     schema: { operationId: 'auth_password_reset_create', tags, summary: 'E-mail a password-reset link', description: 'Always the same 200 answer, whether or not the address belongs to an account.', body: Type.Object({ email: Type.String({ maxLength: EMAIL_MAX }) }, { additionalProperties: false }), response: { 200: Detail, ...errors } },
   }, async (request) => {
-    await core.accounts.requestPasswordReset(requestedTenant(request), request.body.email);
+    await core.passwordReset.request(requestedTenant(request), request.body.email);
     return { detail: 'Password reset e-mail has been sent.' };
   });
 
@@ -153,7 +153,7 @@ export async function restAuthDialect(app: FastifyInstance, { core, publicUrl }:
     },
   }, async (request) => {
     const b = request.body;
-    await core.accounts.confirmPasswordReset({ uid: b.uid, token: b.token, new1: b.new_password1, new2: b.new_password2 });
+    await core.passwordReset.confirm({ uid: b.uid, token: b.token, new1: b.new_password1, new2: b.new_password2 });
     return { detail: 'Password has been reset with the new password.' };
   });
 
@@ -162,7 +162,7 @@ export async function restAuthDialect(app: FastifyInstance, { core, publicUrl }:
     schema: { operationId: 'auth_emails_list', tags, security, summary: 'The caller\'s e-mail addresses', querystring: LimitOffset, response: { 200: list(EmailOut), ...errors } },
   }, async (request) => {
     const page = limitOffset(request.query);
-    const r = await core.accounts.listEmails(request.principal!, page);
+    const r = await core.emailAddresses.list(request.principal!, page);
     return { ...limitOffsetLinks(publicUrl, request, page, r.count), results: r.items.map(presentEmail) };
   });
 
@@ -179,7 +179,7 @@ export async function restAuthDialect(app: FastifyInstance, { core, publicUrl }:
     if (b.user !== undefined && b.user !== request.principal!.user.pk) throw new DomainError('VALIDATION_FAILED', 'user', { fields: { user: ['You can only add addresses to your own account.'] } });
     if (b.verified) throw new DomainError('VALIDATION_FAILED', 'verified', { fields: { verified: ['An address is verified by following the link in its message.'] } });
     if (b.primary) throw new DomainError('VALIDATION_FAILED', 'primary', { fields: { primary: ['Only a verified e-mail address can be primary.'] } });
-    return reply.code(201).send(presentEmail(await core.accounts.addEmail(request.principal!, b.email)));
+    return reply.code(201).send(presentEmail(await core.emailAddresses.add(request.principal!, b.email)));
   });
 
   const emailAction = (action: 'verify' | 'primary' | 'remove', summary: string) => {
@@ -189,9 +189,9 @@ export async function restAuthDialect(app: FastifyInstance, { core, publicUrl }:
     }, async (request) => {
       const id = Number(request.params.id);
       const p = request.principal!;
-      const a = action === 'verify' ? await core.accounts.sendEmailVerification(p, id)
-        : action === 'primary' ? await core.accounts.makePrimary(p, id)
-        : await core.accounts.removeEmail(p, id);
+      const a = action === 'verify' ? await core.emailAddresses.sendVerification(p, id)
+        : action === 'primary' ? await core.emailAddresses.makePrimary(p, id)
+        : await core.emailAddresses.remove(p, id);
       return presentEmail(a);
     });
   };
@@ -211,7 +211,7 @@ export async function restAuthDialect(app: FastifyInstance, { core, publicUrl }:
       },
     },
   }, async (request) => {
-    const v = await core.accounts.providers(requestedTenant(request));
+    const v = await core.socialAccounts.providers(requestedTenant(request));
     const item = {
       mfa_required: v.mfaRequired, password_forgotten_enabled: v.passwordForgottenEnabled, registration_enabled: v.registrationEnabled,
       sso_enabled: v.ssoEnabled, sso_registration: v.ssoRegistration,
@@ -229,7 +229,7 @@ export async function restAuthDialect(app: FastifyInstance, { core, publicUrl }:
     },
   }, async (request) => {
     const page = limitOffset(request.query);
-    const r = await core.accounts.listSocialAccounts(request.principal!, page);
+    const r = await core.socialAccounts.list(request.principal!, page);
     return {
       ...limitOffsetLinks(publicUrl, request, page, r.count),
       results: r.items.map((a) => ({ id: a.id, provider: a.provider, uid: a.uid, date_joined: iso(a.dateJoined)!, last_login: iso(a.lastLogin) })),
@@ -244,7 +244,7 @@ export async function restAuthDialect(app: FastifyInstance, { core, publicUrl }:
       response: { 200: Detail, ...errors },
     },
   }, async (request) => {
-    await core.accounts.disconnectSocialAccount(request.principal!, Number(request.params.id));
+    await core.socialAccounts.disconnect(request.principal!, Number(request.params.id));
     return { detail: 'Social account disconnected.' };
   });
 

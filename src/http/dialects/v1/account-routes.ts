@@ -86,7 +86,7 @@ export async function accountRoutes(app: TypedApp, { core, publicUrl }: DialectO
       response: { 200: Type.Object({ detail: Type.String() }), ...errors },
     },
   }, async (request) => {
-    await core.accounts.unlock(request.principal!, request.params.id);
+    await core.accountUnlock.unlock(request.principal!, request.params.id);
     return { detail: 'Unlocked.' };
   });
 

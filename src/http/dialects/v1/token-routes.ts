@@ -36,7 +36,7 @@ export async function tokenRoutes(app: TypedApp, { core }: DialectOptions) {
     },
   }, async (request) => {
     const named = requestedTenant(request);
-    const pair = await core.auth.refresh(request.body.refresh, { tenant: named === undefined ? undefined : await core.tenants.resolve(named), refreshFormat: 'jwt' });
+    const pair = await core.tokenPairs.refresh(request.body.refresh, { tenant: named === undefined ? undefined : await core.tenants.resolve(named), refreshFormat: 'jwt' });
     return { access: pair.access, refresh: pair.refresh };
   });
 
@@ -50,7 +50,7 @@ export async function tokenRoutes(app: TypedApp, { core }: DialectOptions) {
       response: { 200: Type.Null({ description: 'No response body' }), 401: Detail },
     },
   }, async (request, reply) => {
-    await core.auth.logout(request.principal!, request.body?.refresh);
+    await core.signOut.signOut(request.principal!, request.body?.refresh);
     if (request.principal!.method === 'session') reply.clearCookie('sessionid', { path: '/' });
     return reply.code(200).send(undefined as never); // no body, as the document says
   });
@@ -65,7 +65,7 @@ export async function tokenRoutes(app: TypedApp, { core }: DialectOptions) {
       response: { 201: Detail, 400: FieldErrors, 401: Detail },
     },
   }, async (request, reply) => {
-    await core.auth.changePassword(request.principal!, { current: request.body.current_password, next: request.body.new_password });
+    await core.passwordChange.change(request.principal!, { current: request.body.current_password, next: request.body.new_password });
     return reply.code(201).send({ detail: 'Password changed.' });
   });
 }

@@ -1,0 +1,75 @@
+// Registering oneself (dj-rest-auth's registration): a new ordinary account of the tenant, its
+// address and the verification message, and a sign-in unless the address must be verified first.
+import type { Store } from '../../store/index.ts';
+import { selfService } from '../actor.ts';
+import type { Clock } from '../clock.ts';
+import type { TokenKeys } from '../credentials/token-keys.ts';
+import { DomainError, FieldErrorBag } from '../errors.ts';
+import type { Events } from '../events.ts';
+import type { NewSession, SessionsService } from '../sessions/sessions-service.ts';
+import type { SettingsService } from '../settings/settings-service.ts';
+import type { TenantsService } from '../tenants/tenants-service.ts';
+import { emailProblem, normalizeEmail } from '../users/user-fields.ts';
+import type { UsersService } from '../users/users-service.ts';
+import type { EmailAddress } from './email-address.ts';
+import { OWNED_ELSEWHERE, type EmailVerification } from './email-verification.ts';
+import type { Outbox } from './outbox.ts';
+
+const MISMATCH = "The two password fields didn't match.";
+
+export interface Registered {
+  /** The token key, unless the address must be verified before signing in. */
+  key: string | null;
+  session: NewSession | null;
+}
+
+export class Registration {
+  private readonly d: {
+    store: Store; clock: Clock; events: Events; settings: SettingsService; tenants: TenantsService; users: UsersService;
+    sessions: SessionsService; tokenKeys: TokenKeys; verification: EmailVerification; outbox: Outbox;
+  };
+
+  constructor(deps: Registration['d']) {
+    this.d = deps;
+  }
+
+  async register(tenantName: string | undefined, input: { username: string; email?: string; password1: string; password2: string }): Promise<Registered> {
+    const tenant = await this.d.tenants.resolve(tenantName);
+    const settings = await this.d.settings.forTenant(tenant.pk);
+    if (!settings.registration_enabled) throw new DomainError('PERMISSION_DENIED', 'Registration is closed.');
+    const email = normalizeEmail(input.email ?? '');
+    const errors = new FieldErrorBag();
+    if (settings.email_verification_mandatory && !email) errors.add('email', 'This field is required.');
+    const ep = emailProblem(email);
+    if (ep) errors.add('email', ep);
+    if (input.password1 !== input.password2) errors.add('non_field_errors', MISMATCH);
+    // As adding an address: one verified by another user of the tenant is theirs (and signing in
+    // by e-mail must keep finding them).
+    if (email && !ep && (await this.d.store.read.emailAddresses.verifiedOwner(tenant.pk, email))) errors.add('email', OWNED_ELSEWHERE);
+    errors.throwIfAny();
+    // Password policy, username rules and uniqueness: the one place users are created.
+    const user = await this.d.users.create(selfService(tenant), { username: input.username, password: input.password1, email, tenant: tenant.name });
+    try {
+      const out = await this.d.store.transaction(async (r) => {
+        let mail: { address: EmailAddress; key: string } | undefined;
+        if (email) {
+          const address = await r.emailAddresses.insert({ tenantPk: tenant.pk, userPk: user.pk, email, verified: false, primary: true, createdAt: this.d.clock.now() });
+          mail = { address, key: await this.d.verification.newKey(r, user, address) };
+        }
+        if (settings.email_verification_mandatory) return { key: null, session: null, mail };
+        const session = await this.d.sessions.create(user, r);
+        return { key: await this.d.tokenKeys.issue(r, user, session.id), session, mail };
+      });
+      // The message is sent before answering: when it cannot be, the account is taken back.
+      if (out.mail) await this.d.outbox.sendOrFail(this.d.verification.message(tenant, user, email, out.mail.key));
+      return { key: out.key, session: out.session };
+    } catch (err) {
+      await this.d.store.transaction(async (r) => {
+        await r.users.delete(user.pk);
+        // The audit log saw the account made: it sees it taken back.
+        await this.d.events.emit({ type: 'user.deleted', tenantPk: tenant.pk, userPk: null, detail: { username: user.username, user_id: user.id, reason: 'registration_not_completed' } });
+      });
+      throw err;
+    }
+  }
+}
