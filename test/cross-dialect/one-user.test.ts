@@ -64,9 +64,12 @@ for (const { engine, skip } of engines) {
       t = await startApp(engine);
       await t.createUser({ username: 'staff', password: PW, isStaff: true });
       staff = (await v1Pair(t, undefined, 'staff', PW)).bearer;
-      // A disabled user is tried in every dialect here: more refusals than the sign-in throttle's default allows.
-      const r = await t.request({ method: 'POST', url: '/api/configuration/', headers: staff, payload: { key: 'login_throttle_threshold', value: '100' } });
-      assert.equal(r.statusCode, 201, r.body);
+      // A disabled user is tried in every dialect here, from one address: more refusals than the
+      // sign-in throttle's and the per-address limit's defaults allow.
+      for (const [key, value] of [['login_throttle_threshold', '100'], ['login_ip_limit', '1000']]) {
+        const r = await t.request({ method: 'POST', url: '/api/configuration/', headers: staff, payload: { key, value } });
+        assert.equal(r.statusCode, 201, r.body);
+      }
     });
     after(async () => { await t?.close(); });
 
