@@ -9,6 +9,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { importRecords, describeHash, type ImportBatch, type ImportItem, type ImportSink } from '../../src/core/import/index.ts';
 import { fromJsonl } from '../../src/import/formats/jsonl.ts';
+import { readDjangoJson } from '../../src/import/formats/django.ts';
+import { keycloakHash } from '../../src/import/formats/keycloak.ts';
+import { FileProblem, RowProblem } from '../../src/import/formats/common.ts';
 import { usernameProblem } from '../../src/core/users/user-fields.ts';
 
 fc.configureGlobal({ seed: 1616, numRuns: Number(process.env.FUZZ_RUNS ?? 300), endOnFailure: true });
@@ -53,6 +56,30 @@ describe('import fuzzing: any row is read and planned without a crash', () => {
         names.add(u.username);
         if (u.passwordHash !== null) assert.ok('scheme' in describeHash(u.passwordHash));
         assert.ok(u.addresses.filter((a) => a.primary).length <= 1);
+      }
+    }));
+  });
+
+  it('arbitrary dumpdata records: the Django reader gives rows or rejections (or refuses the file), never another error', () => {
+    const fields = fc.dictionary(fc.constantFrom('username', 'password', 'email', 'groups', 'is_active', 'last_login', 'date_joined', 'user', 'verified', 'primary', 'name', '__proto__'), anyValue, { maxKeys: 6 });
+    const record = fc.oneof(fc.record({ model: fc.constantFrom('auth.user', 'auth.group', 'account.emailaddress', 'other.model'), pk: anyValue, fields }), anyValue);
+    fc.assert(fc.property(fc.oneof(fc.array(record, { maxLength: 8 }), anyValue), (data) => {
+      try {
+        const items = readDjangoJson(JSON.stringify(data, null, 2) ?? 'null');
+        for (const i of items) assert.ok(i.line >= 1);
+      } catch (err) {
+        assert.ok(err instanceof FileProblem, String(err));
+      }
+    }));
+  });
+
+  it('arbitrary Keycloak credentials: a stored hash or a rejection, never another error', () => {
+    const inner = fc.oneof(anyValue, fc.dictionary(fc.constantFrom('value', 'salt', 'algorithm', 'hashIterations', 'additionalParameters'), anyValue, { maxKeys: 5 }).map((o) => JSON.stringify(o)));
+    fc.assert(fc.property(fc.record({ secretData: inner, credentialData: inner, hashedSaltedValue: anyValue, salt: anyValue, hashIterations: anyValue, algorithm: anyValue }, { requiredKeys: [] }), (cred) => {
+      try {
+        assert.equal(typeof keycloakHash(cred as Record<string, unknown>), 'string');
+      } catch (err) {
+        assert.ok(err instanceof RowProblem, String(err));
       }
     }));
   });
