@@ -5,6 +5,7 @@
 // SQLite and PostgreSQL databases; a real trigger refuses one row to make a batch fail.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { sql } from 'kysely';
@@ -12,6 +13,7 @@ import { openStore } from '../../src/store/index.ts';
 import { progressReporter } from '../../src/cli/import-progress.ts';
 import { engines, type Engine } from '../helpers/engines.ts';
 import { freshDatabase, latchkey, tmpDir } from './helpers/import-harness.ts';
+import { ROOT } from '../helpers/processes.ts';
 
 const BCRYPT = '$2b$04$CprwGnz2C7IF2mHqjD.PRuYVPHDrOyEGjhRLK4hS54tT6ub4K.ORq';
 const user = (n: number, extra: Record<string, unknown> = {}) =>
@@ -217,6 +219,22 @@ describe('import: usage errors and progress', { concurrency: true }, () => {
     assert.match(i.stdout, /^Usage: latchkey import \[--tenant NAME\] --format django\|keycloak\|better-auth\|jsonl \[--dry-run\]\s+\[--on-conflict skip\|update\|fail\] FILE/);
     const e = await latchkey(url, ['export', '--help']);
     assert.match(e.stdout, /^Usage: latchkey export \[--tenant NAME\] \[FILE\]/);
+  });
+
+  it('on a real terminal (a pseudo-terminal made by script(1)) the import draws its bar, with rate and the time it took', async () => {
+    const dir = tmpDir('latchkey-import-tty-');
+    try {
+      const f = file(dir, 'three.jsonl', [user(1), user(2), user(3)]);
+      const env = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, PUBLIC_URL: 'http://latchkey.import.test', DATABASE_URL: `sqlite:${path.join(dir, 'db.sqlite')}` };
+      const command = [path.join(ROOT, 'node_modules/.bin/node'), path.join(ROOT, 'src/cli/main.ts'), 'import', '--format', 'jsonl', f].map((a) => `'${a}'`).join(' ');
+      const r = spawnSync('script', ['-qec', command, '/dev/null'], { env, encoding: 'utf8', timeout: 60_000 });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /\r\[\.{30}\] 0\/3 users/);
+      assert.match(r.stdout, /\r\[#{30}\] 3\/3 users {2}[\d,]+\/s {2}done in \d+\.\d s/);
+      assert.match(r.stdout, /users: +3 created/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('progress: plain lines with rate when standard error is not a terminal; a bar with rate and ETA on a terminal', () => {
