@@ -1,5 +1,5 @@
 // The core's one entry point: dialects and the CLI import from here only.
-import type { Store } from '../store/index.ts';
+import type { MigratableStore } from './store.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { createArgon2Hasher, type PasswordHasher } from './credentials/password-hasher.ts';
 import { KeyRing, type RotatedKeys } from './tokens/key-ring.ts';
@@ -17,11 +17,10 @@ import { SessionsService } from './sessions/sessions-service.ts';
 import { ClientsService } from './clients/clients-service.ts';
 import { Events } from './events.ts';
 import { meterHasher } from './credentials/hash-meter.ts';
-import { localBroadcast, type Broadcast } from '../store/broadcast.ts';
-import type { Counters } from '../store/counters.ts';
+import { localBroadcast, type Broadcast } from './broadcast.ts';
+import { storeCounters, type Counters } from './counters/counters.ts';
 import { LoginThrottle } from './credentials/login-throttle.ts';
 import { RollingLimit } from './credentials/rolling-limit.ts';
-import { databaseCounters } from '../store/counters.ts';
 import { TokenKeys } from './credentials/token-keys.ts';
 import { Credentials } from './authentication/credentials.ts';
 import { SignOut } from './sessions/sign-out.ts';
@@ -68,7 +67,7 @@ export type { SocialAccount, ProvidersView } from './accounts/social-accounts.ts
 export type { TokenPair } from './tokens/token-pairs.ts';
 
 export interface CoreOptions {
-  store: Store;
+  store: MigratableStore;
   /** Issuer of tokens and base of links: PUBLIC_URL. */
   publicUrl: string;
   clock?: Clock;
@@ -137,7 +136,7 @@ export function createCore(opts: CoreOptions) {
   });
   const origin = opts.origin ?? (() => undefined);
   // Without Redis the counters live in the database, so the instances still share them.
-  const counters = opts.counters ?? databaseCounters(store, () => clock.now());
+  const counters = opts.counters ?? storeCounters(store, () => clock.now());
   const throttle = new LoginThrottle({ store, clock, settings, counters, events });
   const tokenKeys = new TokenKeys(clock);
   const credentials = new Credentials({ store, tenants, clients, sessions, accessTokens });

@@ -1,29 +1,12 @@
-// Tells the other instances that something cached has changed (signing keys rotated, a tenant,
-// client or setting edited), through Redis pub/sub when REDIS_URL is set. Without Redis there
-// are no other instances to tell, or they notice within their cache time.
+// The core's Broadcast (core/broadcast.ts) across instances, through Redis pub/sub when
+// REDIS_URL is set.
 import { loadRedis } from '../optional-modules.ts';
+import type { Broadcast, BroadcastHandler } from '../core/broadcast.ts';
 
-export type BroadcastHandler = (topic: string, payload: string) => void;
-
-export interface Broadcast {
-  publish(topic: string, payload?: string): Promise<void>;
-  subscribe(handler: BroadcastHandler): void;
-  close(): Promise<void>;
-}
+export type { Broadcast, BroadcastHandler };
+export { localBroadcast } from '../core/broadcast.ts';
 
 const CHANNEL = 'latchkey:invalidate';
-
-/** Within one process: handlers run at once. */
-export function localBroadcast(): Broadcast {
-  const handlers: BroadcastHandler[] = [];
-  return {
-    async publish(topic, payload = '') {
-      for (const h of handlers) h(topic, payload);
-    },
-    subscribe: (h) => void handlers.push(h),
-    close: async () => {},
-  };
-}
 
 export interface RedisBroadcastOptions {
   onError?: (err: unknown) => void;

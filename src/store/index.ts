@@ -17,12 +17,20 @@ import { pendingFlowsRepo } from './repos/pending-flows.ts';
 import { countersRepo } from './repos/counters.ts';
 import { refreshKeysRepo } from './repos/refresh-keys.ts';
 import { emailAddressesRepo, emailTokensRepo, loginFailuresRepo, socialAccountsRepo, tokenKeysRepo } from './repos/self-service.ts';
-import { importBatchRepo } from './repos/import-batch.ts';
+import { importBatchRepo, type ImportBatchRepo } from './repos/import-batch.ts';
+import { isUniqueViolation } from './errors.ts';
+import type { Repos, Store as CoreStore } from '../core/store.ts';
 
 export { isUniqueViolation, isUnavailable } from './errors.ts';
 export type { Engine } from './database.ts';
+export type { Repos } from '../core/store.ts';
 
-function bind(db: Kysely<DB>, engine: Engine) {
+/** The core's repositories, and the store's own: the import's batch writer (core/import speaks to it through ImportSink). */
+export interface StoreRepos extends Repos {
+  importBatch: ImportBatchRepo;
+}
+
+function bind(db: Kysely<DB>, engine: Engine): StoreRepos {
   return {
     tenants: tenantsRepo(db),
     users: usersRepo(db, engine),
@@ -45,41 +53,22 @@ function bind(db: Kysely<DB>, engine: Engine) {
   };
 }
 
-export type Repos = ReturnType<typeof bind>;
-
-export interface Store {
+/**
+ * The store's handle: the core's Store (reads, transactions, afterCommit, ping, isConflict;
+ * see core/store.ts) and what only its owner uses: the engine, the schema's migrations, closing,
+ * and the Kysely instance for tests and tools that inspect tables.
+ */
+export interface Store extends CoreStore<StoreRepos> {
   engine: Engine;
-  /**
-   * Repositories for reads. Inside a transaction's `fn` (in its async context) they are that
-   * transaction's: SQLite has one connection, which the open transaction holds, so a read
-   * outside it would wait for it for ever; and the transaction's own writes are visible.
-   */
-  readonly read: Repos;
-  /**
-   * Runs `fn` in one transaction: all its writes land, or none. Called inside another
-   * transaction's `fn`, it joins that one, so a step that writes on its own (the sign-in
-   * throttle, the audit log) can also be part of a larger request's single transaction.
-   */
-  transaction<T>(fn: (repos: Repos) => Promise<T>): Promise<T>;
-  /** Whether a transaction is under way in this async context. */
-  inTransaction(): boolean;
-  /**
-   * Runs `fn` once the transaction under way has committed (at once when there is none; never
-   * when it rolls back): for what others must not see before the change is there, such as
-   * telling other instances to drop their caches. `fn` must not throw.
-   */
-  afterCommit(fn: () => Promise<void> | void): Promise<void>;
   migrate(): Promise<string[]>;
-  ping(): Promise<void>;
   close(): Promise<void>;
-  /** The Kysely instance, for tests and tools that inspect tables. */
   db: Kysely<DB>;
 }
 
 export function createStore(database: Database): Store {
   const { db, engine } = database;
   const plain = bind(db, engine);
-  const ambient = new AsyncLocalStorage<{ repos: Repos; committed: Array<() => Promise<void> | void> }>();
+  const ambient = new AsyncLocalStorage<{ repos: StoreRepos; committed: Array<() => Promise<void> | void> }>();
   return {
     engine,
     db,
@@ -113,6 +102,7 @@ export function createStore(database: Database): Store {
     ping: async () => {
       await sql`select 1`.execute(db);
     },
+    isConflict: isUniqueViolation,
     close: () => database.close(),
   };
 }

@@ -1,7 +1,6 @@
 // A user's e-mail addresses (django-allauth's): add one (verified by its message), make a
 // verified one primary (the user's e-mail follows it), remove one that is not primary.
-import type { Store } from '../../store/index.ts';
-import { isUniqueViolation } from '../../store/index.ts';
+import type { Store } from '../store.ts';
 import type { Clock } from '../clock.ts';
 import { fieldError, notFound, validationError } from '../errors.ts';
 import type { Events } from '../events.ts';
@@ -36,7 +35,7 @@ export class EmailAddresses {
         if (target.verified !== user.emailVerified) await r.users.update(user.pk, { emailVerified: target.verified });
       });
     } catch (err) {
-      if (!isUniqueViolation(err)) throw err;
+      if (!this.d.store.isConflict(err)) throw err;
     }
   }
 
@@ -60,7 +59,7 @@ export class EmailAddresses {
         return { address, key: await this.d.verification.newKey(r, p.user, address) };
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw fieldError('email', 'This e-mail address is already assigned to this account.');
+      if (this.d.store.isConflict(err)) throw fieldError('email', 'This e-mail address is already assigned to this account.');
       throw err;
     }
     try {

@@ -1,7 +1,6 @@
 // Verifying an e-mail address: the key in its message (single use, three days), and sending the
 // message again.
-import type { Repos, Store } from '../../store/index.ts';
-import { isUniqueViolation } from '../../store/index.ts';
+import type { Repos, Store } from '../store.ts';
 import type { Clock } from '../clock.ts';
 import { fieldError, validationError } from '../errors.ts';
 import { verificationMessage } from '../mail/messages.ts';
@@ -60,7 +59,7 @@ export class EmailVerification {
         if (address.primary) await r.users.update(address.userPk, { emailVerified: true, email: address.email, updatedAt: now });
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw validationError({ key: [OWNED_ELSEWHERE] });
+      if (this.d.store.isConflict(err)) throw validationError({ key: [OWNED_ELSEWHERE] });
       throw err;
     }
     return { userPk: address.userPk };

@@ -1,5 +1,5 @@
 // Resetting a forgotten password by an e-mailed link (dj-rest-auth's password reset).
-import type { Store } from '../../store/index.ts';
+import type { Store } from '../store.ts';
 import type { Clock } from '../clock.ts';
 import type { LoginThrottle } from '../credentials/login-throttle.ts';
 import type { Passwords } from '../credentials/passwords.ts';

@@ -1,6 +1,6 @@
 // Registering oneself (dj-rest-auth's registration): a new ordinary account of the tenant, its
 // address and the verification message, and a sign-in unless the address must be verified first.
-import type { Store } from '../../store/index.ts';
+import type { Store } from '../store.ts';
 import { selfService } from '../actor.ts';
 import type { Clock } from '../clock.ts';
 import type { TokenKeys } from '../credentials/token-keys.ts';

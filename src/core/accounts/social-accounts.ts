@@ -1,6 +1,5 @@
 // Upstream sign-in options of a tenant and the social accounts linked to a user.
-import type { Store } from '../../store/index.ts';
-import { isUniqueViolation } from '../../store/index.ts';
+import type { Store } from '../store.ts';
 import type { Clock } from '../clock.ts';
 import { notFound, validationError } from '../errors.ts';
 import type { Events } from '../events.ts';
@@ -53,7 +52,7 @@ export class SocialAccounts {
       const r = await this.d.store.transaction((x) => x.socialAccounts.insert({ tenant_pk: user.tenantPk, user_pk: user.pk, provider, uid, date_joined: this.d.clock.now(), last_login: null }));
       return { id: r.pk, provider: r.provider, uid: r.uid, dateJoined: r.date_joined, lastLogin: r.last_login };
     } catch (err) {
-      if (isUniqueViolation(err)) throw validationError({ non_field_errors: ['This account is already connected to a user.'] });
+      if (this.d.store.isConflict(err)) throw validationError({ non_field_errors: ['This account is already connected to a user.'] });
       throw err;
     }
   }

@@ -1,6 +1,6 @@
 // The audit log: every security event, stored with where it came from, readable by the staff
 // of the tenant it belongs to.
-import type { Store } from '../../store/index.ts';
+import type { Store } from '../store.ts';
 import { FailsAction, type Events, type SecurityEvent } from '../events.ts';
 import type { Page, PageRequest, Principal } from '../types.ts';
 import { requireTenantManager, seesTenantlessEvents } from '../permissions.ts';

@@ -2,7 +2,7 @@
 // `sessionid` cookie, a `Token` key. (A password is not a credential of this kind: it signs in,
 // through the sign-in flow.) Each is checked its own way, then held to the one rule of
 // credential-rule.ts.
-import type { Store } from '../../store/index.ts';
+import type { Store } from '../store.ts';
 import type { ClientsService } from '../clients/clients-service.ts';
 import { tokenInvalid } from '../errors.ts';
 import { sha256 } from '../secrets.ts';

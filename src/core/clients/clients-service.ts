@@ -1,9 +1,8 @@
 // Registered client applications. A confidential client's secret is generated here (256 bits),
 // shown once, stored as SHA-256 and compared in constant time: the secret cannot be guessed,
 // so a slow hash would only cap the token endpoint.
-import type { Store } from '../../store/index.ts';
-import { isUniqueViolation } from '../../store/index.ts';
-import type { ClientRecord } from '../../store/repos/clients.ts';
+import type { Store } from '../store.ts';
+import type { ClientRecord } from './clients-repo.ts';
 import type { Clock } from '../clock.ts';
 import type { Events } from '../events.ts';
 import type { Client, Page, PageRequest, Tenant } from '../types.ts';
@@ -159,7 +158,7 @@ export class ClientsService {
         await this.changed(a, tenant, 'created', clientId);
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw fieldError('client_id', 'A client with that id already exists.');
+      if (this.store.isConflict(err)) throw fieldError('client_id', 'A client with that id already exists.');
       throw err;
     }
     this.cache.delete(clientId);

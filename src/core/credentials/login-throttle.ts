@@ -7,8 +7,8 @@
 // behind a proxy without TRUST_PROXY every user shares one address, and a tripped address must
 // heal within the minute. Counting by the name tried, not by the user, treats unknown names
 // alike (no enumeration).
-import type { Store } from '../../store/index.ts';
-import type { Counters } from '../../store/counters.ts';
+import type { Store } from '../store.ts';
+import type { Counters } from '../counters/counters.ts';
 import type { Clock } from '../clock.ts';
 import type { Events, SecurityEvent } from '../events.ts';
 import type { Tenant } from '../types.ts';

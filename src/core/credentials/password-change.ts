@@ -1,7 +1,7 @@
 // A signed-in user changing its own password, as each API asks for it. Both check the current
 // password the same way (one verification, a dummy one without a hash; the same words when it is
 // wrong), apply the tenant's policy and set the new one through Passwords, keeping the sign-in used.
-import type { Store } from '../../store/index.ts';
+import type { Store } from '../store.ts';
 import { FieldErrorBag, notAuthenticated } from '../errors.ts';
 import type { SettingsService } from '../settings/settings-service.ts';
 import { signInOf } from '../sessions/end-sign-ins.ts';

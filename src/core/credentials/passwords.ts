@@ -1,7 +1,7 @@
 // Setting a password, the one way every route does it: the tenant's policy, argon2id, the new
 // hash written with the user's other sign-ins ended, and the audit event, in one transaction.
 // Change (both APIs), reset, an administrator's set and registration all come through here.
-import type { Repos, Store } from '../../store/index.ts';
+import type { Repos, Store } from '../store.ts';
 import type { Clock } from '../clock.ts';
 import type { Events } from '../events.ts';
 import type { User } from '../types.ts';

@@ -7,7 +7,7 @@
 //   key is free again at most one window after it tripped;
 // - 'strict' (e-mails per address): one bucket more; an event counts for at least the whole
 //   window, so no window of that length ever holds more than `limit` events.
-import type { Counters } from '../../store/counters.ts';
+import type { Counters } from '../counters/counters.ts';
 import type { Clock } from '../clock.ts';
 
 const SLICES = 6;

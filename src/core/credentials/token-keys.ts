@@ -1,7 +1,7 @@
 // Token keys (`Authorization: Token <key>`), as dj-rest-auth hands out at sign-in: one per
 // sign-in, 64 random URL-safe characters, stored only as SHA-256, deleted at logout. Checking a
 // presented key is Credentials.tokenKey (authentication/credentials.ts).
-import type { Repos } from '../../store/index.ts';
+import type { Repos } from '../store.ts';
 import type { Clock } from '../clock.ts';
 import type { User } from '../types.ts';
 import { randomToken, sha256 } from '../secrets.ts';

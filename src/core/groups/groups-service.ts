@@ -1,6 +1,5 @@
 // Groups ("privileges" in the v1 API) and their members, managed by a tenant's staff.
-import type { Store } from '../../store/index.ts';
-import { isUniqueViolation } from '../../store/index.ts';
+import type { Store } from '../store.ts';
 import type { Clock } from '../clock.ts';
 import type { Events } from '../events.ts';
 import type { Group, Page, PageRequest, Principal, User } from '../types.ts';
@@ -66,7 +65,7 @@ export class GroupsService {
       });
       return group;
     } catch (err) {
-      if (isUniqueViolation(err)) throw fieldError('name', NAME_TAKEN);
+      if (this.store.isConflict(err)) throw fieldError('name', NAME_TAKEN);
       throw err;
     }
   }
@@ -84,7 +83,7 @@ export class GroupsService {
         await this.changed(p, { ...group, name }, 'renamed');
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw fieldError('name', NAME_TAKEN);
+      if (this.store.isConflict(err)) throw fieldError('name', NAME_TAKEN);
       throw err;
     }
     return { ...group, name, updatedAt: now };
@@ -118,7 +117,7 @@ export class GroupsService {
       if (!(await r.groups.isMember(group.pk, user.pk))) await r.groups.addMember(group.pk, user.pk, this.clock.now());
       await this.changed(p, group, 'member_added', user.pk);
     }).catch((err) => {
-      if (!isUniqueViolation(err)) throw err; // added concurrently: the outcome is the same (and the other request recorded it)
+      if (!this.store.isConflict(err)) throw err; // added concurrently: the outcome is the same (and the other request recorded it)
     });
     return user;
   }

@@ -1,6 +1,6 @@
 // Ending a user's sign-ins: every refresh family (and so its access tokens), session and token
 // key, but those of the sign-in that asked (a user changing its own password stays signed in).
-import type { Repos } from '../../store/index.ts';
+import type { Repos } from '../store.ts';
 import type { Principal } from '../types.ts';
 
 export interface KeptSignIn {

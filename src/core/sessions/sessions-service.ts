@@ -1,6 +1,6 @@
 // Cookie sessions. The cookie value is `<id>.<secret>`; only SHA-256 of the secret is stored, and
 // each session has its own CSRF token (also stored hashed) that unsafe requests must echo.
-import type { Store, Repos } from '../../store/index.ts';
+import type { Store, Repos } from '../store.ts';
 import type { Clock } from '../clock.ts';
 import type { User } from '../types.ts';
 import { randomToken, safeEqual, sha256 } from '../secrets.ts';

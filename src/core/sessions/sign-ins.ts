@@ -1,6 +1,6 @@
 // A user's own view of where it is signed in (JWT refresh families and cookie sessions), and
 // the means to end any one of them.
-import type { Store } from '../../store/index.ts';
+import type { Store } from '../store.ts';
 import type { Clock } from '../clock.ts';
 import type { Events } from '../events.ts';
 import type { Principal } from '../types.ts';

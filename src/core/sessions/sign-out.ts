@@ -1,5 +1,5 @@
 // Signing out: ending what the caller signed in with, and nothing else of the user's.
-import type { Store } from '../../store/index.ts';
+import type { Store } from '../store.ts';
 import type { Clock } from '../clock.ts';
 import type { Events } from '../events.ts';
 import type { TokenPairs } from '../tokens/token-pairs.ts';

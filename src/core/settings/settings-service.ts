@@ -1,4 +1,4 @@
-import type { Store } from '../../store/index.ts';
+import type { Store } from '../store.ts';
 import type { Clock } from '../clock.ts';
 import type { Events } from '../events.ts';
 import type { Principal } from '../types.ts';

@@ -1,7 +1,7 @@
 // First factors: how a sign-in finds the account and proves the person holds it. Each is a
 // strategy (kratos' word): the flow asks it for a proof and never looks inside. An upstream
 // identity, a passkey or an e-mailed code will each be one more entry in FirstFactors.
-import type { Store } from '../../store/index.ts';
+import type { Store } from '../store.ts';
 import type { RequestOrigin } from '../audit/audit-log.ts';
 import type { LoginThrottle } from '../credentials/login-throttle.ts';
 import type { PasswordHasher } from '../credentials/password-hasher.ts';

@@ -2,7 +2,7 @@
 // outside the transaction (reads, settings), writes its credential inside the one transaction
 // that completes the sign-in (with the failure count's reset, last_login and the audit row),
 // and finishes after the commit (signing an access token needs nothing from the database).
-import type { Repos } from '../../store/index.ts';
+import type { Repos } from '../store.ts';
 import type { Client, Tenant, User } from '../types.ts';
 import type { SessionsService } from '../sessions/sessions-service.ts';
 import type { TokenKeys } from '../credentials/token-keys.ts';

@@ -9,7 +9,7 @@
 // token and continues it with a later request; one that cannot gets SIGN_IN_PENDING, which it
 // says in its own error shape. A new first factor is an entry in FirstFactors, a new step an
 // entry in REQUIREMENTS: neither touches the front-ends.
-import type { Store } from '../../store/index.ts';
+import type { Store } from '../store.ts';
 import type { Clock } from '../clock.ts';
 import type { Events } from '../events.ts';
 import { DomainError, tokenInvalid } from '../errors.ts';

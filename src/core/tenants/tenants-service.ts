@@ -1,5 +1,5 @@
 // Tenants: every user, group, setting and token belongs to one. `default` always exists.
-import type { Store } from '../../store/index.ts';
+import type { Store } from '../store.ts';
 import type { Clock } from '../clock.ts';
 import type { Events } from '../events.ts';
 import type { Tenant } from '../types.ts';
@@ -7,7 +7,6 @@ import { DomainError, FieldErrorBag, fieldError, notFound, validationError } fro
 import { requireSuperuser } from '../permissions.ts';
 import { actorUserPk, type Actor } from '../actor.ts';
 import { newUuid } from '../secrets.ts';
-import { isUniqueViolation } from '../../store/index.ts';
 
 export const DEFAULT_TENANT = 'default';
 const CACHE_MS = 2_000;
@@ -64,7 +63,7 @@ export class TenantsService {
         r.tenants.insert({ id: newUuid(), name, displayName, isActive: true, createdAt: now, updatedAt: now }),
       );
     } catch (err) {
-      if (isUniqueViolation(err)) throw new DomainError('VALIDATION_FAILED', 'exists', { fields: { name: ['A tenant with that name already exists.'] } });
+      if (this.store.isConflict(err)) throw new DomainError('VALIDATION_FAILED', 'exists', { fields: { name: ['A tenant with that name already exists.'] } });
       throw err;
     }
   }
@@ -160,7 +159,7 @@ export class TenantsService {
         });
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw fieldError('name', 'A tenant with that name already exists.');
+      if (this.store.isConflict(err)) throw fieldError('name', 'A tenant with that name already exists.');
       throw err;
     }
     this.forget(t);

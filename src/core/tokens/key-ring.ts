@@ -5,9 +5,8 @@
 import { createPrivateKey } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
-import type { Store } from '../../store/index.ts';
-import type { SigningKeyRow } from '../../store/repos/signing-keys.ts';
-import { isUniqueViolation } from '../../store/index.ts';
+import type { Store } from '../store.ts';
+import type { SigningKeyRecord } from './signing-keys-repo.ts';
 import type { Clock } from '../clock.ts';
 import { newUuid } from '../secrets.ts';
 
@@ -17,7 +16,7 @@ export const DEFAULT_SIGNING_ALG: SigningAlg = 'ES256';
 interface LoadedKey {
   kid: string;
   alg: SigningAlg;
-  state: SigningKeyRow['state'];
+  state: SigningKeyRecord['state'];
   publicJwk: JWK;
   /** Signs a JWT with this key: header {alg, kid, typ: at+jwt}, the payload as given. */
   sign: (payload: Record<string, unknown>) => string;
@@ -53,7 +52,7 @@ export class KeyRing {
     this.clock = clock;
   }
 
-  private async generate(alg: SigningAlg, state: SigningKeyRow['state']): Promise<SigningKeyRow> {
+  private async generate(alg: SigningAlg, state: SigningKeyRecord['state']): Promise<SigningKeyRecord> {
     const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
     const kid = newUuid();
     const pub = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
@@ -88,7 +87,7 @@ export class KeyRing {
           if (next && !again.some((k) => k.state === 'next' && k.alg === alg)) await r.signingKeys.insert(next);
         });
       } catch (err) {
-        if (!isUniqueViolation(err)) throw err; // another instance created them first
+        if (!this.store.isConflict(err)) throw err; // another instance created them first
       }
     }
     await this.settleDuplicates();
@@ -123,7 +122,7 @@ export class KeyRing {
   async rotate(record?: (rotated: RotatedKeys[]) => Promise<void>): Promise<{ current: string; next: string; rotated: RotatedKeys[] }> {
     const algs = new Set<SigningAlg>([DEFAULT_SIGNING_ALG, ...(await this.store.read.signingKeys.all()).map((k) => k.alg as SigningAlg)]);
     // Keys are made before the transaction: an RSA key takes long enough to hold the write lock.
-    const fresh = new Map<SigningAlg, SigningKeyRow[]>();
+    const fresh = new Map<SigningAlg, SigningKeyRecord[]>();
     for (const alg of algs) fresh.set(alg, [await this.generate(alg, 'next'), await this.generate(alg, 'next')]);
     const now = this.clock.now();
     const result = await this.store.transaction(async (r) => {

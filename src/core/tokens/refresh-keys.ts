@@ -7,8 +7,8 @@
 // rotation (`latchkey keys rotate`) makes a new current key; retired keys verify the tokens
 // they signed until those expire (at most the longest refresh lifetime a tenant may set).
 import { createDecoder, createSigner, createVerifier } from 'fast-jwt';
-import type { Repos, Store } from '../../store/index.ts';
-import type { RefreshKeyRow } from '../../store/repos/refresh-keys.ts';
+import type { Repos, Store } from '../store.ts';
+import type { RefreshKeyRecord } from './refresh-keys-repo.ts';
 import type { Clock } from '../clock.ts';
 import { isUuid, newUuid, randomToken, sha256 } from '../secrets.ts';
 import type { RefreshTokenKey } from './refresh-tokens.ts';
@@ -21,7 +21,7 @@ const JTI = /^[A-Za-z0-9_-]{43}$/;
 
 interface LoadedKey {
   kid: string;
-  state: RefreshKeyRow['state'];
+  state: RefreshKeyRecord['state'];
   sign: (payload: Record<string, unknown>) => string;
   verify: (token: string) => Record<string, unknown>;
 }
@@ -47,7 +47,7 @@ export class RefreshKeys {
     this.clock = clock;
   }
 
-  private newRow(): RefreshKeyRow {
+  private newRow(): RefreshKeyRecord {
     return { kid: newUuid(), secret: randomToken(32), state: 'current', created_at: this.clock.now(), retired_at: null };
   }
 

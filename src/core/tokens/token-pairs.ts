@@ -1,6 +1,6 @@
 // Token pairs: an access token and a refresh token of one family (a sign-in), as the v1 and
 // OAuth2 APIs hand them out. A new pair starts a family; refreshing rotates within it.
-import type { Repos, Store } from '../../store/index.ts';
+import type { Repos, Store } from '../store.ts';
 import type { Clock } from '../clock.ts';
 import type { ClientsService } from '../clients/clients-service.ts';
 import { DomainError, tokenInvalid } from '../errors.ts';

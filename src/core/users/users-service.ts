@@ -1,6 +1,5 @@
 // Users: create, read, update and delete, with the permission and field rules of every dialect.
-import type { Store } from '../../store/index.ts';
-import { isUniqueViolation } from '../../store/index.ts';
+import type { Store } from '../store.ts';
 import type { Clock } from '../clock.ts';
 import type { Events } from '../events.ts';
 import type { Page, PageRequest, Principal, Tenant, User } from '../types.ts';
@@ -173,7 +172,7 @@ export class UsersService {
         return created;
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw fieldError('username', USERNAME_TAKEN);
+      if (this.store.isConflict(err)) throw fieldError('username', USERNAME_TAKEN);
       throw err;
     }
   }
@@ -252,7 +251,7 @@ export class UsersService {
         return updated;
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw fieldError(moving ? 'tenant_id' : 'username', USERNAME_TAKEN);
+      if (this.store.isConflict(err)) throw fieldError(moving ? 'tenant_id' : 'username', USERNAME_TAKEN);
       throw err;
     }
   }

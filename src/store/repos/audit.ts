@@ -1,19 +1,10 @@
 import type { Kysely } from 'kysely';
-import type { DB, AuditEventsTable } from '../schema.ts';
+import type { DB } from '../schema.ts';
+import type { AuditFilter, AuditRepo, AuditRow } from '../../core/audit/audit-repo.ts';
 
-export type AuditRow = Omit<AuditEventsTable, 'pk'> & { pk?: number };
+export type { AuditFilter, AuditRow };
 
-export interface AuditFilter {
-  tenantPk: number;
-  /** Also the events that belong to no tenant (key rotations, tenant deletions): for superusers. */
-  withoutTenant?: boolean;
-  type?: string;
-  userId?: string;
-  since?: number;
-  until?: number;
-}
-
-export function auditRepo(db: Kysely<DB>) {
+export function auditRepo(db: Kysely<DB>): AuditRepo {
   const where = (f: AuditFilter) => {
     let q = f.withoutTenant
       ? db.selectFrom('audit_events').where((eb) => eb.or([eb('tenant_pk', '=', f.tenantPk), eb('tenant_pk', 'is', null)]))

@@ -1,10 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema.ts';
-import type { Client } from '../../core/types.ts';
+import type { ClientRecord, ClientsRepo, NewClient } from '../../core/clients/clients-repo.ts';
 
-export interface ClientRecord extends Client {
-  secretHash: string | null;
-}
+export type { ClientRecord, NewClient };
 
 const list = (text: string): string[] => {
   try {
@@ -23,9 +21,7 @@ function toClient(r: any): ClientRecord {
   };
 }
 
-export type NewClient = Omit<ClientRecord, 'pk' | 'confidential'>;
-
-export function clientsRepo(db: Kysely<DB>) {
+export function clientsRepo(db: Kysely<DB>): ClientsRepo {
   return {
     async find(clientId: string): Promise<ClientRecord | undefined> {
       const r = await db.selectFrom('clients').selectAll().where('client_id', '=', clientId).executeTakeFirst();

@@ -1,8 +1,9 @@
-// Counters with an expiry, kept in the database: see store/counters.ts (databaseCounters).
+// Counters with an expiry, kept in the database: see core/counters/counters.ts (storeCounters).
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema.ts';
+import type { CountersRepo } from '../../core/counters/counters.ts';
 
-export function countersRepo(db: Kysely<DB>) {
+export function countersRepo(db: Kysely<DB>): CountersRepo {
   return {
     /** Adds one to `key`; an expired row starts again at 1 with a new expiry. Answers the row after. */
     async incr(key: string, now: number, expiresAt: number): Promise<{ count: number; expiresAt: number }> {

@@ -4,6 +4,7 @@ import type { Group, PageRequest, User } from '../../core/types.ts';
 import { toGroup, toUser } from './rows.ts';
 import type { Engine } from '../database.ts';
 import { preparedQuery } from '../prepared.ts';
+import type { GroupsRepo } from '../../core/groups/groups-repo.ts';
 
 // A subquery rather than a join, which SQLite would plan again on every run (see users.ts).
 const groupNamesOfUser = preparedQuery((db, userPk: number) =>
@@ -11,7 +12,7 @@ const groupNamesOfUser = preparedQuery((db, userPk: number) =>
     .where('groups.pk', 'in', (eb) => eb.selectFrom('group_members').select('group_members.group_pk').where('group_members.user_pk', '=', userPk))
     .orderBy('groups.name'));
 
-export function groupsRepo(db: Kysely<DB>, engine: Engine) {
+export function groupsRepo(db: Kysely<DB>, engine: Engine): GroupsRepo {
   return {
     async findById(id: string): Promise<Group | undefined> {
       const r = await db.selectFrom('groups').selectAll().where('id', '=', id).executeTakeFirst();

@@ -1,10 +1,11 @@
 // The HMAC keys of v1 refresh JWTs (core/tokens/refresh-keys.ts).
 import type { Kysely } from 'kysely';
-import type { DB, RefreshKeysTable } from '../schema.ts';
+import type { DB } from '../schema.ts';
+import type { RefreshKeyRecord, RefreshKeysRepo } from '../../core/tokens/refresh-keys-repo.ts';
 
-export type RefreshKeyRow = RefreshKeysTable;
+export type RefreshKeyRow = RefreshKeyRecord;
 
-export function refreshKeysRepo(db: Kysely<DB>) {
+export function refreshKeysRepo(db: Kysely<DB>): RefreshKeysRepo {
   return {
     async all(): Promise<RefreshKeyRow[]> {
       return db.selectFrom('refresh_keys').selectAll().orderBy('created_at').execute();

@@ -1,11 +1,16 @@
 // Repositories of the self-service tables: token keys, e-mail addresses, one-time e-mail
 // tokens, social accounts and failed sign-in counters.
 import type { Kysely } from 'kysely';
-import type { DB, EmailTokensTable, SocialAccountsTable, TokenKeysTable } from '../schema.ts';
+import type { DB } from '../schema.ts';
 import { flag, toFlag } from './rows.ts';
 import type { Engine } from '../database.ts';
 import { preparedQuery } from '../prepared.ts';
 import type { EmailAddress } from '../../core/accounts/email-address.ts';
+import type { EmailAddressesRepo } from '../../core/accounts/email-addresses-repo.ts';
+import type { EmailTokenRecord, EmailTokensRepo } from '../../core/accounts/email-tokens-repo.ts';
+import type { SocialAccountRecord, SocialAccountsRepo } from '../../core/accounts/social-accounts-repo.ts';
+import type { LoginFailuresRepo } from '../../core/credentials/login-failures-repo.ts';
+import type { TokenKeyRecord, TokenKeysRepo } from '../../core/credentials/token-keys-repo.ts';
 
 export type { EmailAddress };
 
@@ -16,9 +21,9 @@ const toEmail = (r: any): EmailAddress => ({
   pk: r.pk, tenantPk: r.tenant_pk, userPk: r.user_pk, email: r.email, verified: flag(r.verified), primary: flag(r.is_primary), createdAt: r.created_at,
 });
 
-export function tokenKeysRepo(db: Kysely<DB>, engine: Engine) {
+export function tokenKeysRepo(db: Kysely<DB>, engine: Engine): TokenKeysRepo {
   return {
-    insert: async (row: TokenKeysTable) => void (await db.insertInto('token_keys').values(row).execute()),
+    insert: async (row: TokenKeyRecord) => void (await db.insertInto('token_keys').values(row).execute()),
     find: async (keyHash: string) => (await tokenKeyByHash(db, engine, keyHash)).rows[0],
     findById: (id: string) => db.selectFrom('token_keys').selectAll().where('id', '=', id).executeTakeFirst(),
     forUser: (userPk: number) => db.selectFrom('token_keys').selectAll().where('user_pk', '=', userPk).orderBy('created_at', 'desc').execute(),
@@ -31,7 +36,7 @@ export function tokenKeysRepo(db: Kysely<DB>, engine: Engine) {
   };
 }
 
-export function emailAddressesRepo(db: Kysely<DB>) {
+export function emailAddressesRepo(db: Kysely<DB>): EmailAddressesRepo {
   return {
     async forUser(userPk: number, page?: { offset: number; limit: number }) {
       const [{ n }] = await db.selectFrom('email_addresses').where('user_pk', '=', userPk).select((eb) => eb.fn.countAll<number>().as('n')).execute();
@@ -74,9 +79,9 @@ export function emailAddressesRepo(db: Kysely<DB>) {
   };
 }
 
-export function emailTokensRepo(db: Kysely<DB>) {
+export function emailTokensRepo(db: Kysely<DB>): EmailTokensRepo {
   return {
-    insert: async (row: EmailTokensTable) => void (await db.insertInto('email_tokens').values(row).execute()),
+    insert: async (row: EmailTokenRecord) => void (await db.insertInto('email_tokens').values(row).execute()),
     find: (hash: string) => db.selectFrom('email_tokens').selectAll().where('token_hash', '=', hash).executeTakeFirst(),
     /** Marks a token used; false when it was used already (single use, race-safe). */
     async consume(hash: string, now: number): Promise<boolean> {
@@ -86,7 +91,7 @@ export function emailTokensRepo(db: Kysely<DB>) {
   };
 }
 
-export function socialAccountsRepo(db: Kysely<DB>) {
+export function socialAccountsRepo(db: Kysely<DB>): SocialAccountsRepo {
   return {
     async forUser(userPk: number, page: { offset: number; limit: number }) {
       const [{ n }] = await db.selectFrom('social_accounts').where('user_pk', '=', userPk).select((eb) => eb.fn.countAll<number>().as('n')).execute();
@@ -94,25 +99,17 @@ export function socialAccountsRepo(db: Kysely<DB>) {
       return { count: Number(n), items };
     },
     find: (pk: number) => db.selectFrom('social_accounts').selectAll().where('pk', '=', pk).executeTakeFirst(),
-    async insert(row: Omit<SocialAccountsTable, 'pk'>) {
+    async insert(row: Omit<SocialAccountRecord, 'pk'>) {
       return db.insertInto('social_accounts').values(row).returningAll().executeTakeFirstOrThrow();
     },
     delete: async (pk: number) => void (await db.deleteFrom('social_accounts').where('pk', '=', pk).execute()),
   };
 }
 
-export function loginFailuresRepo(db: Kysely<DB>) {
+export function loginFailuresRepo(db: Kysely<DB>): LoginFailuresRepo {
   return {
     find: (tenantPk: number, username: string) =>
       db.selectFrom('login_failures').selectAll().where('tenant_pk', '=', tenantPk).where('username', '=', username).executeTakeFirst(),
-    /** Counts one more failure and returns the new count. */
-    async record(tenantPk: number, username: string, now: number): Promise<number> {
-      await db.insertInto('login_failures').values({ tenant_pk: tenantPk, username, failures: 1, last_failure_at: now })
-        .onConflict((oc) => oc.columns(['tenant_pk', 'username']).doUpdateSet((eb) => ({ failures: eb('login_failures.failures', '+', 1), last_failure_at: now })))
-        .execute();
-      const r = await db.selectFrom('login_failures').select('failures').where('tenant_pk', '=', tenantPk).where('username', '=', username).executeTakeFirst();
-      return r?.failures ?? 1;
-    },
     /**
      * Claims an attempt before its password is checked: counts it now (a success clears the
      * row, a failure stamps its time with `markFailed`) and answers the new count with the time

@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely';
-import type { DB, SessionsTable } from '../schema.ts';
+import type { DB } from '../schema.ts';
+import type { SessionsRepo, StoredSession } from '../../core/sessions/sessions-repo.ts';
 
-export type SessionRow = SessionsTable;
+export type SessionRow = StoredSession;
 
-export function sessionsRepo(db: Kysely<DB>) {
+export function sessionsRepo(db: Kysely<DB>): SessionsRepo {
   return {
     async insert(s: SessionRow): Promise<void> {
       await db.insertInto('sessions').values(s).execute();

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../schema.ts';
+import type { SettingsRepo } from '../../core/settings/settings-repo.ts';
 
-export function settingsRepo(db: Kysely<DB>, engine: 'sqlite' | 'postgres') {
+export function settingsRepo(db: Kysely<DB>, engine: 'sqlite' | 'postgres'): SettingsRepo {
   return {
     async all(tenantPk: number): Promise<Record<string, string>> {
       const rows = await db.selectFrom('settings').select(['key', 'value']).where('tenant_pk', '=', tenantPk).execute();

@@ -1,9 +1,10 @@
 import type { Kysely } from 'kysely';
-import type { DB, SigningKeysTable } from '../schema.ts';
+import type { DB } from '../schema.ts';
+import type { SigningKeyRecord, SigningKeysRepo } from '../../core/tokens/signing-keys-repo.ts';
 
-export type SigningKeyRow = SigningKeysTable;
+export type SigningKeyRow = SigningKeyRecord;
 
-export function signingKeysRepo(db: Kysely<DB>) {
+export function signingKeysRepo(db: Kysely<DB>): SigningKeysRepo {
   return {
     async all(): Promise<SigningKeyRow[]> {
       return db.selectFrom('signing_keys').selectAll().orderBy('created_at').execute();

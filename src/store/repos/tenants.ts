@@ -2,8 +2,9 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../schema.ts';
 import type { Tenant } from '../../core/types.ts';
 import { toFlag, toTenant } from './rows.ts';
+import type { TenantsRepo } from '../../core/tenants/tenants-repo.ts';
 
-export function tenantsRepo(db: Kysely<DB>) {
+export function tenantsRepo(db: Kysely<DB>): TenantsRepo {
   return {
     async findByName(name: string): Promise<Tenant | undefined> {
       const r = await db.selectFrom('tenants').selectAll().where('name', '=', name).executeTakeFirst();

@@ -1,24 +1,12 @@
 // Refresh-token families: a login starts a family; each refresh rotates the family's token.
 import type { Kysely } from 'kysely';
-import type { DB, TokenFamiliesTable } from '../schema.ts';
+import type { DB } from '../schema.ts';
 import type { Engine } from '../database.ts';
 import { preparedQuery } from '../prepared.ts';
+import type { FamilyRecord, RefreshLookup, TokenFamiliesRepo } from '../../core/tokens/token-families-repo.ts';
 
-export type FamilyRow = TokenFamiliesTable;
-
-export interface RefreshLookup {
-  token_hash: string;
-  family_id: string;
-  /** Found in refresh_tokens_v1 (a token issued before tokens named their family). */
-  legacy: boolean;
-  expires_at: number;
-  used_at: number | null;
-  user_pk: number;
-  tenant_pk: number;
-  revoked_at: number | null;
-  client_pk: number | null;
-  scope: string | null;
-}
+export type FamilyRow = FamilyRecord;
+export type { RefreshLookup };
 
 // Every authenticated request, sign-in and refresh runs these: compiled once. The refresh look-up
 // is two look-ups by key, not a join, which SQLite would plan again on every run (see users.ts).
@@ -36,7 +24,8 @@ const markRefreshUsed = preparedQuery((db, familyId: string, tokenHash: string, 
 const markLegacyRefreshUsed = preparedQuery((db, tokenHash: string, now: number) =>
   db.updateTable('refresh_tokens_v1').set({ used_at: now }).where('token_hash', '=', tokenHash).where('used_at', 'is', null));
 
-export function tokensRepo(db: Kysely<DB>, engine: Engine) {
+/** A legacy token (RefreshLookup.legacy) is one found in refresh_tokens_v1. */
+export function tokensRepo(db: Kysely<DB>, engine: Engine): TokenFamiliesRepo {
   return {
     async createFamily(f: Omit<FamilyRow, 'revoked_at' | 'revoked_reason'>): Promise<void> {
       await insertFamily(db, engine, f.id, f.tenant_pk, f.user_pk, f.created_at, f.client_pk, f.scope);

@@ -4,11 +4,9 @@ import type { Engine } from '../database.ts';
 import { preparedQuery } from '../prepared.ts';
 import type { PageRequest, User } from '../../core/types.ts';
 import { toFlag, toUser } from './rows.ts';
+import type { NewUser, UserChanges, UsersRepo } from '../../core/users/users-repo.ts';
 
-export type NewUser = Omit<User, 'pk' | 'tenantName'>;
-export type UserChanges = Partial<Pick<User,
-  'tenantPk' | 'username' | 'email' | 'firstName' | 'lastName' | 'passwordHash' | 'isActive' | 'isStaff' |
-  'isSuperuser' | 'lastLogin' | 'passwordChangedAt' | 'updatedAt' | 'profile' | 'emm' | 'avatar' | 'emailVerified'>>;
+export type { NewUser, UserChanges };
 
 const COLUMNS: Record<keyof UserChanges, string> = {
   tenantPk: 'tenant_pk', username: 'username', email: 'email', firstName: 'first_name', lastName: 'last_name',
@@ -34,7 +32,7 @@ const countInTenant = preparedQuery((db, tenantPk: number) =>
 const pageInTenant = preparedQuery((db, tenantPk: number, limit: number, offset: number) =>
   selectUsers(db).where('users.tenant_pk', '=', tenantPk).orderBy('users.pk').limit(limit).offset(offset));
 
-export function usersRepo(db: Kysely<DB>, engine: Engine) {
+export function usersRepo(db: Kysely<DB>, engine: Engine): UsersRepo {
   const base = () => selectUsers(db);
 
   return {

@@ -1,0 +1,22 @@
+// What cookie sessions need stored (only hashes of their secrets); the store implements it.
+
+export interface StoredSession {
+  id: string;
+  secret_hash: string;
+  csrf_hash: string;
+  tenant_pk: number;
+  user_pk: number;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface SessionsRepo {
+  insert(s: StoredSession): Promise<void>;
+  find(id: string): Promise<StoredSession | undefined>;
+  /** The user's unexpired sessions, newest first. */
+  liveForUser(userPk: number, now: number): Promise<StoredSession[]>;
+  delete(id: string): Promise<void>;
+  /** Deletes every session of the user but `keep`. */
+  deleteForUser(userPk: number, keep?: string): Promise<void>;
+  deleteExpired(now: number): Promise<void>;
+}
