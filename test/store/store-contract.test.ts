@@ -1,5 +1,8 @@
 // The store contract, run against every engine: migrations, repositories, unique constraints,
-// the single-use guarantee of consumeRefresh, and all-or-nothing transactions.
+// the single-use guarantee of consumeRefresh, and all-or-nothing transactions. Two of the core's
+// narrow interfaces are held to their cases on every implementation there is: the counters
+// (in memory, in the database on each engine, in Redis) and the pending sign-ins (in memory, and
+// in the database on each engine).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -10,7 +13,11 @@ import { engines, type Engine } from '../helpers/engines.ts';
 import { openStore, isUniqueViolation, type Store } from '../../src/store/index.ts';
 import { migrations } from '../../src/store/migrations/index.ts';
 import type { NewUser } from '../../src/store/repos/users.ts';
-import type { Tenant } from '../../src/core/index.ts';
+import { ManualClock, type Tenant } from '../../src/core/index.ts';
+import { databaseCounters, localCounters, redisCounters, type Counters } from '../../src/store/counters.ts';
+import { memoryPendingFlows } from '../../src/store/memory/pending-flows.ts';
+import type { PendingFlowRecord, PendingFlowsRepo } from '../../src/core/sign-in/pending-flows.ts';
+import { loadRedis } from '../../src/optional-modules.ts';
 
 const NOW = Date.UTC(2026, 0, 1);
 
@@ -376,6 +383,178 @@ for (const { engine, skip } of engines) {
         store.transaction((r) => r.users.insert(newUser(999_999, 'orphan'))),
         (err) => !isUniqueViolation(err),
       );
+    });
+  });
+}
+
+// --- the counters: one contract, every implementation ------------------------------------------
+
+interface CountersSubject {
+  counters: Counters;
+  /** The implementation's clock, when the test can move it (Redis keeps its own time). */
+  clock?: ManualClock;
+  close(): Promise<void>;
+}
+
+const REDIS_URL = process.env.TEST_REDIS_URL;
+
+const counterSubjects: Array<{ name: string; skip: string | false; open(): Promise<CountersSubject> }> = [
+  {
+    name: 'memory', skip: false,
+    async open() {
+      const clock = new ManualClock(NOW);
+      return { counters: localCounters(() => clock.now()), clock, close: async () => {} };
+    },
+  },
+  ...engines.map(({ engine, skip }) => ({
+    name: `database ${engine.name}`, skip,
+    async open(): Promise<CountersSubject> {
+      const db = await engine.create();
+      const store = openStore(db.url);
+      await store.migrate();
+      const clock = new ManualClock(NOW);
+      return { counters: databaseCounters(store, () => clock.now()), clock, close: async () => { await store.close(); await db.drop(); } };
+    },
+  })),
+  {
+    name: 'redis', skip: REDIS_URL ? false : 'TEST_REDIS_URL is not set: the Redis counters skipped',
+    async open() {
+      const redis = new (loadRedis())(REDIS_URL!, { maxRetriesPerRequest: 1 });
+      // No silent fallback: a case passes only on Redis's own answers.
+      const refuse = async (): Promise<never> => { throw new Error('Redis did not answer'); };
+      const counters = redisCounters(redis, () => {}, { incr: refuse, get: refuse, counts: refuse });
+      return { counters, close: async () => void redis.disconnect() };
+    },
+  },
+];
+
+for (const subject of counterSubjects) {
+  describe(`counters contract [${subject.name}]`, { skip: subject.skip }, () => {
+    let s: CountersSubject;
+    // Keys of this run alone (a Redis is shared by the runs).
+    const key = (name: string) => `contract:${crypto.randomUUID()}:${name}`;
+    before(async () => { s = await subject.open(); });
+    after(async () => { await s?.close(); });
+
+    it('incr counts from one and answers the seconds left of the window', async () => {
+      const k = key('a');
+      assert.deepEqual(await s.counters.incr(k, 10), { count: 1, ttl: 10 });
+      const second = await s.counters.incr(k, 10);
+      assert.equal(second.count, 2);
+      assert.ok(second.ttl >= 9 && second.ttl <= 10, `the window runs from the first count: ttl ${second.ttl}`);
+    });
+
+    it('get answers a key\'s count and seconds left; a key never counted is zero', async () => {
+      const k = key('g');
+      await s.counters.incr(k, 30);
+      await s.counters.incr(k, 30);
+      const got = await s.counters.get(k);
+      assert.equal(got.count, 2);
+      assert.ok(got.ttl >= 29 && got.ttl <= 30, `ttl ${got.ttl}`);
+      assert.deepEqual(await s.counters.get(key('none')), { count: 0, ttl: 0 });
+    });
+
+    it('counts answers many keys in their order, zero for a key with none', async () => {
+      const [x, none, y] = [key('x'), key('none'), key('y')];
+      await s.counters.incr(x, 10);
+      await s.counters.incr(x, 10);
+      await s.counters.incr(y, 10);
+      assert.deepEqual(await s.counters.counts([x, none, y]), [2, 0, 1]);
+      assert.deepEqual(await s.counters.counts([]), []);
+    });
+
+    it('an expired counter reads zero and starts again at one', { skip: subject.name === 'redis' ? 'Redis keeps its own time: the case would have to sleep' : false }, async () => {
+      const k = key('e');
+      await s.counters.incr(k, 10);
+      await s.counters.incr(k, 10);
+      s.clock!.advance(10_000);
+      assert.deepEqual(await s.counters.counts([k]), [0], 'expired at the end of its window');
+      assert.deepEqual(await s.counters.get(k), { count: 0, ttl: 0 });
+      assert.deepEqual(await s.counters.incr(k, 10), { count: 1, ttl: 10 }, 'an expired counter starts again');
+    });
+  });
+}
+
+// --- pending sign-ins: one contract, every implementation --------------------------------------
+
+interface FlowsSubject {
+  /** Runs `fn` as the sign-in flow does: in a transaction of the store, when there is one. */
+  run<T>(fn: (repo: PendingFlowsRepo) => Promise<T>): Promise<T>;
+  /** A tenant and a user the flows may name (the database holds them to foreign keys). */
+  owner: { tenantPk: number; userPk: number };
+  close(): Promise<void>;
+}
+
+const flowSubjects: Array<{ name: string; skip: string | false; open(): Promise<FlowsSubject> }> = [
+  {
+    name: 'memory', skip: false,
+    async open() {
+      const repo = memoryPendingFlows();
+      return { run: (fn) => fn(repo), owner: { tenantPk: 1, userPk: 1 }, close: async () => {} };
+    },
+  },
+  ...engines.map(({ engine, skip }) => ({
+    name: `database ${engine.name}`, skip,
+    async open(): Promise<FlowsSubject> {
+      const db = await engine.create();
+      const store = openStore(db.url);
+      await store.migrate();
+      const t = await store.transaction((r) => r.tenants.insert(newTenant('flows')));
+      const userPk = await store.transaction((r) => r.users.insert(newUser(t.pk, 'flow-owner')));
+      return {
+        run: (fn) => store.transaction((r) => fn(r.pendingFlows)), owner: { tenantPk: t.pk, userPk },
+        close: async () => { await store.close(); await db.drop(); },
+      };
+    },
+  })),
+];
+
+for (const subject of flowSubjects) {
+  describe(`pending sign-ins contract [${subject.name}]`, { skip: subject.skip }, () => {
+    let s: FlowsSubject;
+    before(async () => { s = await subject.open(); });
+    after(async () => { await s?.close(); });
+    const flow = (token: string, extra: Partial<PendingFlowRecord> = {}): PendingFlowRecord => ({
+      tokenHash: sha(token), tenantPk: s.owner.tenantPk, userPk: s.owner.userPk, clientPk: null, scopes: ['read', 'write'],
+      issue: { kind: 'token_pair', refreshFormat: 'jwt' }, method: 'password', step: 'verify_email', createdAt: NOW, expiresAt: NOW + 900_000, ...extra,
+    });
+
+    it('round-trips a pending sign-in, its issue and scopes as they were', async () => {
+      const a = flow('round-trip');
+      const b = flow('round-trip-2', { scopes: [], issue: { kind: 'session_and_key' } });
+      await s.run((r) => r.insert(a));
+      await s.run((r) => r.insert(b));
+      assert.deepEqual(await s.run((r) => r.find(a.tokenHash)), a);
+      assert.deepEqual(await s.run((r) => r.find(b.tokenHash)), b);
+    });
+
+    it('an unknown sign-in is not found and cannot be consumed', async () => {
+      assert.equal(await s.run((r) => r.find(sha('never stored'))), undefined);
+      assert.equal(await s.run((r) => r.consume(sha('never stored'), NOW)), false);
+    });
+
+    it('consume uses a sign-in up once: then it is not found, and a second consume is refused', async () => {
+      const f = flow('once');
+      await s.run((r) => r.insert(f));
+      assert.equal(await s.run((r) => r.consume(f.tokenHash, NOW + 1)), true);
+      assert.equal(await s.run((r) => r.find(f.tokenHash)), undefined);
+      assert.equal(await s.run((r) => r.consume(f.tokenHash, NOW + 2)), false);
+    });
+
+    it('consume lets exactly one of many concurrent calls win', async () => {
+      const f = flow('race');
+      await s.run((r) => r.insert(f));
+      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => s.run((r) => r.consume(f.tokenHash, NOW + i))));
+      assert.equal(results.filter(Boolean).length, 1, `one winner, got ${JSON.stringify(results)}`);
+    });
+
+    it('deleteExpired removes the sign-ins whose time is up and keeps the others', async () => {
+      const old = flow('expired', { expiresAt: NOW + 10 });
+      const live = flow('live', { expiresAt: NOW + 1_000 });
+      await s.run(async (r) => { await r.insert(old); await r.insert(live); });
+      await s.run((r) => r.deleteExpired(NOW + 10));
+      assert.equal(await s.run((r) => r.find(old.tokenHash)), undefined);
+      assert.deepEqual(await s.run((r) => r.find(live.tokenHash)), live);
     });
   });
 }
