@@ -1,6 +1,6 @@
 // The operating contract's environment variables, read and checked once at start.
 import path from 'node:path';
-import { parseTrustedOrigins } from '../http/trusted-origins.ts';
+import { parseTrustedOrigins } from '../http/plugins/trusted-origins.ts';
 
 export interface BootstrapAdmin {
   username: string;

@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { DomainError, EMAIL_MAX, NAME_MAX, USERNAME_MAX, type Core, type User } from '../../../core/index.ts';
-import { authenticate, checkClient } from '../../authentication.ts';
+import { installRequestContext } from '../../plugins/request-context.ts';
 import { fetchPage, pageLinks, pageRequest } from '../../pagination.ts';
 import { authnErrorHandler, send } from './error-map.ts';
 
@@ -82,15 +82,11 @@ const MAX_INT = 2_147_483_647;
 
 export async function authnDialect(app: FastifyInstance, { core, publicUrl }: Options) {
   app.setErrorHandler(authnErrorHandler);
+  installRequestContext(app, core, { emptyBodyIsObject: true });
   app.addHook('preValidation', async (request, reply) => {
-    if (request.routeOptions.config?.auth) await authenticate(core, request);
-    await checkClient(core, request);
-    if (request.routeOptions.schema?.body) {
-      const type = request.headers['content-type'];
-      if (type !== undefined && !/^application\/([\w.+-]*\+)?json\b/i.test(type)) {
-        return send(reply, 415, `Unsupported media type "${type.slice(0, 100)}" in request: send application/json.`);
-      }
-      if (request.body === undefined) request.body = {};
+    const type = request.headers['content-type'];
+    if (request.routeOptions.schema?.body && type !== undefined && !/^application\/([\w.+-]*\+)?json\b/i.test(type)) {
+      return send(reply, 415, `Unsupported media type "${type.slice(0, 100)}" in request: send application/json.`);
     }
   });
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();

@@ -4,7 +4,8 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { DomainError, USERNAME_MAX, type Client, type Core, type User } from '../../../core/index.ts';
-import { authenticate, checkClient, requestedTenant } from '../../authentication.ts';
+import { checkClient, requestedTenant } from '../../plugins/tenant-and-client.ts';
+import { installRequestContext } from '../../plugins/request-context.ts';
 import { fastapiErrorHandler, oauthErrorHandler, sendOAuthError } from './errors.ts';
 
 interface Options {
@@ -142,9 +143,9 @@ async function tokenEndpoint(app: FastifyInstance, { core }: Options) {
 
 async function usersApi(app: FastifyInstance, { core }: Options) {
   app.setErrorHandler(fastapiErrorHandler);
+  // Every route of this API needs a caller (FastAPI's Depends(oauth2_scheme)).
+  installRequestContext(app, core, { defaultAuth: true });
   app.addHook('preValidation', async (request, reply) => {
-    await authenticate(core, request);
-    await checkClient(core, request);
     if (request.routeOptions.schema?.body && !isJson(request)) {
       return reply.code(422).send({ detail: [{ loc: ['body'], msg: 'Input should be a JSON object (Content-Type: application/json)', type: 'model_attributes_type' }] });
     }

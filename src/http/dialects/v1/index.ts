@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Core } from '../../../core/index.ts';
-import { authenticate, checkClient } from '../../authentication.ts';
+import { installRequestContext } from '../../plugins/request-context.ts';
 import { v1ErrorHandler } from './error-map.ts';
 import { tokenRoutes } from './token-routes.ts';
 import { userRoutes } from './user-routes.ts';
@@ -16,26 +16,12 @@ export interface DialectOptions {
   publicUrl: string;
 }
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** The route needs an authenticated caller (`optional`: uses one when given). */
-    auth?: boolean | 'optional';
-    /** Field renames from core names to this route's names, for 400 bodies. */
-    fieldNames?: Record<string, string>;
-  }
-}
-
 export async function v1Dialect(app: FastifyInstance, opts: DialectOptions) {
   app.setErrorHandler(v1ErrorHandler);
   // DRF's parsers: JSON and forms. Fastify's built-in text/plain parser would turn a text body
   // into a string (a 400); DRF answers 415 Unsupported Media Type.
   app.removeContentTypeParser('text/plain');
-  app.addHook('preValidation', async (request) => {
-    if (request.routeOptions.config?.auth) await authenticate(opts.core, request);
-    await checkClient(opts.core, request);
-    // An empty body is an empty object, so that missing fields are named one by one.
-    if (request.body === undefined && request.routeOptions.schema?.body) request.body = {};
-  });
+  installRequestContext(app, opts.core, { emptyBodyIsObject: true });
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   await tokenRoutes(typed, opts);
   await userRoutes(typed, opts);

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { DialectOptions, TypedApp } from './index.ts';
-import { requestedTenant } from '../../authentication.ts';
+import { requestedTenant } from '../../plugins/tenant-and-client.ts';
+import { clearSessionCookie } from '../../plugins/session-cookies.ts';
 import { Detail, FieldErrors, LogoutBody, PasswordUpdateBody, TokenObtainBody, TokenPair, TokenRefreshBody, secured } from './schemas.ts';
 
 const tags = ['token'];
@@ -51,7 +52,7 @@ export async function tokenRoutes(app: TypedApp, { core }: DialectOptions) {
     },
   }, async (request, reply) => {
     await core.signOut.signOut(request.principal!, request.body?.refresh);
-    if (request.principal!.method === 'session') reply.clearCookie('sessionid', { path: '/' });
+    if (request.principal!.method === 'session') clearSessionCookie(reply);
     return reply.code(200).send(undefined as never); // no body, as the document says
   });
 

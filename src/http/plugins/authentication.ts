@@ -1,9 +1,12 @@
 // Turns what a request presents (Bearer JWT, `Token` key, HTTP Basic, session cookie) into the
-// core's Principal.
+// core's Principal: the checks are the core's (Credentials, and the sign-in flow for Basic); this
+// reads the headers, asks for the session's CSRF token and trusted origin on unsafe methods, and
+// words a refused scheme as DRF does.
 import type { FastifyRequest } from 'fastify';
-import type { Client, Core, Principal } from '../core/index.ts';
-import { DomainError, notAuthenticated, tokenInvalid } from '../core/index.ts';
+import type { Client, Core, Principal } from '../../core/index.ts';
+import { DomainError, notAuthenticated, tokenInvalid } from '../../core/index.ts';
 import { refuseUntrustedOrigin } from './trusted-origins.ts';
+import { requestedTenant } from './tenant-and-client.ts';
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -103,30 +106,4 @@ export async function authenticate(core: Core, request: FastifyRequest): Promise
   }
   request.principal = principal;
   return principal;
-}
-
-/** The tenant a not-yet-authenticated request names (X-Tenant), or undefined for `default`. */
-export function requestedTenant(request: FastifyRequest): string | undefined {
-  const t = request.headers['x-tenant'];
-  return typeof t === 'string' && t !== '' ? t : undefined;
-}
-
-/**
- * Checks the calling application: an `X-Client-Id` must name a client registered in the
- * request's tenant (401 otherwise), and a tenant may require one on every request.
- */
-export async function checkClient(core: Core, request: FastifyRequest): Promise<Client | undefined> {
-  const tenant = request.principal?.tenant ?? (await core.tenants.resolve(requestedTenant(request)));
-  const header = request.headers['x-client-id'];
-  const clientId = typeof header === 'string' && header !== '' ? header : undefined;
-  if (clientId === undefined) {
-    if ((await core.settings.forTenant(tenant.pk)).require_client_id) {
-      throw new DomainError('INVALID_CLIENT', 'This tenant requires a registered client id in the X-Client-Id header.');
-    }
-    return undefined;
-  }
-  const client = await core.clients.identify(tenant, clientId);
-  request.client = client;
-  if (request.principal && !request.principal.client) request.principal.client = client;
-  return client;
 }

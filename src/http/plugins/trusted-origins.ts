@@ -3,7 +3,7 @@
 // proves which page is sending now. The rule is a pure function over the request's headers and
 // the configured origins, so any authentication code can call it.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { DomainError } from '../core/index.ts';
+import { DomainError } from '../../core/index.ts';
 
 export interface TrustedOrigins {
   /** The origin of PUBLIC_URL (scheme://host[:port]). */
