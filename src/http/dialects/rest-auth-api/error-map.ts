@@ -1,8 +1,8 @@
 // The REST-auth API's answers to every core error: Django REST framework's shapes, as the v1
 // API's, except where dj-rest-auth words a sign-in's refusal as a validation error of its form.
 import type { DomainError } from '../../../core/index.ts';
-import { dialectErrorHandler, type Answer, type DomainAnswers } from '../../errors.ts';
-import { V1_ERRORS } from '../v1/error-map.ts';
+import type { Answer, DomainAnswers } from '../../errors.ts';
+import { drfErrorHandler, V1_ERRORS } from '../v1/error-map.ts';
 
 const nonField = (message: string): Answer => ({ status: 400, body: { non_field_errors: [message] } });
 
@@ -14,10 +14,4 @@ export const REST_AUTH_ERRORS = {
   SIGN_IN_PENDING: (err: DomainError) => nonField(err.message),
 } as const satisfies DomainAnswers;
 
-export const restAuthErrorHandler = dialectErrorHandler({
-  challenge: () => 'Bearer realm="api"',
-  domain: REST_AUTH_ERRORS,
-  validation: (c) => (c.part === 'params' ? { status: 404, body: { detail: 'Not found.' } } : { status: 400, body: c.fields }),
-  plain: (status, message) => ({ status, body: { detail: message } }),
-  internalMessage: 'A server error occurred.',
-});
+export const restAuthErrorHandler = drfErrorHandler(REST_AUTH_ERRORS);

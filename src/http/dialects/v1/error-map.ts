@@ -33,10 +33,13 @@ export const V1_ERRORS = {
   UNAVAILABLE: detail,
 } as const satisfies DomainAnswers;
 
-export const v1ErrorHandler = dialectErrorHandler({
+/** Django REST framework's error handling over a table of domain answers (v1's, or REST-auth's own). */
+export const drfErrorHandler = (domain: DomainAnswers) => dialectErrorHandler({
   challenge: () => 'Bearer realm="api"',
-  domain: V1_ERRORS,
+  domain,
   validation: (c) => (c.part === 'params' ? { status: 404, body: { detail: 'Not found.' } } : { status: 400, body: c.fields }),
   plain: (status, message) => ({ status, body: { detail: message } }),
   internalMessage: 'A server error occurred.',
 });
+
+export const v1ErrorHandler = drfErrorHandler(V1_ERRORS);
