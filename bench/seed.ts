@@ -4,7 +4,10 @@
 // Idempotent: run it again and it puts the bench user's password and flags back and adds only
 // the extra users that are missing. Works before the server starts or beside it (SQLite WAL).
 import { openStore } from '../src/store/index.ts';
+import os from 'node:os';
+import path from 'node:path';
 import { createArgon2Hasher, createCore } from '../src/core/index.ts';
+import { outboxMailer } from '../src/mail/transports.ts';
 
 export const BENCH_USER = {
   username: process.env.BENCH_USERNAME ?? 'bench',
@@ -26,7 +29,7 @@ export interface SeedResult {
 export async function seedBench(databaseUrl: string, opts: { extraUsers: number; benchId?: string; publicUrl?: string }): Promise<SeedResult> {
   const store = openStore(databaseUrl);
   try {
-    const core = createCore({ store, publicUrl: opts.publicUrl ?? 'http://127.0.0.1' });
+    const core = createCore({ store, publicUrl: opts.publicUrl ?? 'http://127.0.0.1', mailer: outboxMailer(path.join(os.tmpdir(), 'latchkey-bench-outbox')) });
     await core.prepare(); // schema, default tenant, signing keys: a no-op when the server made them
     const tenant = await core.tenants.ensureDefault();
     const hasher = createArgon2Hasher();

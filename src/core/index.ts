@@ -34,9 +34,6 @@ import { PasswordReset } from './accounts/password-reset.ts';
 import { EmailAddresses } from './accounts/email-addresses.ts';
 import { SocialAccounts } from './accounts/social-accounts.ts';
 import type { Mailer } from './mail/mailer.ts';
-import { outboxMailer } from '../mail/transports.ts';
-import os from 'node:os';
-import path from 'node:path';
 import { SignInsService } from './sessions/sign-ins.ts';
 import { AuditLog, type RequestOrigin } from './audit/audit-log.ts';
 import { DomainError } from './errors.ts';
@@ -78,8 +75,8 @@ export interface CoreOptions {
   broadcast?: Broadcast;
   /** Counters shared by the instances (Redis); defaults to the database's. */
   counters?: Counters;
-  /** Sends e-mail; defaults to .eml files in the system's temporary folder. */
-  mailer?: Mailer;
+  /** Sends e-mail (SMTP, or the outbox folder: src/mail/transports.ts). */
+  mailer: Mailer;
   /** Where failures of work done after an answer (e-mails) are reported. */
   onBackgroundError?: (err: unknown) => void;
 }
@@ -144,7 +141,7 @@ export function createCore(opts: CoreOptions) {
   const signOut = new SignOut({ store, clock, events, tokenPairs });
   const passwordChange = new PasswordChange({ store, settings, passwords });
   const accountUnlock = new AccountUnlock({ users, tenants, throttle });
-  const outbox = new Outbox(opts.mailer ?? outboxMailer(path.join(os.tmpdir(), 'latchkey-outbox')), opts.onBackgroundError ?? (() => {}));
+  const outbox = new Outbox(opts.mailer, opts.onBackgroundError ?? (() => {}));
   const emailLimits = new EmailLimits(settings, new RollingLimit(counters, clock));
   const emailVerification = new EmailVerification({ store, clock, tenants, outbox, limits: emailLimits, publicUrl: opts.publicUrl });
   const registration = new Registration({ store, clock, events, settings, tenants, users, sessions, tokenKeys, verification: emailVerification, outbox });

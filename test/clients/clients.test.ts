@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { engines, type Engine } from '../helpers/engines.ts';
-import { fastHasher, startApp, PUBLIC_URL, type TestApp } from '../helpers/app.ts';
+import { fastHasher, startApp, PUBLIC_URL, type TestApp, outboxMailerForTests } from '../helpers/app.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
 import { openStore } from '../../src/store/index.ts';
 import { createCore, OPERATOR } from '../../src/core/index.ts';
@@ -442,7 +442,7 @@ for (const { engine, skip } of engines) {
 
       // A server over the same database accepts the printed secret; the row holds its SHA-256 only.
       const store = openStore(url);
-      const core = createCore({ store, publicUrl: PUBLIC_URL, hasher: fastHasher() });
+      const core = createCore({ store, publicUrl: PUBLIC_URL, hasher: fastHasher(), mailer: outboxMailerForTests() });
       await core.prepare();
       const app = await buildServer({ core, publicUrl: PUBLIC_URL });
       try {

@@ -8,7 +8,7 @@
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { engines } from '../helpers/engines.ts';
-import { countingHasher } from '../helpers/app.ts';
+import { countingHasher, outboxMailerForTests } from '../helpers/app.ts';
 import { createArgon2Hasher, createCore, MAX_PASSWORD_BYTES, OPERATOR } from '../../src/core/index.ts';
 import { startCore, rejectsWith, obtainPair, PASSWORD, PUBLIC_URL, type CoreFixture } from './support.ts';
 
@@ -89,7 +89,7 @@ for (const { engine, skip } of engines) {
       const oldHash = created.passwordHash!;
       assert.match(oldHash, /^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
       // The same database, a server whose hasher has other parameters.
-      const newer = createCore({ store: f.store, publicUrl: PUBLIC_URL, clock: f.clock, hasher: createArgon2Hasher(newParams) });
+      const newer = createCore({ store: f.store, publicUrl: PUBLIC_URL, clock: f.clock, hasher: createArgon2Hasher(newParams), mailer: outboxMailerForTests() });
       assert.equal(newer.hasher.needsRehash(oldHash), true);
 
       // A failed attempt changes nothing.

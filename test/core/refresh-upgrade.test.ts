@@ -10,7 +10,7 @@ import { openStore, type Store } from '../../src/store/index.ts';
 import { migrations } from '../../src/store/migrations/index.ts';
 import { createCore, ManualClock, OPERATOR } from '../../src/core/index.ts';
 import { sha256 } from '../../src/core/secrets.ts';
-import { fastHasher } from '../helpers/app.ts';
+import { fastHasher, outboxMailerForTests } from '../helpers/app.ts';
 import { PUBLIC_URL, PASSWORD } from './support.ts';
 
 for (const { engine, skip } of engines) {
@@ -35,7 +35,7 @@ for (const { engine, skip } of engines) {
 
       // The state a sign-in on the old schema left: a family and the hash of an opaque token.
       const clock = new ManualClock();
-      const core = createCore({ store, publicUrl: PUBLIC_URL, clock, hasher: fastHasher() });
+      const core = createCore({ store, publicUrl: PUBLIC_URL, clock, hasher: fastHasher(), mailer: outboxMailerForTests() });
       await core.tenants.ensureDefault();
       const user = await core.users.create(OPERATOR, { username: 'olduser', password: PASSWORD });
       const row = (await store.read.users.findById(user.id))!;

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { engines } from '../helpers/engines.ts';
-import { fastHasher } from '../helpers/app.ts';
+import { fastHasher, outboxMailerForTests } from '../helpers/app.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { createCore, ManualClock, OPERATOR, type Core, type RequestOrigin } from '../../src/core/index.ts';
 import { databaseCounters } from '../../src/store/counters.ts';
@@ -39,7 +39,7 @@ for (const { engine, skip } of engines) {
         drop = db.drop;
       }
       stores = [openStore(url), openStore(url)];
-      [A, B] = stores.map((store) => createCore({ store, publicUrl: PUBLIC_URL, clock, hasher: fastHasher(), origin: () => origin })) as [Core, Core];
+      [A, B] = stores.map((store) => createCore({ store, publicUrl: PUBLIC_URL, clock, hasher: fastHasher(), origin: () => origin, mailer: outboxMailerForTests() })) as [Core, Core];
       await A.prepare();
       await B.prepare();
       await A.users.create(OPERATOR, { username: 'pat', password: PASSWORD, email: 'pat@example.com' });

@@ -2,7 +2,7 @@
 import { sql } from 'kysely';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { createCore, ManualClock, DomainError, type Core, type PasswordHasher, type Principal, type ErrorCode, OPERATOR } from '../../src/core/index.ts';
-import { fastHasher } from '../helpers/app.ts';
+import { fastHasher, outboxMailerForTests } from '../helpers/app.ts';
 import type { Engine } from '../helpers/engines.ts';
 
 export const PUBLIC_URL = 'http://latchkey.test';
@@ -23,7 +23,7 @@ export async function startCore(engine: Engine, opts: { hasher?: PasswordHasher;
   const db = await engine.create();
   const store = openStore(db.url);
   const clock = opts.clock ?? new ManualClock();
-  const core = createCore({ store, publicUrl: PUBLIC_URL, clock, hasher: opts.hasher ?? fastHasher() });
+  const core = createCore({ store, publicUrl: PUBLIC_URL, clock, hasher: opts.hasher ?? fastHasher(), mailer: outboxMailerForTests() });
   await core.prepare();
   return {
     core, store, clock,

@@ -2,12 +2,18 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { openStore, type Store } from '../../src/store/index.ts';
 import { createArgon2Hasher, createCore, type Clock, type Core, type Mailer, type PasswordHasher, OPERATOR } from '../../src/core/index.ts';
+import os from 'node:os';
+import path from 'node:path';
 import { buildServer } from '../../src/http/server.ts';
+import { outboxMailer } from '../../src/mail/transports.ts';
 import { requestOrigin } from '../../src/http/request-origin.ts';
 import type { Engine } from './engines.ts';
 import { noteSecret, noteSecretsPassingThrough, testLogger } from './secret-log.ts';
 
 export const PUBLIC_URL = 'http://latchkey.test';
+
+/** Tests that send no e-mail they read still need a mailer: the outbox folder, in the system's temporary folder. */
+export const outboxMailerForTests = () => outboxMailer(path.join(os.tmpdir(), 'latchkey-test-outbox'));
 
 /** Real argon2id with small parameters: the same code path, a fraction of the time. */
 export const fastHasher = (): PasswordHasher => createArgon2Hasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 });
@@ -43,7 +49,7 @@ export async function startApp(engine: Engine, opts: { clock?: Clock; hasher?: P
   const db = await engine.create();
   const store = openStore(db.url);
   const publicUrl = opts.publicUrl ?? PUBLIC_URL;
-  const core = createCore({ store, publicUrl, clock: opts.clock, hasher: opts.hasher ?? fastHasher(), origin: requestOrigin, mailer: opts.mailer });
+  const core = createCore({ store, publicUrl, clock: opts.clock, hasher: opts.hasher ?? fastHasher(), origin: requestOrigin, mailer: opts.mailer ?? outboxMailerForTests() });
   await core.prepare();
   const app = await buildServer({ core, publicUrl, logger: testLogger(), csrfTrustedOrigins: opts.csrfTrustedOrigins });
   noteSecretsPassingThrough(app);

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { engines, type Engine } from '../helpers/engines.ts';
-import { countingHasher, fastHasher, startApp, type TestApp } from '../helpers/app.ts';
+import { countingHasher, fastHasher, startApp, type TestApp, outboxMailerForTests } from '../helpers/app.ts';
 import { startSmtpSink, linkParam, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { outboxMailer, smtpMailer } from '../../src/mail/transports.ts';
 import { createCore, ManualClock, type Mailer, type MailMessage } from '../../src/core/index.ts';
@@ -477,7 +477,7 @@ async function startAppWith(engine: Engine, opts: { mailer: Mailer; publicUrl?: 
   const db = await engine.create();
   const store = openStore(db.url);
   const publicUrl = opts.publicUrl ?? 'http://latchkey.test';
-  const core = createCore({ store, publicUrl, hasher: fastHasher(), mailer: opts.mailer, onBackgroundError: opts.onBackgroundError });
+  const core = createCore({ store, publicUrl, hasher: fastHasher(), mailer: opts.mailer ?? outboxMailerForTests(), onBackgroundError: opts.onBackgroundError });
   await core.prepare();
   const app = await buildServer({ core, publicUrl });
   return {

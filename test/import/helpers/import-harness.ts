@@ -10,7 +10,7 @@ import { openStore, type Store } from '../../../src/store/index.ts';
 import { createCore, type Core } from '../../../src/core/index.ts';
 import { buildServer } from '../../../src/http/server.ts';
 import { requestOrigin } from '../../../src/http/request-origin.ts';
-import { countingHasher, PUBLIC_URL } from '../../helpers/app.ts';
+import { countingHasher, PUBLIC_URL, outboxMailerForTests } from '../../helpers/app.ts';
 import type { Engine } from '../../helpers/engines.ts';
 import { ROOT } from '../../helpers/processes.ts';
 import { noteSecret, noteSecretsPassingThrough, testLogger } from '../../helpers/secret-log.ts';
@@ -72,7 +72,7 @@ export interface Served {
 export async function serve(url: string): Promise<Served> {
   const store = openStore(url);
   const { hasher, counts } = countingHasher();
-  const core = createCore({ store, publicUrl: PUBLIC_URL, hasher, origin: requestOrigin });
+  const core = createCore({ store, publicUrl: PUBLIC_URL, hasher, origin: requestOrigin, mailer: outboxMailerForTests() });
   await core.prepare();
   const app = await buildServer({ core, publicUrl: PUBLIC_URL, logger: testLogger() });
   noteSecretsPassingThrough(app);
