@@ -1,4 +1,5 @@
-// The store: repositories bound to the database, or to one transaction.
+// The store: the core's Store and Repos (core/store.ts) over Kysely, the repositories bound to
+// the database or to one transaction.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { sql, type Kysely } from 'kysely';
 import type { DB } from './schema.ts';

@@ -3,14 +3,12 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../schema.ts';
 import type { RefreshKeyRecord, RefreshKeysRepo } from '../../core/tokens/refresh-keys-repo.ts';
 
-export type RefreshKeyRow = RefreshKeyRecord;
-
 export function refreshKeysRepo(db: Kysely<DB>): RefreshKeysRepo {
   return {
-    async all(): Promise<RefreshKeyRow[]> {
+    async all(): Promise<RefreshKeyRecord[]> {
       return db.selectFrom('refresh_keys').selectAll().orderBy('created_at').execute();
     },
-    async insert(row: RefreshKeyRow): Promise<void> {
+    async insert(row: RefreshKeyRecord): Promise<void> {
       await db.insertInto('refresh_keys').values(row).execute();
     },
     async retire(kid: string, at: number): Promise<void> {

@@ -2,17 +2,15 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../schema.ts';
 import type { SessionsRepo, StoredSession } from '../../core/sessions/sessions-repo.ts';
 
-export type SessionRow = StoredSession;
-
 export function sessionsRepo(db: Kysely<DB>): SessionsRepo {
   return {
-    async insert(s: SessionRow): Promise<void> {
+    async insert(s: StoredSession): Promise<void> {
       await db.insertInto('sessions').values(s).execute();
     },
-    async find(id: string): Promise<SessionRow | undefined> {
+    async find(id: string): Promise<StoredSession | undefined> {
       return db.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
     },
-    async liveForUser(userPk: number, now: number): Promise<SessionRow[]> {
+    async liveForUser(userPk: number, now: number): Promise<StoredSession[]> {
       return db.selectFrom('sessions').selectAll().where('user_pk', '=', userPk).where('expires_at', '>', now).orderBy('created_at', 'desc').execute();
     },
     async delete(id: string): Promise<void> {

@@ -5,7 +5,6 @@ import type { Engine } from '../database.ts';
 import { preparedQuery } from '../prepared.ts';
 import type { FamilyRecord, RefreshLookup, TokenFamiliesRepo } from '../../core/tokens/token-families-repo.ts';
 
-export type FamilyRow = FamilyRecord;
 export type { RefreshLookup };
 
 // Every authenticated request, sign-in and refresh runs these: compiled once. The refresh look-up
@@ -27,10 +26,10 @@ const markLegacyRefreshUsed = preparedQuery((db, tokenHash: string, now: number)
 /** A legacy token (RefreshLookup.legacy) is one found in refresh_tokens_v1. */
 export function tokensRepo(db: Kysely<DB>, engine: Engine): TokenFamiliesRepo {
   return {
-    async createFamily(f: Omit<FamilyRow, 'revoked_at' | 'revoked_reason'>): Promise<void> {
+    async createFamily(f: Omit<FamilyRecord, 'revoked_at' | 'revoked_reason'>): Promise<void> {
       await insertFamily(db, engine, f.id, f.tenant_pk, f.user_pk, f.created_at, f.client_pk, f.scope);
     },
-    async findFamily(id: string): Promise<FamilyRow | undefined> {
+    async findFamily(id: string): Promise<FamilyRecord | undefined> {
       return (await familyById(db, engine, id)).rows[0];
     },
     async revokeFamily(id: string, reason: string, now: number): Promise<void> {
