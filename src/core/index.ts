@@ -144,7 +144,6 @@ export function createCore(opts: CoreOptions) {
   const outbox = new Outbox(opts.mailer, opts.onBackgroundError ?? (() => {}));
   const emailLimits = new EmailLimits(settings, new RollingLimit(counters, clock));
   const emailVerification = new EmailVerification({ store, clock, tenants, outbox, limits: emailLimits, publicUrl: opts.publicUrl });
-  const registration = new Registration({ store, clock, events, settings, tenants, users, sessions, tokenKeys, verification: emailVerification, outbox });
   const passwordReset = new PasswordReset({ store, clock, settings, tenants, passwords, throttle, outbox, limits: emailLimits, publicUrl: opts.publicUrl });
   const emailAddresses = new EmailAddresses({ store, clock, events, verification: emailVerification, outbox, limits: emailLimits });
   const socialAccounts = new SocialAccounts({ store, clock, events, settings, tenants, publicUrl: opts.publicUrl });
@@ -154,6 +153,7 @@ export function createCore(opts: CoreOptions) {
     issuers: { pairs: tokenPairs, sessions, tokenKeys },
     emails: { confirm: (key, ofUser) => emailVerification.verify(key, { ofUser }) },
   });
+  const registration = new Registration({ store, clock, events, settings, tenants, users, signIn, verification: emailVerification, outbox });
 
   return {
     store, clock, hasher, keys, tenants, settings, users, groups, sessions, clients, events, audit, signIns, broadcast, throttle,

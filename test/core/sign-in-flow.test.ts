@@ -13,7 +13,7 @@ import { startSmtpSink, linkParam, type SmtpSink } from '../helpers/smtp-sink.ts
 import { smtpMailer } from '../../src/mail/transports.ts';
 import { createCore, ManualClock, OPERATOR, type Core, type SignInOutcome } from '../../src/core/index.ts';
 import { openStore, type Store } from '../../src/store/index.ts';
-import { fastHasher } from '../helpers/app.ts';
+import { fastHasher, outboxMailerForTests } from '../helpers/app.ts';
 import { rejectsWith, PUBLIC_URL } from './support.ts';
 
 const PW = 'a-long-passphrase-7';
@@ -167,6 +167,49 @@ for (const { engine, skip } of engines) {
       const name = `p${++n}`;
       await registerUnverified(name);
       await rejectsWith(core.signIn.start({ tenant: undefined, factor: { ...password(name), password: 'not-it-at-all' }, issue: { kind: 'token_pair' }, continuable: true }), 'INVALID_CREDENTIALS');
+    });
+  });
+}
+
+for (const { engine, skip } of engines) {
+  describe(`sign-in flow: registration signs its new user in through it [${engine.name}]`, { skip }, () => {
+    let core: Core;
+    let store: Store;
+    let drop: () => Promise<void>;
+    const clock = new ManualClock();
+    before(async () => {
+      const db = await engine.create();
+      drop = db.drop;
+      store = openStore(db.url);
+      core = createCore({ store, publicUrl: PUBLIC_URL, clock, hasher: fastHasher(), mailer: outboxMailerForTests() });
+      await core.prepare();
+    });
+    after(async () => {
+      await store?.close();
+      await drop?.();
+    });
+
+    it('a registration completes a sign-in: the session and key, last_login and the audit row of any sign-in', async () => {
+      const r = await core.registration.register(undefined, { username: 'newcomer', password1: PW, password2: PW });
+      assert.ok(r.key && r.session);
+      const principal = await core.credentials.tokenKey(r.key);
+      assert.equal(principal?.user.username, 'newcomer');
+      const user = (await store.read.users.findByUsername((await core.tenants.resolve(undefined)).pk, 'newcomer'))!;
+      assert.equal(user.lastLogin, clock.now());
+      const rows = await store.db.selectFrom('audit_events').select(['type', 'detail']).where('user_id', '=', user.id).orderBy('pk').execute();
+      assert.deepEqual(rows.map((x) => x.type), ['user.created', 'sign_in.succeeded']);
+      assert.equal(JSON.parse(rows[1]!.detail).method, 'token_key');
+    });
+
+    it('with mandatory verification the new user is not signed in: nothing issued, no sign-in recorded', async () => {
+      const tenant = await core.tenants.resolve(undefined);
+      await store.transaction((x) => x.settings.put(tenant.pk, 'email_verification_mandatory', 'true', clock.now()));
+      core.settings.invalidate(tenant.pk);
+      const r = await core.registration.register(undefined, { username: 'waiter', email: 'waiter@example.com', password1: PW, password2: PW });
+      assert.deepEqual(r, { key: null, session: null });
+      const user = (await store.read.users.findByUsername(tenant.pk, 'waiter'))!;
+      assert.equal(user.lastLogin, null);
+      assert.equal((await store.db.selectFrom('sessions').select('id').where('user_pk', '=', user.pk).execute()).length, 0);
     });
   });
 }

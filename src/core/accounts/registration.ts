@@ -3,15 +3,14 @@
 import type { Store } from '../store.ts';
 import { selfService } from '../actor.ts';
 import type { Clock } from '../clock.ts';
-import type { TokenKeys } from '../credentials/token-keys.ts';
 import { DomainError, FieldErrorBag } from '../errors.ts';
 import type { Events } from '../events.ts';
-import type { NewSession, SessionsService } from '../sessions/sessions-service.ts';
+import type { NewSession } from '../sessions/sessions-service.ts';
+import type { SignInFlow } from '../sign-in/sign-in-flow.ts';
 import type { SettingsService } from '../settings/settings-service.ts';
 import type { TenantsService } from '../tenants/tenants-service.ts';
 import { emailProblem, normalizeEmail } from '../users/user-fields.ts';
 import type { UsersService } from '../users/users-service.ts';
-import type { EmailAddress } from './email-address.ts';
 import { OWNED_ELSEWHERE, type EmailVerification } from './email-verification.ts';
 import type { Outbox } from './outbox.ts';
 
@@ -26,7 +25,7 @@ export interface Registered {
 export class Registration {
   private readonly d: {
     store: Store; clock: Clock; events: Events; settings: SettingsService; tenants: TenantsService; users: UsersService;
-    sessions: SessionsService; tokenKeys: TokenKeys; verification: EmailVerification; outbox: Outbox;
+    signIn: SignInFlow; verification: EmailVerification; outbox: Outbox;
   };
 
   constructor(deps: Registration['d']) {
@@ -50,19 +49,21 @@ export class Registration {
     // Password policy, username rules and uniqueness: the one place users are created.
     const user = await this.d.users.create(selfService(tenant), { username: input.username, password: input.password1, email, tenant: tenant.name });
     try {
-      const out = await this.d.store.transaction(async (r) => {
-        let mail: { address: EmailAddress; key: string } | undefined;
-        if (email) {
-          const address = await r.emailAddresses.insert({ tenantPk: tenant.pk, userPk: user.pk, email, verified: false, primary: true, createdAt: this.d.clock.now() });
-          mail = { address, key: await this.d.verification.newKey(r, user, address) };
-        }
-        if (settings.email_verification_mandatory) return { key: null, session: null, mail };
-        const session = await this.d.sessions.create(user, r);
-        return { key: await this.d.tokenKeys.issue(r, user, session.id), session, mail };
+      const mail = email === '' ? undefined : await this.d.store.transaction(async (r) => {
+        const address = await r.emailAddresses.insert({ tenantPk: tenant.pk, userPk: user.pk, email, verified: false, primary: true, createdAt: this.d.clock.now() });
+        return { address, key: await this.d.verification.newKey(r, user, address) };
       });
       // The message is sent before answering: when it cannot be, the account is taken back.
-      if (out.mail) await this.d.outbox.sendOrFail(this.d.verification.message(tenant, user, email, out.mail.key));
-      return { key: out.key, session: out.session };
+      if (mail) await this.d.outbox.sendOrFail(this.d.verification.message(tenant, user, email, mail.key));
+      // dj-rest-auth signs the new user in, through the one sign-in flow: unless the address must
+      // be verified first (the flow's verify_email step), then nobody is signed in yet.
+      try {
+        const { issued } = await this.d.signIn.newAccount(user, { kind: 'session_and_key' });
+        return { key: issued.key, session: issued.session };
+      } catch (err) {
+        if (err instanceof DomainError && err.code === 'SIGN_IN_PENDING') return { key: null, session: null };
+        throw err;
+      }
     } catch (err) {
       await this.d.store.transaction(async (r) => {
         await r.users.delete(user.pk);

@@ -73,6 +73,20 @@ export class SignInFlow {
     return { user: outcome.user, tenant: outcome.tenant, issued: outcome.issued as Extract<Issued, { kind: K }> };
   }
 
+  /**
+   * Signs in an account this very request made (registration signs its new user in): there is no
+   * first factor to check, but the same requirements and the same completion as any sign-in.
+   */
+  async newAccount<K extends Issue['kind']>(user: User, issue: Extract<Issue, { kind: K }>): Promise<{ issued: Extract<Issued, { kind: K }> }> {
+    const tenant = await this.d.tenants.byPk(user.tenantPk);
+    if (!tenant?.isActive || !user.isActive) throw new DomainError('TENANT_UNAVAILABLE', 'This tenant is not available.');
+    const state: FlowState = { tenant, user, client: undefined, scopes: [], issue, method: 'registration' };
+    const unmet = await this.firstUnmet(state);
+    if (unmet) throw new DomainError('SIGN_IN_PENDING', unmet.message, { step: unmet.step });
+    const outcome = await this.complete(state, async () => {});
+    return { issued: (outcome as Extract<SignInOutcome, { status: 'completed' }>).issued as Extract<Issued, { kind: K }> };
+  }
+
   /** Continues a pending sign-in with what its step asked for. */
   async continue(flowToken: string, input: StepInput): Promise<SignInOutcome> {
     const tokenHash = flowToken.length > 0 && flowToken.length <= 200 ? sha256(flowToken) : undefined;
