@@ -81,7 +81,7 @@ for (const { engine, skip } of engines) {
     it('a front-end that cannot continue is refused with SIGN_IN_PENDING and its step', async () => {
       const name = `p${++n}`;
       await registerUnverified(name);
-      for (const issue of [{ kind: 'token_pair' }, { kind: 'session_and_key' }, { kind: 'request' }] as const) {
+      for (const issue of [{ kind: 'token_pair' }, { kind: 'session_and_key' }, { kind: 'request' }, { kind: 'identity' }] as const) {
         const err = await rejectsWith(core.signIn.now({ tenant: undefined, factor: password(name), issue }), 'SIGN_IN_PENDING');
         assert.equal(err.step, 'verify_email');
         assert.equal(err.message, 'E-mail is not verified.');
@@ -162,6 +162,16 @@ for (const { engine, skip } of engines) {
       const admin = existing ?? await core.users.create(OPERATOR, { username: 'flow-admin', password: PW, isStaff: true, isSuperuser: true });
       return { kind: 'user' as const, user: admin, tenant: await core.tenants.resolve(undefined), method: 'jwt' as const };
     };
+
+    it('an identity sign-in (a front-end with its own session) completes with the account and records the sign-in', async () => {
+      const name = `p${++n}`;
+      const key = await registerUnverified(name);
+      await core.emailVerification.verify(key);
+      const done = await core.signIn.now({ tenant: undefined, factor: password(name), issue: { kind: 'identity' } });
+      assert.equal(done.issued.user.username, name);
+      const rows = await signInRows(done.user.pk);
+      assert.deepEqual(rows, { families: 0, succeeded: 1, lastLogin: clock.now() });
+    });
 
     it('a wrong password never reaches the pending step', async () => {
       const name = `p${++n}`;

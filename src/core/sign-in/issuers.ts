@@ -54,6 +54,12 @@ export async function prepareIssue(d: IssuerDeps, issue: Issue, ctx: IssueContex
         finish: async () => issued!,
       };
     }
+    case 'identity':
+      return {
+        audit: { method: 'interaction', client_id: ctx.client?.clientId ?? null },
+        write: async () => {},
+        finish: async () => ({ kind: 'identity', user: ctx.user, tenant: ctx.tenant }),
+      };
     case 'request':
       // HTTP Basic proves one request: nothing is handed out, so nothing is written but the
       // failure count's reset (a row per request would flood the audit log).

@@ -15,7 +15,12 @@ export type Issue =
   /** A cookie session and a token key (REST-auth). */
   | { kind: 'session_and_key' }
   /** Nothing: the proof stands for one request (HTTP Basic). */
-  | { kind: 'request' };
+  | { kind: 'request' }
+  /**
+   * The account, for a front-end that keeps its own session of who signed in (the OpenID
+   * provider's interaction, the hosted pages): recorded as a sign-in, hands out no credential.
+   */
+  | { kind: 'identity' };
 
 export interface SignInRequest {
   /** Tenant name; undefined for `default`. */
@@ -38,7 +43,8 @@ export interface SignInRequest {
 export type Issued =
   | { kind: 'token_pair'; access: string; refresh: string; expiresIn: number; scope: string }
   | { kind: 'session_and_key'; key: string; session: NewSession }
-  | { kind: 'request'; principal: Principal };
+  | { kind: 'request'; principal: Principal }
+  | { kind: 'identity'; user: User; tenant: Tenant };
 
 /**
  * A step the sign-in waits on, that a later request completes. `verify_email`: the tenant makes
