@@ -1,6 +1,8 @@
 // What the core needs of storage, in its own words: one repository interface per table group,
-// each declared next to the service that uses it (users/users-repo.ts, tokens/..., and so on),
-// composed here into `Repos`, and the `Store` that hands them out and runs transactions.
+// each declared next to the service that uses it (users/users-repo.ts, tokens/..., and so on) so
+// that a domain's storage needs change with its service, composed here into `Repos`, and the
+// `Store` that hands them out and runs transactions. A write made inside a caller's transaction
+// takes only the repositories it touches (`Pick<Repos, ...>`).
 // src/store/ implements these over Kysely; the core imports nothing from there. Records keep
 // the columns' snake_case names where the core already read them so (sessions, tokens, keys).
 import type { AuditRepo } from './audit/audit-repo.ts';

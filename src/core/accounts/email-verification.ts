@@ -24,7 +24,7 @@ export class EmailVerification {
   }
 
   /** Makes the key of a verification message for `address`, inside the caller's transaction (only its hash is kept). */
-  async newKey(r: Repos, user: User, address: EmailAddress): Promise<string> {
+  async newKey(r: Pick<Repos, 'emailTokens'>, user: User, address: EmailAddress): Promise<string> {
     const key = randomToken(32);
     const now = this.d.clock.now();
     await r.emailTokens.insert({ token_hash: sha256(key), purpose: 'verify', user_pk: user.pk, email_pk: address.pk, created_at: now, expires_at: now + VERIFICATION_LIFETIME_MS, used_at: null });

@@ -8,7 +8,7 @@ import type { User } from '../types.ts';
 import type { SettingsService } from '../settings/settings-service.ts';
 import type { PasswordHasher } from './password-hasher.ts';
 import { checkPassword, MAX_PASSWORD_BYTES } from './password-policy.ts';
-import { endAllSignIns, type KeptSignIn } from '../sessions/end-sign-ins.ts';
+import { endAllSignIns, type KeptSignIn, type SignInRepos } from '../sessions/end-sign-ins.ts';
 
 export const WRONG_CURRENT_PASSWORD = 'Your old password was entered incorrectly. Please enter it again.';
 
@@ -49,7 +49,7 @@ export class Passwords {
   }
 
   /** Writes a hash made by `hash` as the user's password, inside the caller's transaction. */
-  async write(r: Repos, user: User, passwordHash: string, how: PasswordWrite): Promise<void> {
+  async write(r: Pick<Repos, 'users' | SignInRepos>, user: User, passwordHash: string, how: PasswordWrite): Promise<void> {
     const now = this.d.clock.now();
     await r.users.update(user.pk, { passwordHash, passwordChangedAt: now, updatedAt: now });
     await endAllSignIns(r, now, user.pk, how.event.type === 'password.reset' ? 'password_reset' : 'password_changed', how.keep);

@@ -14,7 +14,7 @@ export class TokenKeys {
   }
 
   /** Issues a key for a user, inside the caller's transaction. */
-  async issue(r: Repos, user: User, sessionId: string | null): Promise<string> {
+  async issue(r: Pick<Repos, 'tokenKeys'>, user: User, sessionId: string | null): Promise<string> {
     const key = randomToken(48);
     await r.tokenKeys.insert({ key_hash: sha256(key), id: randomToken(12), tenant_pk: user.tenantPk, user_pk: user.pk, session_id: sessionId, created_at: this.clock.now() });
     return key;

@@ -12,7 +12,10 @@ export interface KeptSignIn {
 /** What a principal signed in with: the sign-in to keep when it changes its own account. */
 export const signInOf = (p: Principal): KeptSignIn => ({ familyId: p.familyId, sessionId: p.sessionId, tokenKeyHash: p.tokenKeyHash });
 
-export async function endAllSignIns(r: Repos, now: number, userPk: number, reason: string, keep: KeptSignIn = {}): Promise<void> {
+/** What ending a user's sign-ins writes to. */
+export type SignInRepos = 'tokens' | 'sessions' | 'tokenKeys';
+
+export async function endAllSignIns(r: Pick<Repos, SignInRepos>, now: number, userPk: number, reason: string, keep: KeptSignIn = {}): Promise<void> {
   await r.tokens.revokeUserFamilies(userPk, reason, now, keep.familyId);
   await r.sessions.deleteForUser(userPk, keep.sessionId);
   await r.tokenKeys.deleteForUser(userPk, keep.tokenKeyHash);

@@ -35,7 +35,7 @@ export class SessionsService {
   }
 
   /** Opens a session for a user; pass `repos` to take part in the caller's transaction. */
-  async create(user: User, repos?: Repos): Promise<NewSession> {
+  async create(user: User, repos?: Pick<Repos, 'sessions'>): Promise<NewSession> {
     const { session_lifetime } = await this.settings.forTenant(user.tenantPk);
     const id = randomToken(16);
     const secret = randomToken(32);

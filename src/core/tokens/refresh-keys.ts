@@ -59,7 +59,7 @@ export class RefreshKeys {
   }
 
   /** Retires the current key(s) and makes a new one, in the caller's transaction. */
-  async rotate(r: Repos): Promise<string> {
+  async rotate(r: Pick<Repos, 'refreshKeys'>): Promise<string> {
     const now = this.clock.now();
     for (const k of await r.refreshKeys.all()) if (k.state === 'current') await r.refreshKeys.retire(k.kid, now);
     const row = this.newRow();
