@@ -109,8 +109,14 @@ export async function run(argv: string[]): Promise<number> {
       onProgress: progressReporter(),
     });
     console.log(formatReport(report, format));
-    // Running instances cache settings and clients: tell them (through Redis, when configured).
     if (report.written && tenant) {
+      // One audit row for the import (the rows themselves are too many to record one by one).
+      const t = tenant;
+      await store.transaction(() => core.events.emit({
+        type: 'users.imported', tenantPk: t.pk, userPk: null,
+        detail: { format, created: report.users.created, updated: report.users.updated, skipped: report.users.skipped, groups: report.groups.created, clients: report.clients.created, settings: report.settings },
+      }));
+      // Running instances cache settings and clients: tell them (through Redis, when configured).
       if (report.settings) await core.broadcast.publish('settings', String(tenant.pk));
       for (const i of source.items) if (i.kind === 'client') await core.broadcast.publish('client', i.client.clientId);
     }

@@ -19,6 +19,7 @@ export const EVENT_TYPES = [
   'tenant.changed',
   'client.changed',
   'signing_key.rotated',
+  'users.imported',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

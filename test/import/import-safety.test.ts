@@ -36,6 +36,17 @@ async function counts(url: string): Promise<{ users: number; addresses: number; 
   }
 }
 
+/** The audit rows of imports, oldest first (their details). */
+async function importRows(url: string): Promise<Array<Record<string, unknown>>> {
+  const store = openStore(url);
+  try {
+    const rows = await store.db.selectFrom('audit_events').select(['detail']).where('type', '=', 'users.imported').orderBy('pk').execute();
+    return rows.map((r) => JSON.parse(r.detail) as Record<string, unknown>);
+  } finally {
+    await store.close();
+  }
+}
+
 async function withDb(engine: Engine, fn: (url: string, dir: string) => Promise<void>) {
   const db = await freshDatabase(engine);
   const dir = tmpDir('latchkey-import-safety-');
@@ -57,6 +68,15 @@ for (const { engine, skip } of engines) {
       assert.match(r.stdout, /hash schemes: bcrypt 2/);
       assert.match(r.stdout, /Dry run: nothing was written/);
       assert.equal((await counts(url)).users, 0);
+      assert.equal((await importRows(url)).length, 0, 'a dry run records no import');
+    }));
+
+    it('an import is one row of the audit log, with what it did', () => withDb(engine, async (url, dir) => {
+      const f = file(dir, 'a.jsonl', [user(1), user(2)]);
+      assert.equal((await latchkey(url, ['import', '--format', 'jsonl', f])).code, 0);
+      assert.equal((await latchkey(url, ['import', '--format', 'jsonl', f])).code, 0);
+      const rows = await importRows(url);
+      assert.deepEqual(rows.map((d) => [d.format, d.created, d.updated]), [['jsonl', 2, 0], ['jsonl', 0, 2]]);
     }));
 
     it('a re-run updates and never duplicates: the same users, addresses and memberships', () => withDb(engine, async (url, dir) => {
