@@ -1,4 +1,4 @@
-// The AuthN user API (seed 002): /user_info/ and /user/ with integer ids, `profile` and `emm`
+// The AuthN user API (an enterprise user-management API): /user_info/ and /user/ with integer ids, `profile` and `emm`
 // JSON objects, X-Tenant and X-Client-Id headers, and {errors, message, status} error bodies.
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';

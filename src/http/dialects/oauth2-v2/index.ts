@@ -1,4 +1,4 @@
-// The OAuth2 password-grant API (seed 003), as FastAPI's OAuth2 password flow shapes it:
+// The OAuth2 password-grant API, as FastAPI's OAuth2 password flow shapes it:
 // POST /token (form-encoded, RFC 6749 answers and errors) and /api/v2/users/....
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
