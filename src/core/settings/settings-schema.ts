@@ -28,6 +28,8 @@ interface TextSetting {
   type: 'text';
   default: string;
   maxLength: number;
+  /** A further rule for a non-empty value: an absolute http(s) URL, or a `#rrggbb` colour. */
+  format?: 'http_url' | 'hex_colour';
   description: string;
 }
 type SettingSpec = IntSetting | BoolSetting | ProvidersSetting | ChoiceSetting | TextSetting;
@@ -41,6 +43,15 @@ export interface UpstreamProvider {
   token_url: string;
   client_id: string;
   client_secret: string;
+}
+
+function isHttpUrl(v: string): boolean {
+  try {
+    const u = new URL(v);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.hostname !== '' && u.username === '' && u.password === '';
+  } catch {
+    return false;
+  }
 }
 
 const PROVIDER_ID = /^[a-z0-9][a-z0-9_-]{0,49}$/;
@@ -163,6 +174,14 @@ export const SETTINGS = {
     type: 'text', default: '', maxLength: 200,
     description: 'The `aud` claim of access tokens; empty for none (verifiers such as PyJWT refuse an `aud` they were not told to expect).',
   },
+  logo_url: {
+    type: 'text', default: '', maxLength: 500, format: 'http_url',
+    description: 'The logo the hosted pages show above their heading: an absolute https or http URL; empty for none.',
+  },
+  accent_color: {
+    type: 'text', default: '', maxLength: 7, format: 'hex_colour',
+    description: 'The hosted pages\' accent colour (buttons, focus ring) as #rrggbb; empty for Latchkey\'s own.',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingKey = keyof typeof SETTINGS;
@@ -190,7 +209,9 @@ export function parseSetting(key: SettingKey, raw: string): { value: SettingValu
     const v = raw.trim();
     // Printable ASCII: the value goes into every token verifiers compare byte for byte.
     if (v.length > spec.maxLength || !/^[\x20-\x7e]*$/.test(v)) return { error: `At most ${spec.maxLength} printable ASCII characters.` };
-    return { value: v };
+    if (v !== '' && spec.format === 'hex_colour' && !/^#[0-9a-fA-F]{6}$/.test(v)) return { error: 'Must be a colour written #rrggbb, or empty.' };
+    if (v !== '' && spec.format === 'http_url' && !isHttpUrl(v)) return { error: 'Must be an absolute https or http URL, or empty.' };
+    return { value: spec.format === 'hex_colour' ? v.toLowerCase() : v };
   }
   if (spec.type === 'boolean') {
     const v = raw.trim().toLowerCase();
