@@ -18,6 +18,7 @@ import type { ClientsService } from '../clients/clients-service.ts';
 import type { SettingsService } from '../settings/settings-service.ts';
 import type { TenantsService } from '../tenants/tenants-service.ts';
 import type { Client, Tenant, User } from '../types.ts';
+import { standing } from '../authentication/credential-rule.ts';
 import type { FirstFactorProof, FirstFactors } from './first-factors.ts';
 import { prepareIssue, type IssuerDeps } from './issuers.ts';
 import { PENDING_FLOW_LIFETIME_MS, type PendingFlowRecord } from './pending-flows.ts';
@@ -155,7 +156,7 @@ export class SignInFlow {
   private async resume(flow: PendingFlowRecord): Promise<FlowState> {
     const user = await this.d.store.read.users.findByPk(flow.userPk);
     const tenant = await this.d.tenants.byPk(flow.tenantPk);
-    if (!user || !user.isActive || !tenant?.isActive || user.tenantPk !== tenant.pk) throw flowInvalid();
+    if (!user || !tenant || standing(user, tenant, flow.tenantPk) !== 'stands') throw flowInvalid();
     const client = flow.clientPk === null ? undefined : await this.d.clients.byPk(flow.clientPk);
     if (flow.clientPk !== null && !client) throw flowInvalid();
     return { tenant, user, client, scopes: flow.scopes, issue: flow.issue, method: flow.method };
