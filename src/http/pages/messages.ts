@@ -18,12 +18,13 @@ export function signInErrorMessage(ctx: PageContext, err: unknown): string | und
 }
 
 /** A validation error's field messages (the core's words), and the rest as one general message. */
-export function fieldMessages(err: DomainError, fieldNames: readonly string[]): { fields: FieldMessages; general?: string } {
+export function fieldMessages(err: DomainError, fieldNames: readonly string[], aliases: Record<string, string> = {}): { fields: FieldMessages; general?: string } {
   const fields: FieldMessages = {};
   const rest: string[] = [];
-  for (const [k, msgs] of Object.entries(err.fields ?? {})) {
+  for (const [key, msgs] of Object.entries(err.fields ?? {})) {
+    const k = Object.hasOwn(aliases, key) ? aliases[key]! : key;
     const list = (Array.isArray(msgs) ? msgs : [String(msgs)]).map(String);
-    if (fieldNames.includes(k)) fields[k] = list;
+    if (fieldNames.includes(k)) fields[k] = [...(fields[k] ?? []), ...list];
     else rest.push(...list);
   }
   if (!err.fields) rest.push(err.message);

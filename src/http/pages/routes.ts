@@ -171,7 +171,7 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
           return sendPage(reply, renderSignUp(ctx, { action: at(ctx, 'signup/'), error: ctx.t('rateLimited', { seconds: c.error.retryAfter ?? 1 }), values: input }), 429);
         }
         if (c.error.code !== 'VALIDATION_FAILED') throw err;
-        const { fields, general } = fieldMessages(c.error, ['username', 'email', 'password1', 'password2']);
+        const { fields, general } = fieldMessages(c.error, ['username', 'email', 'password1', 'password2'], { password: 'password1' });
         return sendPage(reply, renderSignUp(ctx, { action: at(ctx, 'signup/'), error: general ?? ctx.t('fixErrors'), fields, values: input }), 400);
       }
     });
@@ -281,7 +281,7 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
         if (c.kind !== 'domain' || c.error.code !== 'VALIDATION_FAILED') throw err;
         const f = c.error.fields ?? {};
         if (f.uid || f.token) return failed();
-        const { fields, general } = fieldMessages(c.error, ['new_password1', 'new_password2']);
+        const { fields, general } = fieldMessages(c.error, ['new_password1', 'new_password2'], { password: 'new_password1' });
         return sendPage(reply, renderReset(ctx, { action: path, error: general ?? ctx.t('fixErrors'), fields }), 400);
       }
       reply.clearCookie(RESET_COOKIE, { path });
