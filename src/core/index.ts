@@ -156,7 +156,7 @@ export function createCore(opts: CoreOptions) {
   const registration = new Registration({ store, clock, events, settings, tenants, users, signIn, verification: emailVerification, outbox });
 
   return {
-    store, clock, hasher, keys, tenants, settings, users, groups, sessions, clients, events, audit, signIns, broadcast, throttle,
+    store, clock, hasher, keys, accessTokens, tenants, settings, users, groups, sessions, clients, events, audit, signIns, broadcast, throttle,
     // Signing in and the credentials it hands out.
     signIn, credentials, tokenPairs, signOut, tokenKeys,
     // Passwords.

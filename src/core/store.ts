@@ -22,6 +22,7 @@ import type { RefreshKeysRepo } from './tokens/refresh-keys-repo.ts';
 import type { SigningKeysRepo } from './tokens/signing-keys-repo.ts';
 import type { TokenFamiliesRepo } from './tokens/token-families-repo.ts';
 import type { UsersRepo } from './users/users-repo.ts';
+import type { OidcPayloadsRepo } from './oidc/oidc-payloads-repo.ts';
 
 export interface Repos {
   tenants: TenantsRepo;
@@ -41,6 +42,7 @@ export interface Repos {
   loginFailures: LoginFailuresRepo;
   pendingFlows: PendingFlowsRepo;
   counters: CountersRepo;
+  oidcPayloads: OidcPayloadsRepo;
 }
 
 /** `R`: a store may hand out more repositories than the core's (the import's batch writer). */

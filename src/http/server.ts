@@ -8,6 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { Core } from '../core/index.ts';
 import { v1Dialect } from './dialects/v1/index.ts';
 import { trackRequestOrigin } from './request-origin.ts';
+import { oidcRoutes } from './oidc-routes.ts';
 import { registerMetrics } from './metrics.ts';
 import { refuseNulCharacters } from './nul-guard.ts';
 import { neverCacheCredentialAnswers } from './plugins/credential-answers.ts';
@@ -115,6 +116,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(authnDialect, { core: opts.core, publicUrl: opts.publicUrl });
   await app.register(oauth2V2Dialect, { core: opts.core, publicUrl: opts.publicUrl });
   await app.register(restAuthDialect, { core: opts.core, publicUrl: opts.publicUrl });
+  await app.register(oidcRoutes, { core: opts.core, publicUrl: opts.publicUrl });
   await app.register(hostedPages, { core: opts.core, publicUrl: opts.publicUrl });
 
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ detail: 'Not found.' }));

@@ -17,6 +17,7 @@ import { auditRepo } from './repos/audit.ts';
 import { pendingFlowsRepo } from './repos/pending-flows.ts';
 import { countersRepo } from './repos/counters.ts';
 import { refreshKeysRepo } from './repos/refresh-keys.ts';
+import { oidcPayloadsRepo } from './repos/oidc-payloads.ts';
 import { emailAddressesRepo, emailTokensRepo, loginFailuresRepo, socialAccountsRepo, tokenKeysRepo } from './repos/self-service.ts';
 import { importBatchRepo, type ImportBatchRepo } from './repos/import-batch.ts';
 import { isUniqueViolation } from './errors.ts';
@@ -51,6 +52,7 @@ function bind(db: Kysely<DB>, engine: Engine): StoreRepos {
     importBatch: importBatchRepo(db, engine),
     counters: countersRepo(db),
     refreshKeys: refreshKeysRepo(db),
+    oidcPayloads: oidcPayloadsRepo(db),
   };
 }
 

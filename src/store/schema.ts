@@ -100,6 +100,19 @@ export interface SignInFlowsTable {
   used_at: number | null;
 }
 
+/** The OpenID provider's state (core/oidc/oidc-payloads-repo.ts). */
+export interface OidcPayloadsTable {
+  tenant_pk: number;
+  model: string;
+  id: string;
+  payload: string;
+  grant_id: string | null;
+  uid: string | null;
+  user_code: string | null;
+  expires_at: number | null;
+  consumed_at: number | null;
+}
+
 export interface TokenFamiliesTable {
   id: string;
   tenant_pk: number;
@@ -226,4 +239,5 @@ export interface DB {
   refresh_tokens_v1: RefreshTokensTable;
   sessions: SessionsTable;
   sign_in_flows: SignInFlowsTable;
+  oidc_payloads: OidcPayloadsTable;
 }

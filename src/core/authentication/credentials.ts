@@ -8,7 +8,7 @@ import { tokenInvalid } from '../errors.ts';
 import { sha256 } from '../secrets.ts';
 import type { SessionsService } from '../sessions/sessions-service.ts';
 import type { TenantsService } from '../tenants/tenants-service.ts';
-import type { AccessTokens } from '../tokens/access-tokens.ts';
+import { OIDC_FAMILY_PREFIX, type AccessTokens } from '../tokens/access-tokens.ts';
 import type { Principal } from '../types.ts';
 import { standing } from './credential-rule.ts';
 
@@ -27,6 +27,15 @@ export class Credentials {
     const s = standing(user, tenant, claims.tenant);
     if (s === 'user_gone') throw tokenInvalid('User not found or inactive');
     if (s === 'tenant_disabled') throw tokenInvalid('Tenant is disabled');
+    if (claims.fam.startsWith(OIDC_FAMILY_PREFIX)) {
+      // A token of the OpenID provider stands while the provider still holds it (revoking it, or
+      // its grant, or a detected refresh-token reuse, removes it); its client is the one it was issued to.
+      const held = await this.d.store.read.oidcPayloads.find(user!.tenantPk, 'AccessToken', claims.jti, 0);
+      if (!held) throw tokenInvalid('Token has been revoked');
+      const clientId = (JSON.parse(held.payload) as { clientId?: unknown }).clientId;
+      const client = typeof clientId === 'string' ? await this.d.clients.identify(tenant!, clientId).catch(() => undefined) : undefined;
+      return { kind: 'user', user: user!, tenant: tenant!, method: 'jwt', client };
+    }
     const family = await this.d.store.read.tokens.findFamily(claims.fam);
     if (!family || family.revoked_at !== null || family.user_pk !== user!.pk) throw tokenInvalid('Token has been revoked');
     const client = family.client_pk === null ? undefined : await this.d.clients.byPk(family.client_pk);

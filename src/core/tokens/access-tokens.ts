@@ -32,19 +32,45 @@ export interface IssueInput {
   audience?: string;
 }
 
+/** A tenant's issuer (design.md): `default` is PUBLIC_URL, tenant NAME is PUBLIC_URL/tenants/NAME. */
+export function tenantIssuer(publicUrl: string, tenant: string): string {
+  const base = publicUrl.replace(/\/+$/, '');
+  return tenant === 'default' ? base : `${base}/tenants/${encodeURIComponent(tenant)}`;
+}
+
+/**
+ * The `fam` of an access token the OpenID provider issued: its grant, not a refresh family
+ * (Credentials checks such a token against the provider's store).
+ */
+export const OIDC_FAMILY_PREFIX = 'oidc:';
+
 /** Verified tokens are remembered until they expire, so a token's signature is checked once. */
 const CACHE_MAX = 20_000;
 
 export class AccessTokens {
   private readonly keys: KeyRing;
   private readonly clock: Clock;
-  private readonly issuer: string;
+  private readonly publicUrl: string;
   private readonly verified = new Map<string, AccessClaims>();
 
-  constructor(keys: KeyRing, clock: Clock, issuer: string) {
+  constructor(keys: KeyRing, clock: Clock, publicUrl: string) {
     this.keys = keys;
     this.clock = clock;
-    this.issuer = issuer;
+    this.publicUrl = publicUrl;
+  }
+
+  issuerOf(tenant: string): string {
+    return tenantIssuer(this.publicUrl, tenant);
+  }
+
+  /**
+   * Whether `iss` is one of this service's issuers. Which tenant the token acts in is its `tenant`
+   * claim, held to the user's own tenant by the credential rule (the answer a token of another
+   * tenant has always had).
+   */
+  private isOurIssuer(iss: unknown): boolean {
+    const base = this.issuerOf('default');
+    return typeof iss === 'string' && (iss === base || (iss.startsWith(`${base}/tenants/`) && !iss.slice(base.length + 9).includes('/')));
   }
 
   async issue(input: IssueInput): Promise<{ token: string; claims: AccessClaims }> {
@@ -53,7 +79,7 @@ export class AccessTokens {
     const claims: AccessClaims = { sub: input.userId, tenant: input.tenant, fam: input.familyId, jti: newUuid(), iat, exp: iat + input.lifetimeSeconds };
     const token = sign({
       ...claims,
-      iss: this.issuer,
+      iss: this.issuerOf(input.tenant),
       token_type: 'access', // the claim simplejwt-based resource servers check
       user_id: input.userId,
       username: input.username,
@@ -63,6 +89,28 @@ export class AccessTokens {
       ...(input.audience ? { aud: input.audience } : {}),
     });
     return { token, claims };
+  }
+
+  /**
+   * An access token the OpenID provider hands out (src/oidc/): the same format, with the
+   * provider's own jti and lifetime; `fam` names its grant, `sub` the user (or the client, for
+   * client credentials).
+   */
+  async issueForProvider(input: {
+    sub: string; tenant: string; grantId: string; jti: string; iat: number; exp: number; clientId: string;
+    scope?: string; username?: string; groups: string[]; algorithm?: SigningAlg; audience?: string;
+  }): Promise<string> {
+    const { sign } = await this.keys.signingKey(input.algorithm);
+    return sign({
+      sub: input.sub, tenant: input.tenant, fam: `${OIDC_FAMILY_PREFIX}${input.grantId}`, jti: input.jti, iat: input.iat, exp: input.exp,
+      iss: this.issuerOf(input.tenant),
+      token_type: 'access',
+      ...(input.username !== undefined ? { user_id: input.sub, username: input.username } : {}),
+      groups: input.groups,
+      client_id: input.clientId,
+      ...(input.scope ? { scope: input.scope } : {}),
+      ...(input.audience ? { aud: input.audience } : {}),
+    });
   }
 
   /** Checks signature, algorithm, type, issuer and lifetime; throws TOKEN_INVALID otherwise. */
@@ -84,7 +132,6 @@ export class AccessTokens {
           return found.key;
         },
         {
-          issuer: this.issuer,
           algorithms: ['ES256', 'RS256'],
           typ: 'at+jwt',
           currentDate: new Date(this.clock.now()),
@@ -95,7 +142,7 @@ export class AccessTokens {
     } catch {
       throw tokenInvalid('Given token not valid for any token type');
     }
-    if (payload.token_type !== 'access' || typeof payload.tenant !== 'string' || typeof payload.fam !== 'string') {
+    if (payload.token_type !== 'access' || typeof payload.tenant !== 'string' || typeof payload.fam !== 'string' || !this.isOurIssuer(payload.iss)) {
       throw tokenInvalid('Given token not valid for any token type');
     }
     if (payload.iat! > nowSec + 60) throw tokenInvalid('Given token not valid for any token type');

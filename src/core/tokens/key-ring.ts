@@ -18,6 +18,7 @@ interface LoadedKey {
   alg: SigningAlg;
   state: SigningKeyRecord['state'];
   publicJwk: JWK;
+  privateJwk: string;
   /** Signs a JWT with this key: header {alg, kid, typ: at+jwt}, the payload as given. */
   sign: (payload: Record<string, unknown>) => string;
   publicKey: CryptoKey;
@@ -178,7 +179,7 @@ export class KeyRing {
       const alg = row.alg as SigningAlg;
       const publicJwk = JSON.parse(row.public_jwk) as JWK;
       loaded.push({
-        kid: row.kid, alg, state: row.state, publicJwk, retiredAt: row.retired_at,
+        kid: row.kid, alg, state: row.state, publicJwk, privateJwk: row.private_jwk, retiredAt: row.retired_at,
         sign: signerFor(row.private_jwk, alg, row.kid),
         publicKey: (await importJWK(publicJwk, alg)) as CryptoKey,
       });
@@ -223,6 +224,16 @@ export class KeyRing {
     if (!k) return undefined;
     if (k.state === 'retired' && k.retiredAt !== null && this.clock.now() - k.retiredAt > RETIRED_KEY_GRACE_MS) return undefined;
     return { alg: k.alg, key: k.publicKey };
+  }
+
+  /**
+   * The current keys' private JWKs (ES256 first), for the OpenID provider, which signs ID tokens
+   * with them; their kids name the set, so a rotation is seen as a new one.
+   */
+  async currentPrivateJwks(): Promise<{ keys: JWK[]; version: string }> {
+    await this.fresh();
+    const current = this.keys.filter((k) => k.state === 'current').sort((a, b) => (a.alg === DEFAULT_SIGNING_ALG ? -1 : b.alg === DEFAULT_SIGNING_ALG ? 1 : 0));
+    return { keys: current.map((k) => ({ ...(JSON.parse(k.privateJwk) as JWK), use: 'sig' })), version: current.map((k) => k.kid).join(',') };
   }
 
   /** The published key set: current, next, and retired keys still within their grace. */

@@ -8,6 +8,7 @@ import { selfService } from './0005-self-service.ts';
 import { usersListIndex } from './0006-users-list-index.ts';
 import { refreshTokensByFamily } from './0007-refresh-tokens-by-family.ts';
 import { countersRefreshKeys } from './0008-counters-refresh-keys.ts';
+import { oidcPayloads } from './0011-oidc-payloads.ts';
 import { signInFlows } from './0010-sign-in-flows.ts';
 
 /** Versioned migrations, in order. Append only: a released migration is never edited. */
@@ -21,6 +22,7 @@ export function migrations(engine: Engine): Record<string, Migration> {
     '0007-refresh-tokens-by-family': refreshTokensByFamily(engine),
     '0008-counters-refresh-keys': countersRefreshKeys(),
     '0010-sign-in-flows': signInFlows(),
+    '0011-oidc-payloads': oidcPayloads(),
   };
 }
 

@@ -1,0 +1,211 @@
+// The OpenID provider of each tenant, mounted: discovery, the provider's endpoints under
+// `<issuer>/oidc/...`, and the interaction pages (`<issuer>/interaction/:uid`) that sign a person
+// in through the core's sign-in flow and take their consent. The provider (oidc-provider, a Koa
+// app) gets the raw request of a hijacked route, with the issuer's path taken off its URL.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, type Core, type Tenant } from '../core/index.ts';
+import { INTERACTION_PATH, OidcProviders, type TenantProvider } from '../oidc/provider.ts';
+import * as pages from '../oidc/pages-stand-in.ts';
+
+interface Options {
+  core: Core;
+  publicUrl: string;
+}
+
+type RawRequest = FastifyRequest['raw'] & { originalUrl?: string; body?: unknown };
+
+const tenantOf = (request: FastifyRequest): string => {
+  const t = (request.params as { tenant?: string }).tenant;
+  return t === undefined ? 'default' : t;
+};
+
+export async function oidcRoutes(app: FastifyInstance, opts: Options) {
+  const { core } = opts;
+  const pub = new URL(opts.publicUrl);
+  const providers = new OidcProviders(core, opts.publicUrl, async (tenant, status, title, message) => {
+    // Called inside the provider's handling, without a Fastify request: the stand-in needs none.
+    return pages.renderError({ tenant, locale: 'en', csrfToken: '' }, { status, title: errorTitle(title), message });
+  });
+
+  /** An unknown or disabled tenant: its issuer does not exist. */
+  async function providerOr404(request: FastifyRequest, reply: FastifyReply): Promise<TenantProvider | undefined> {
+    try {
+      return await providers.get(tenantOf(request));
+    } catch (err) {
+      if (err instanceof DomainError && err.code === 'TENANT_UNAVAILABLE') {
+        await reply.code(404).header('cache-control', 'no-store').send({ error: 'invalid_request', error_description: 'Unknown issuer.' });
+        return undefined;
+      }
+      throw err;
+    }
+  }
+
+  async function handOff(request: FastifyRequest, reply: FastifyReply) {
+    const tp = await providerOr404(request, reply);
+    if (!tp) return reply;
+    const raw = request.raw as RawRequest;
+    const url = raw.url ?? '/';
+    const path = url.slice(tp.basePath.length) || '/';
+    // One key set for every issuer and API: the provider's JWKS route answers the key ring's.
+    if (path.split('?')[0] === '/oidc/jwks') return reply.header('cache-control', 'public, max-age=60').send(await core.keys.jwks());
+    raw.originalUrl = url;
+    raw.url = path;
+    // The provider builds its URLs from the request: make them PUBLIC_URL's (provider.proxy is on).
+    raw.headers['x-forwarded-host'] = pub.host;
+    raw.headers['x-forwarded-proto'] = pub.protocol.slice(0, -1);
+    delete raw.headers['x-forwarded-prefix'];
+    reply.hijack();
+    await tp.provider.callback()(raw, reply.raw);
+    return reply;
+  }
+
+  // Introspection and revocation take the service's JWT access tokens: the provider knows them
+  // by their jti (provider.ts), so the form's `token` is read here and handed on as the jti.
+  await app.register(async (inner) => {
+    inner.removeAllContentTypeParsers();
+    inner.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+    inner.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    const byJti = async (request: FastifyRequest, reply: FastifyReply) => {
+      if (typeof request.body === 'string') {
+        const form = new URLSearchParams(request.body);
+        const token = form.get('token');
+        if (token && token.split('.').length === 3) {
+          const jti = await core.accessTokens.verify(token).then((c) => c.jti, () => undefined);
+          // A JWT that is not one of ours (or no longer valid) is an unknown token: inactive, or nothing to revoke.
+          form.set('token', jti ?? 'unknown');
+        }
+        (request.raw as RawRequest).body = form.toString();
+      }
+      return handOff(request, reply);
+    };
+    for (const prefix of ['', '/tenants/:tenant']) {
+      inner.post(`${prefix}/oidc/token/introspection`, { schema: { hide: true } }, byJti);
+      inner.post(`${prefix}/oidc/token/revocation`, { schema: { hide: true } }, byJti);
+    }
+  });
+
+  // The provider reads its own bodies: these routes leave the stream unread.
+  await app.register(async (inner) => {
+    inner.removeAllContentTypeParsers();
+    inner.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
+    for (const prefix of ['', '/tenants/:tenant']) {
+      inner.get(`${prefix}/.well-known/openid-configuration`, { schema: { hide: true } }, handOff);
+      inner.all(`${prefix}/oidc/*`, { schema: { hide: true } }, handOff);
+    }
+  });
+
+  for (const prefix of ['', '/tenants/:tenant']) {
+    app.get(`${prefix}${INTERACTION_PATH}/:uid`, { schema: { hide: true } }, async (request, reply) => {
+      const tp = await providerOr404(request, reply);
+      if (!tp) return reply;
+      return interaction(tp, request, reply, async (details) => {
+        const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales) });
+        const action = `${tp.basePath}${INTERACTION_PATH}/${details.uid}`;
+        if (details.prompt.name === 'login') {
+          return pages.sendPage(reply, pages.renderSignIn(ctx, { action: `${action}/login`, loginHint: str(details.params.login_hint) }));
+        }
+        const client = await tp.provider.Client.find(String(details.params.client_id));
+        const scopes = [...new Set([...(details.prompt.details.missingOIDCScope as string[] | undefined ?? [])])];
+        return pages.sendPage(reply, pages.renderConsent(ctx, { action: `${action}/confirm`, clientName: client?.clientName ?? String(details.params.client_id), scopes }));
+      });
+    });
+
+    app.post(`${prefix}${INTERACTION_PATH}/:uid/login`, { schema: { hide: true } }, async (request, reply) => {
+      const tp = await providerOr404(request, reply);
+      if (!tp) return reply;
+      return interaction(tp, request, reply, async (details) => {
+        const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales) });
+        const body = (request.body ?? {}) as Record<string, unknown>;
+        if (!pages.verifyFormCsrf(request, body.csrf_token)) {
+          return pages.sendPage(reply, pages.renderError(ctx, { status: 403, title: 'Form expired', message: 'Reload the page and try again.' }), 403);
+        }
+        if (details.prompt.name !== 'login') return reply.redirect(`${tp.basePath}${INTERACTION_PATH}/${details.uid}`, 303);
+        const identifier = str(body.login) ?? '';
+        const password = str(body.password) ?? '';
+        const action = `${tp.basePath}${INTERACTION_PATH}/${details.uid}/login`;
+        let user;
+        try {
+          const client = await core.clients.identify(tp.tenant, String(details.params.client_id));
+          const outcome = await core.signIn.start({
+            tenant: tp.tenant.name === 'default' ? undefined : tp.tenant.name,
+            factor: { method: 'password', by: identifier.includes('@') ? 'email' : 'username', identifier, password },
+            issue: { kind: 'identity' }, client, continuable: false,
+          });
+          if (outcome.status !== 'completed') throw new DomainError('SIGN_IN_PENDING', 'The sign-in waits on a step.');
+          user = outcome.user;
+        } catch (err) {
+          const message = pages.signInErrorMessage(ctx, err);
+          if (message === undefined) throw err;
+          const status = err instanceof DomainError && err.code === 'RATE_LIMITED' ? 429 : 400;
+          return pages.sendPage(reply, pages.renderSignIn(ctx, { action, error: message, loginHint: identifier }), status);
+        }
+        const to = await tp.provider.interactionResult(request.raw, reply.raw, { login: { accountId: user.id } }, { mergeWithLastSubmission: false });
+        return reply.redirect(to, 303);
+      });
+    });
+
+    app.post(`${prefix}${INTERACTION_PATH}/:uid/confirm`, { schema: { hide: true } }, async (request, reply) => {
+      const tp = await providerOr404(request, reply);
+      if (!tp) return reply;
+      return interaction(tp, request, reply, async (details) => {
+        const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales) });
+        const body = (request.body ?? {}) as Record<string, unknown>;
+        if (!pages.verifyFormCsrf(request, body.csrf_token)) {
+          return pages.sendPage(reply, pages.renderError(ctx, { status: 403, title: 'Form expired', message: 'Reload the page and try again.' }), 403);
+        }
+        if (details.prompt.name !== 'consent' || !details.session?.accountId) return reply.redirect(`${tp.basePath}${INTERACTION_PATH}/${details.uid}`, 303);
+        if (body.decision !== 'allow') {
+          const to = await tp.provider.interactionResult(request.raw, reply.raw, { error: 'access_denied', error_description: 'The user did not allow access.' }, { mergeWithLastSubmission: false });
+          return reply.redirect(to, 303);
+        }
+        const grantId = await grantFor(tp, details);
+        const to = await tp.provider.interactionResult(request.raw, reply.raw, { consent: { grantId } }, { mergeWithLastSubmission: true });
+        return reply.redirect(to, 303);
+      });
+    });
+  }
+
+  type Details = Awaited<ReturnType<TenantProvider['provider']['interactionDetails']>>;
+
+  /** Runs `fn` on the interaction of this browser, or shows an error page when there is none (expired, another browser's). */
+  async function interaction(tp: TenantProvider, request: FastifyRequest, reply: FastifyReply, fn: (details: Details) => Promise<FastifyReply>) {
+    let details: Details;
+    try {
+      details = await tp.provider.interactionDetails(request.raw, reply.raw);
+    } catch {
+      const ctx = await pages.pageContext(core, request, { tenant: tp.tenant });
+      return pages.sendPage(reply, pages.renderError(ctx, { status: 400, title: 'Sign-in expired', message: 'This sign-in has expired or was started in another browser. Go back to the application and start again.' }), 400);
+    }
+    if (details.uid !== (request.params as { uid: string }).uid) {
+      const ctx = await pages.pageContext(core, request, { tenant: tp.tenant });
+      return pages.sendPage(reply, pages.renderError(ctx, { status: 400, title: 'Sign-in expired', message: 'This sign-in has expired or was started in another browser. Go back to the application and start again.' }), 400);
+    }
+    return fn(details);
+  }
+}
+
+/** The grant of the consent: the existing one of the interaction, or a new one, with what the prompt found missing. */
+async function grantFor(tp: TenantProvider, details: Awaited<ReturnType<TenantProvider['provider']['interactionDetails']>>): Promise<string> {
+  const { Grant } = tp.provider;
+  const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+  const grant = (details.grantId ? await Grant.find(details.grantId) : undefined)
+    ?? new Grant({ accountId: details.session!.accountId, clientId: String(details.params.client_id) });
+  if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+  if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+  return grant.save();
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+function errorTitle(code: string): string {
+  switch (code) {
+    case 'invalid_redirect_uri': return 'Unknown return address';
+    case 'invalid_client': return 'Unknown application';
+    default: return 'The request could not be completed';
+  }
+}
+
+export type { Tenant };
