@@ -236,6 +236,8 @@ for (const { engine, skip } of engines) {
       const short = await b.go('POST', '/account/signup/', { csrf_token: token, username: 'carol', password1: 'short', password2: 'short' });
       assertPage(short, 400);
       assert.match(short.body, /id="f-password1"[^>]*aria-invalid="true" aria-describedby="f-password1-error"/);
+      assert.match(short.body, /id="f-password1"[^>]*autofocus/, 'the focus is on the field to fix');
+      assert.doesNotMatch(short.body, /id="f-username"[^>]*autofocus/);
       const badEmail = await b.go('POST', '/account/signup/', { csrf_token: token, username: 'carol', email: 'not-an-address', password1: PW, password2: PW });
       assertPage(badEmail, 400);
       assert.match(badEmail.body, /id="f-email-error"/);

@@ -26,6 +26,9 @@ function field(f: FieldSpec, errors: FieldMessages = {}): SafeHtml {
 ${errs.length ? html`<p class="field-error" id="${described}">${errs.join(' ')}</p>` : ''}`;
 }
 
+/** The field that takes the focus: the first one with a message, else the first. */
+const focusOf = (fields: FieldMessages, order: readonly string[]) => order.find((n) => (fields[n] ?? []).length > 0) ?? order[0];
+
 const csrfField = (ctx: PageContext) => html`<input type="hidden" name="csrf_token" value="${ctx.csrfToken}">`;
 const alert = (message: string | undefined) => (message ? html`<p class="alert" role="alert">${message}</p>` : '');
 const notice = (message: string) => html`<p class="notice" role="status">${message}</p>`;
@@ -110,11 +113,12 @@ export interface SignUpView {
 
 export function renderSignUp(ctx: PageContext, v: SignUpView): string {
   const f = v.fields ?? {};
+  const focus = focusOf(f, ['username', 'email', 'password1', 'password2']);
   return layout(ctx, ctx.t('signUpTitle'), html`${alert(v.error)}<form method="post" action="${v.action}" novalidate>${csrfField(ctx)}
-${field({ name: 'username', label: ctx.t('username'), autocomplete: 'username', value: v.values?.username, autofocus: true }, f)}
-${field({ name: 'email', label: ctx.t('emailOptional'), type: 'email', autocomplete: 'email', value: v.values?.email, required: false }, f)}
-${field({ name: 'password1', label: ctx.t('password'), type: 'password', autocomplete: 'new-password' }, f)}
-${field({ name: 'password2', label: ctx.t('passwordAgain'), type: 'password', autocomplete: 'new-password' }, f)}
+${field({ name: 'username', label: ctx.t('username'), autocomplete: 'username', value: v.values?.username, autofocus: focus === 'username' }, f)}
+${field({ name: 'email', label: ctx.t('emailOptional'), type: 'email', autocomplete: 'email', value: v.values?.email, required: false, autofocus: focus === 'email' }, f)}
+${field({ name: 'password1', label: ctx.t('password'), type: 'password', autocomplete: 'new-password', autofocus: focus === 'password1' }, f)}
+${field({ name: 'password2', label: ctx.t('passwordAgain'), type: 'password', autocomplete: 'new-password', autofocus: focus === 'password2' }, f)}
 <button type="submit">${ctx.t('signUpButton')}</button></form>
 <ul class="links"><li><a href="${url(ctx, 'login/')}">${ctx.t('haveAccountLink')}</a></li></ul>`);
 }
@@ -135,9 +139,10 @@ ${field({ name: 'email', label: ctx.t('email'), type: 'email', autocomplete: 'em
 
 export function renderReset(ctx: PageContext, v: { action: string; error?: string; fields?: FieldMessages }): string {
   const f = v.fields ?? {};
+  const focus = focusOf(f, ['new_password1', 'new_password2']);
   return layout(ctx, ctx.t('resetTitle'), html`<p>${ctx.t('resetIntro')}</p>${alert(v.error)}
 <form method="post" action="${v.action}" novalidate>${csrfField(ctx)}
-${field({ name: 'new_password1', label: ctx.t('newPassword'), type: 'password', autocomplete: 'new-password', autofocus: true }, f)}
-${field({ name: 'new_password2', label: ctx.t('newPasswordAgain'), type: 'password', autocomplete: 'new-password' }, f)}
+${field({ name: 'new_password1', label: ctx.t('newPassword'), type: 'password', autocomplete: 'new-password', autofocus: focus === 'new_password1' }, f)}
+${field({ name: 'new_password2', label: ctx.t('newPasswordAgain'), type: 'password', autocomplete: 'new-password', autofocus: focus === 'new_password2' }, f)}
 <button type="submit">${ctx.t('resetButton')}</button></form>`);
 }
