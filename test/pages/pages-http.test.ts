@@ -127,7 +127,9 @@ for (const { engine, skip } of engines) {
       const def = await b.go('GET', '/account/login/');
       assert.doesNotMatch(def.body, /<img|Acme/);
       assert.match((await b.go('GET', '/account/style.css')).body, /--accent:#1f5fbf/);
-      assertPage(await b.go('GET', '/tenants/nope/account/login/'), 404, /not available/);
+      const nope = await b.go('GET', '/tenants/nope/account/login/');
+      assertPage(nope, 404, /not available/);
+      assert.match(nope.body, /<title>This sign-in page is not available – Latchkey<\/title>/, 'not drawn as the default tenant');
       assert.equal((await b.go('GET', '/tenants/nope/account/style.css')).statusCode, 404);
     });
 

@@ -50,7 +50,8 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
     try {
       ctx = await contextOf(request);
     } catch {
-      ctx = await pageContext(core, request, { tenant: undefined, reply });
+      // No tenant to draw for: a neutral frame, not the default tenant's name and logo.
+      ctx = { ...(await pageContext(core, request, { tenant: undefined, reply })), theme: { displayName: 'Latchkey', logoUrl: '', accent: '' } };
       if (c.kind === 'domain' && c.error.code === 'TENANT_UNAVAILABLE') {
         return sendPage(reply, renderError(ctx, { status: 404, title: ctx.t('tenantUnavailableTitle'), message: ctx.t('tenantUnavailable'), link: false }), 404);
       }
