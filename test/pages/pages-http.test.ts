@@ -108,6 +108,7 @@ for (const { engine, skip } of engines) {
         assertPage(await b.go('GET', `${prefix}/account/logout/`), 200, /Sign out/);
         assertPage(await b.go('GET', `${prefix}/account/verify-email/?key=nonsense`), 400, /did not work/);
         assertPage(await b.go('GET', `${prefix}/account/reset-password/`), 400, /incomplete/);
+        assertPage(await b.go('GET', `${prefix}/account/no-such-page/`), 404, /Page not found/);
         const signedOut = await b.go('GET', `${prefix}/account/`);
         assert.deepEqual([signedOut.statusCode, signedOut.headers.location], [303, `${prefix}/account/login/`]);
         assert.match(String(b.jar.get('latchkey_form')?.value), /^[\w-]{43}$/, 'the form cookie is set before any session');

@@ -87,6 +87,12 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
         .header('x-content-type-options', 'nosniff').send(stylesheet(settings.accent_color));
     });
 
+    // Any other address under the pages is a page too, not the APIs' JSON 404.
+    app.get(p('*'), { schema: { hide: true } }, async (request, reply) => {
+      const ctx = await contextOf(request);
+      return sendPage(reply, renderError(ctx, { status: 404, title: ctx.t('notFoundTitle'), message: ctx.t('notFound') }), 404);
+    });
+
     // The standalone sign-in: a Latchkey cookie session (sessionid + csrftoken, as REST-auth's login sets them).
     app.get(p('login/'), { schema: { hide: true } }, async (request, reply) => {
       const ctx = await contextOf(request);
