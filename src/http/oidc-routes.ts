@@ -5,12 +5,15 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type Core, type Tenant } from '../core/index.ts';
 import { INTERACTION_PATH, OidcProviders, type TenantProvider } from '../oidc/provider.ts';
-import * as pages from '../oidc/pages-stand-in.ts';
+import * as pages from './pages/index.ts';
 
 interface Options {
   core: Core;
   publicUrl: string;
 }
+
+/** The sign-in and consent forms end in a redirect to the client: no `form-action 'self'` (layout.ts). */
+const ANY = { formAction: 'any' } as const;
 
 type RawRequest = FastifyRequest['raw'] & { originalUrl?: string; body?: unknown };
 
@@ -22,9 +25,12 @@ const tenantOf = (request: FastifyRequest): string => {
 export async function oidcRoutes(app: FastifyInstance, opts: Options) {
   const { core } = opts;
   const pub = new URL(opts.publicUrl);
-  const providers = new OidcProviders(core, opts.publicUrl, async (tenant, status, title, message) => {
-    // Called inside the provider's handling, without a Fastify request: the stand-in needs none.
-    return pages.renderError({ tenant, locale: 'en', csrfToken: '' }, { status, title: errorTitle(title), message });
+  const providers = new OidcProviders(core, opts.publicUrl, async (tenant, status, title, message, headers) => {
+    // Drawn inside the provider's own handling (no Fastify request): a page without a form needs
+    // no form cookie, so none is set.
+    const request = { headers, cookies: {} } as unknown as FastifyRequest;
+    const ctx = await pages.pageContext(core, request, { tenant, reply: { setCookie: () => undefined } as unknown as FastifyReply });
+    return pages.renderError(ctx, { status, title: errorTitle(title), message });
   });
 
   /** An unknown or disabled tenant: its issuer does not exist. */
@@ -102,11 +108,11 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
         const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales) });
         const action = `${tp.basePath}${INTERACTION_PATH}/${details.uid}`;
         if (details.prompt.name === 'login') {
-          return pages.sendPage(reply, pages.renderSignIn(ctx, { action: `${action}/login`, loginHint: str(details.params.login_hint) }));
+          return pages.sendPage(reply, pages.renderSignIn(ctx, { action: `${action}/login`, loginHint: str(details.params.login_hint) }), 200, ANY);
         }
         const client = await tp.provider.Client.find(String(details.params.client_id));
         const scopes = [...new Set([...(details.prompt.details.missingOIDCScope as string[] | undefined ?? [])])];
-        return pages.sendPage(reply, pages.renderConsent(ctx, { action: `${action}/confirm`, clientName: client?.clientName ?? String(details.params.client_id), scopes }));
+        return pages.sendPage(reply, pages.renderConsent(ctx, { action: `${action}/confirm`, clientName: client?.clientName ?? String(details.params.client_id), scopes }), 200, ANY);
       });
     });
 
@@ -137,7 +143,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
           const message = pages.signInErrorMessage(ctx, err);
           if (message === undefined) throw err;
           const status = err instanceof DomainError && err.code === 'RATE_LIMITED' ? 429 : 400;
-          return pages.sendPage(reply, pages.renderSignIn(ctx, { action, error: message, loginHint: identifier }), status);
+          return pages.sendPage(reply, pages.renderSignIn(ctx, { action, error: message, loginHint: identifier }), status, ANY);
         }
         const to = await tp.provider.interactionResult(request.raw, reply.raw, { login: { accountId: user.id } }, { mergeWithLastSubmission: false });
         return reply.redirect(to, 303);

@@ -52,7 +52,7 @@ export class OidcProviders {
   private readonly publicUrl: string;
   private readonly cache = new Map<string, { version: string; built: Promise<TenantProvider> }>();
   /** Renders the provider's own error pages (a wrong redirect URI, a bad request before one is known). */
-  private readonly renderError: (tenant: Tenant, status: number, title: string, message: string) => Promise<string>;
+  private readonly renderError: (tenant: Tenant, status: number, title: string, message: string, headers: Record<string, unknown>) => Promise<string>;
 
   constructor(core: Core, publicUrl: string, renderError: OidcProviders['renderError']) {
     this.core = core;
@@ -173,7 +173,7 @@ export class OidcProviders {
       renderError: async (ctx, out) => {
         const status = ctx.status >= 400 ? ctx.status : 400;
         ctx.type = 'html';
-        ctx.body = await renderError(tenant, status, String(out.error), String(out.error_description ?? 'The request could not be completed.'));
+        ctx.body = await renderError(tenant, status, String(out.error), String(out.error_description ?? 'The request could not be completed.'), ctx.req.headers);
       },
     });
     // The issuer is PUBLIC_URL: the mount hands the provider the public host and scheme.

@@ -9,29 +9,7 @@ import * as oc from 'openid-client';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { engines } from '../helpers/engines.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
-import { Browser, formOf, oidcApp, PASSWORD, REDIRECT, type OidcApp } from './support.ts';
-
-/** Signs in through the pages as a browser would and answers the callback URL the provider redirected to. */
-export async function codeFlow(app: OidcApp, config: oc.Configuration, opts: { scope: string; username: string; browser?: Browser; extra?: Record<string, string> }) {
-  const verifier = oc.randomPKCECodeVerifier();
-  const state = oc.randomState();
-  const url = oc.buildAuthorizationUrl(config, {
-    redirect_uri: REDIRECT, scope: opts.scope, state, code_challenge: await oc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...opts.extra,
-  });
-  const browser = opts.browser ?? new Browser();
-  let page = await browser.follow(url.href, app.base);
-  if (page.status === 200 && page.text.includes('name="password"')) {
-    const form = formOf(page);
-    noteSecret(PASSWORD);
-    page = await browser.follow(form.action, app.base, { form: { ...form.fields, login: opts.username, password: PASSWORD } });
-  }
-  if (page.status === 200 && page.text.includes('name="decision"')) {
-    const form = formOf(page);
-    page = await browser.follow(form.action, app.base, { form: { ...form.fields, decision: 'allow' } });
-  }
-  assert.ok(page.location?.startsWith(REDIRECT), `expected the callback, got ${page.status} ${page.location} ${page.text.slice(0, 300)}`);
-  return { callback: new URL(page.location!), verifier, state, browser };
-}
+import { Browser, codeFlow, formOf, oidcApp, PASSWORD, REDIRECT, type OidcApp } from './support.ts';
 
 for (const { engine, skip } of engines) {
   describe(`openid-client against the provider (${engine.name})`, { skip }, () => {
@@ -114,6 +92,14 @@ for (const { engine, skip } of engines) {
       const refused = await b.follow(form.action, app.base, { form: { ...form.fields, login: 'riley', password: PASSWORD } });
       assert.equal(refused.status, 400);
       assert.match(refused.text, /role="alert"/);
+      // The existing APIs' tokens carry their tenant's issuer too, and stay accepted.
+      noteSecret(PASSWORD);
+      const v1 = await app.t.request({ method: 'POST', url: '/api/token', headers: { 'x-tenant': 'acme' }, payload: { username: 'ana', password: PASSWORD } });
+      assert.equal(v1.statusCode, 200, v1.body);
+      noteSecret(v1.json().access);
+      assert.equal(decodeJwt(v1.json().access).iss, `${app.base}/tenants/acme`);
+      const me = await app.t.request({ method: 'GET', url: '/api/v2/users/me', headers: { 'x-tenant': 'acme', authorization: `Bearer ${v1.json().access}` } });
+      assert.equal(me.statusCode, 200, me.body);
       // An unknown tenant has no issuer.
       assert.equal((await fetch(`${app.base}/tenants/nosuch/.well-known/openid-configuration`)).status, 404);
     });

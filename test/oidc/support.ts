@@ -2,6 +2,8 @@
 // PUBLIC_URL (so the issuer, discovery and redirects are real URLs a relying party can follow),
 // a tenant's client registered over /api/clients/, and a browser without JavaScript: fetch with
 // a cookie jar that follows redirects by hand and submits the page's form as typed.
+import assert from 'node:assert/strict';
+import * as oc from 'openid-client';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { OPERATOR } from '../../src/core/index.ts';
 import type { Engine } from '../helpers/engines.ts';
@@ -116,3 +118,26 @@ export function formOf(page: { text: string; url: string }): { action: string; f
   }
   return { action: new URL(m[1]!.replace(/&amp;/g, '&'), page.url).href, fields };
 }
+
+/** Signs in through the pages as a browser would and answers the callback URL the provider redirected to. */
+export async function codeFlow(app: OidcApp, config: oc.Configuration, opts: { scope: string; username: string; browser?: Browser; extra?: Record<string, string> }) {
+  const verifier = oc.randomPKCECodeVerifier();
+  const state = oc.randomState();
+  const url = oc.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT, scope: opts.scope, state, code_challenge: await oc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...opts.extra,
+  });
+  const browser = opts.browser ?? new Browser();
+  let page = await browser.follow(url.href, app.base);
+  if (page.status === 200 && page.text.includes('name="password"')) {
+    const form = formOf(page);
+    noteSecret(PASSWORD);
+    page = await browser.follow(form.action, app.base, { form: { ...form.fields, login: opts.username, password: PASSWORD } });
+  }
+  if (page.status === 200 && page.text.includes('name="decision"')) {
+    const form = formOf(page);
+    page = await browser.follow(form.action, app.base, { form: { ...form.fields, decision: 'allow' } });
+  }
+  assert.ok(page.location?.startsWith(REDIRECT), `expected the callback, got ${page.status} ${page.location} ${page.text.slice(0, 300)}`);
+  return { callback: new URL(page.location!), verifier, state, browser };
+}
+
