@@ -142,13 +142,13 @@ describe('hosted pages in a real browser [sqlite]', { skip, timeout: 180_000 }, 
       assert.equal(await page.locator('h1').innerText(), 'Check your e-mail');
       await record(page, 'forgot-password-sent');
       const message = await smtp.next('wile@acme.test');
-      const link = message.text.match(/(http:\/\/127\.0\.0\.1:\d+\/account\/reset-password\/\?uid=[^\s"<]+)/)?.[1];
+      const link = message.text.match(/(http:\/\/127\.0\.0\.1:\d+\/tenants\/acme\/account\/reset-password\/\?uid=[^\s"<]+)/)?.[1];
       assert.ok(link, 'the message has the reset link');
       const token = new URL(link).searchParams.get('token')!;
       noteSecret(token);
       const landed = await page.goto(link);
       assert.equal(landed!.status(), 200);
-      assert.equal(page.url(), `${base}/account/reset-password/`, 'the form is at a URL without the token');
+      assert.equal(page.url(), `${base}/tenants/acme/account/reset-password/`, 'the tenant\'s own page, at a URL without the token');
       assert.ok(!(await page.content()).includes(token), 'nor is the token in the page');
       await record(page, 'reset-password');
       await page.getByLabel('New password', { exact: true }).fill(NEW_PW);

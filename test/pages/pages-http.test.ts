@@ -272,6 +272,7 @@ for (const { engine, skip } of engines) {
       const token = await b.token('/tenants/acme/account/signup/');
       assertPage(await b.go('POST', '/tenants/acme/account/signup/', { csrf_token: token, username: 'erin', email: 'erin@acme.test', password1: PW, password2: PW }), 201);
       const link = await mail.linkTo('erin@acme.test', '/account/verify-email/?key=');
+      assert.ok(link.startsWith('/tenants/acme/account/verify-email/'), 'the link opens the tenant\'s own pages');
       noteSecret(new URL(link, 'http://x').searchParams.get('key'));
       const acme = await t.core.tenants.resolve('acme');
       assert.equal((await b.go('HEAD', link)).statusCode, 200);
@@ -304,7 +305,8 @@ for (const { engine, skip } of engines) {
       const token = await b.token('/tenants/acme/account/password/forgot/');
       const sentBefore = mail.sent.filter((x) => x.to === 'bob@acme.test').length;
       assertPage(await b.go('POST', '/tenants/acme/account/password/forgot/', { csrf_token: token, email: 'bob@acme.test' }), 200);
-      const link = await mail.linkTo('bob@acme.test', '/account/reset-password/?uid=', sentBefore);
+      // The link opens the tenant's own pages.
+      const link = await mail.linkTo('bob@acme.test', '/tenants/acme/account/reset-password/?uid=', sentBefore);
       const resetToken = new URL(link, 'http://x').searchParams.get('token')!;
       noteSecret(resetToken);
       const landed = await b.go('GET', link);
@@ -313,7 +315,7 @@ for (const { engine, skip } of engines) {
       assert.equal(location, new URL(link, 'http://x').pathname, 'redirected to the same path without the query');
       assert.equal(landed.headers['referrer-policy'], 'no-referrer');
       const set = String(landed.headers['set-cookie']);
-      assert.match(set, /latchkey_reset=[^;]+; Max-Age=3600; Path=\/account\/reset-password\/; HttpOnly; SameSite=Lax/);
+      assert.match(set, /latchkey_reset=[^;]+; Max-Age=3600; Path=\/tenants\/acme\/account\/reset-password\/; HttpOnly; SameSite=Lax/);
       const form = await b.go('GET', location);
       assertPage(form, 200, /Choose a new password/);
       assert.ok(!form.body.includes(resetToken), 'the token is not in the page');

@@ -4,6 +4,7 @@ import type { Repos, Store } from '../store.ts';
 import type { Clock } from '../clock.ts';
 import { fieldError, validationError } from '../errors.ts';
 import { verificationMessage } from '../mail/messages.ts';
+import { tenantIssuer } from '../tokens/access-tokens.ts';
 import { randomToken, sha256 } from '../secrets.ts';
 import type { TenantsService } from '../tenants/tenants-service.ts';
 import type { Tenant, User } from '../types.ts';
@@ -33,7 +34,8 @@ export class EmailVerification {
 
   /** The verification message of `address` with `key`. */
   message(tenant: Tenant, user: User, email: string, key: string) {
-    return verificationMessage(this.d.publicUrl, tenant.displayName, email, user.username, key);
+    // The link opens the tenant's own pages (its issuer's /account/...), in its theme.
+    return verificationMessage(tenantIssuer(this.d.publicUrl, tenant.name), tenant.displayName, email, user.username, key);
   }
 
   /**

@@ -5,6 +5,7 @@ import type { LoginThrottle } from '../credentials/login-throttle.ts';
 import type { Passwords } from '../credentials/passwords.ts';
 import { DomainError, FieldErrorBag, fieldError, validationError } from '../errors.ts';
 import { resetMessage } from '../mail/messages.ts';
+import { tenantIssuer } from '../tokens/access-tokens.ts';
 import { isUuid, randomToken, sha256 } from '../secrets.ts';
 import type { SettingsService } from '../settings/settings-service.ts';
 import type { TenantsService } from '../tenants/tenants-service.ts';
@@ -56,7 +57,7 @@ export class PasswordReset {
           token_hash: resetTokenHash(token, user), purpose: 'reset', user_pk: user.pk, email_pk: null, created_at: now,
           expires_at: now + settings.password_reset_timeout * 1000, used_at: null,
         }));
-        await this.d.outbox.send(resetMessage(this.d.publicUrl, tenant.displayName, addr, user.username, user.id, token, settings.password_reset_timeout));
+        await this.d.outbox.send(resetMessage(tenantIssuer(this.d.publicUrl, tenant.name), tenant.displayName, addr, user.username, user.id, token, settings.password_reset_timeout));
       }
     });
   }

@@ -12,8 +12,8 @@ function compose(to: string, tenantTitle: string, subject: string, lines: string
   return { to, subject: `[${tenantTitle}] ${subject}`, text, html };
 }
 
-export function verificationMessage(publicUrl: string, tenantTitle: string, to: string, username: string, key: string): MailMessage {
-  const url = `${publicUrl}/account/verify-email/?key=${encodeURIComponent(key)}`;
+export function verificationMessage(baseUrl: string, tenantTitle: string, to: string, username: string, key: string): MailMessage {
+  const url = `${baseUrl}/account/verify-email/?key=${encodeURIComponent(key)}`;
   return compose(to, tenantTitle, 'Please confirm your e-mail address', [
     `Hello ${username},`,
     `please confirm that ${to} is your e-mail address by following the link below.`,
@@ -27,8 +27,8 @@ export function duration(seconds: number): string {
   return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
 
-export function resetMessage(publicUrl: string, tenantTitle: string, to: string, username: string, uid: string, token: string, lifetimeSeconds: number): MailMessage {
-  const url = `${publicUrl}/account/reset-password/?uid=${encodeURIComponent(uid)}&token=${encodeURIComponent(token)}`;
+export function resetMessage(baseUrl: string, tenantTitle: string, to: string, username: string, uid: string, token: string, lifetimeSeconds: number): MailMessage {
+  const url = `${baseUrl}/account/reset-password/?uid=${encodeURIComponent(uid)}&token=${encodeURIComponent(token)}`;
   return compose(to, tenantTitle, 'Password reset', [
     `Hello ${username},`,
     `someone asked to reset the password of your account. The link below works once, within ${duration(lifetimeSeconds)}.`,
