@@ -40,9 +40,10 @@ export function safeLogger(logger: FastifyServerOptions['logger']): FastifyServe
 export function warnOfUntrustedProxy(app: FastifyInstance, trustProxy: boolean): void {
   if (trustProxy) return;
   let warned = false;
-  app.addHook('onRequest', async (request) => {
-    if (warned || request.headers['x-forwarded-for'] === undefined) return;
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (warned || request.headers['x-forwarded-for'] === undefined) return done();
     warned = true;
     request.log.warn('requests arrive with X-Forwarded-For but TRUST_PROXY is off: every client behind that proxy counts as the proxy\'s one address for the per-address sign-in limits, so they trip them together. Set TRUST_PROXY=1 when a proxy you control sets the header (and strips what clients send).');
+    done();
   });
 }

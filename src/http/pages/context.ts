@@ -42,8 +42,9 @@ const replies = new WeakMap<FastifyRequest, { reply: FastifyReply; secure: boole
  */
 export function rememberReplies(app: FastifyInstance, publicUrl: string): void {
   const secure = publicUrl.startsWith('https:');
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     replies.set(request, { reply, secure });
+    done();
   });
 }
 

@@ -2,7 +2,7 @@
 // credential) must never be kept by a cache, the browser's included (RFC 6749 §5.1, RFC 9700
 // §4.14.2). A route says so once, with `config: { credentialAnswer: true }`; this hook sets the
 // headers on every answer of that route, refusals too, so no endpoint can forget one of them.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onSendHookHandler } from 'fastify';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -12,11 +12,14 @@ declare module 'fastify' {
 }
 
 export function neverCacheCredentialAnswers(app: FastifyInstance): void {
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (request.routeOptions.config?.credentialAnswer) {
-      reply.header('cache-control', 'no-store');
-      reply.header('pragma', 'no-cache');
-    }
-    return payload;
+  // A hook on those routes alone (added as each is declared), so other answers pay nothing.
+  const noStore: onSendHookHandler = (_request, reply, payload, done) => {
+    reply.header('cache-control', 'no-store');
+    reply.header('pragma', 'no-cache');
+    done(null, payload);
+  };
+  app.addHook('onRoute', (route) => {
+    if (!route.config?.credentialAnswer) return;
+    route.onSend = route.onSend === undefined ? [noStore] : [...(Array.isArray(route.onSend) ? route.onSend : [route.onSend]), noStore];
   });
 }
