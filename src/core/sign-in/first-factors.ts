@@ -1,6 +1,7 @@
 // First factors: how a sign-in finds the account and proves the person holds it. Each is a
 // strategy (kratos' word): the flow asks it for a proof and never looks inside. An upstream
 // identity, a passkey or an e-mailed code will each be one more entry in FirstFactors.
+import crypto from 'node:crypto';
 import type { Store } from '../store.ts';
 import type { RequestOrigin } from '../audit/audit-log.ts';
 import type { LoginThrottle } from '../credentials/login-throttle.ts';
@@ -34,10 +35,24 @@ export type FirstFactors = { [M in FirstFactorInput['method']]: FirstFactor<Extr
 
 /**
  * The password. Exactly one hash verification runs whether or not the user exists, has a
- * password or is active, so neither answer nor time tells them apart. The attempt is counted
+ * password or is active, so neither answer nor time tells them apart (see decoyCheck). The attempt is counted
  * (committed) before the hash, so parallel guesses count; success restarts the count.
  */
 export function passwordFactor(d: { store: Store; hasher: PasswordHasher; throttle: LoginThrottle; origin: () => RequestOrigin | undefined }): FirstFactor<Extract<FirstFactorInput, { method: 'password' }>> {
+  /**
+   * The one verification of a name with no password to check: against the stored hash of an
+   * account of the tenant that the name picks (always the same one for the same name), whose
+   * result is thrown away. An unknown name then costs what an account of the tenant costs, in its
+   * scheme (imported hashes are slower or faster than argon2id), so neither the time of one
+   * attempt nor of many at one name tells an unknown name from an imported account; a tenant
+   * with no passwords at all gets the argon2id dummy.
+   */
+  const decoyCheck = async (tenantPk: number, name: string, password: string): Promise<void> => {
+    const pick = crypto.hash('sha256', `${tenantPk}\n${name.normalize('NFKC').toLowerCase()}`, 'buffer').readUInt32BE(0) / 2 ** 32;
+    const decoy = await d.store.read.users.passwordHashAt(tenantPk, pick);
+    if (decoy) await d.hasher.verify(decoy, password);
+    else await d.hasher.verifyDummy(password);
+  };
   return {
     method: 'password',
     async prove(tenant, input) {
@@ -57,7 +72,7 @@ export function passwordFactor(d: { store: Store; hasher: PasswordHasher; thrott
         throw invalidCredentials();
       };
       if (!user || !user.passwordHash) {
-        await d.hasher.verifyDummy(input.password.slice(0, MAX_PASSWORD_BYTES));
+        await decoyCheck(tenant.pk, name, input.password.slice(0, MAX_PASSWORD_BYTES));
         return fail(user?.pk ?? null, user ? 'no_password' : 'unknown_user');
       }
       const stored = user.passwordHash;

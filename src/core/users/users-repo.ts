@@ -18,6 +18,12 @@ export interface UsersRepo {
   /** A tenant's users by pk; with `onlyPk`, that one user alone (or none). */
   list(tenantPk: number, page: PageRequest, onlyPk?: number): Promise<Page<User>>;
   countSuperusers(tenantPk: number): Promise<number>;
+  /**
+   * The stored password hash of the first user of the tenant at or after `fraction` (0 to 1) of
+   * its range of pks, wrapping round; undefined when no user of the tenant has one. For the
+   * sign-in's decoy check of an unknown name (first-factors.ts).
+   */
+  passwordHashAt(tenantPk: number, fraction: number): Promise<string | undefined>;
   /** Answers the new user's pk; a taken username is a conflict (Store.isConflict). */
   insert(u: NewUser): Promise<number>;
   /** Sets the fields named (undefined ones are kept). */

@@ -76,6 +76,16 @@ export function usersRepo(db: Kysely<DB>, engine: Engine): UsersRepo {
       const rows = await q.orderBy('users.pk').limit(page.limit).offset(page.offset).execute();
       return { count: Number(n), items: rows.map(toUser) };
     },
+    async passwordHashAt(tenantPk: number, fraction: number): Promise<string | undefined> {
+      const range = await db.selectFrom('users').where('tenant_pk', '=', tenantPk).where('password_hash', 'is not', null)
+        .select((eb) => [eb.fn.min<number>('pk').as('lo'), eb.fn.max<number>('pk').as('hi')]).executeTakeFirst();
+      if (!range || range.lo === null || range.hi === null) return undefined;
+      const lo = Number(range.lo);
+      const at = lo + Math.floor(Math.min(Math.max(fraction, 0), 0.999999) * (Number(range.hi) - lo + 1));
+      const row = await db.selectFrom('users').select('password_hash').where('tenant_pk', '=', tenantPk).where('password_hash', 'is not', null)
+        .where('pk', '>=', at).orderBy('pk').limit(1).executeTakeFirst();
+      return row?.password_hash ?? undefined;
+    },
     async countSuperusers(tenantPk: number): Promise<number> {
       const [{ n }] = await db
         .selectFrom('users')
