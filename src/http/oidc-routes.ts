@@ -105,7 +105,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
       const tp = await providerOr404(request, reply);
       if (!tp) return reply;
       return interaction(tp, request, reply, async (details) => {
-        const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales) });
+        const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales), reply });
         const action = `${tp.basePath}${INTERACTION_PATH}/${details.uid}`;
         if (details.prompt.name === 'login') {
           return pages.sendPage(reply, pages.renderSignIn(ctx, { action: `${action}/login`, loginHint: str(details.params.login_hint) }), 200, ANY);
@@ -120,7 +120,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
       const tp = await providerOr404(request, reply);
       if (!tp) return reply;
       return interaction(tp, request, reply, async (details) => {
-        const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales) });
+        const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales), reply });
         const body = (request.body ?? {}) as Record<string, unknown>;
         if (!pages.verifyFormCsrf(request, body.csrf_token)) {
           return pages.sendPage(reply, pages.renderError(ctx, { status: 403, title: 'Form expired', message: 'Reload the page and try again.' }), 403);
@@ -154,7 +154,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
       const tp = await providerOr404(request, reply);
       if (!tp) return reply;
       return interaction(tp, request, reply, async (details) => {
-        const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales) });
+        const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales), reply });
         const body = (request.body ?? {}) as Record<string, unknown>;
         if (!pages.verifyFormCsrf(request, body.csrf_token)) {
           return pages.sendPage(reply, pages.renderError(ctx, { status: 403, title: 'Form expired', message: 'Reload the page and try again.' }), 403);
@@ -179,11 +179,11 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
     try {
       details = await tp.provider.interactionDetails(request.raw, reply.raw);
     } catch {
-      const ctx = await pages.pageContext(core, request, { tenant: tp.tenant });
+      const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, reply });
       return pages.sendPage(reply, pages.renderError(ctx, { status: 400, title: 'Sign-in expired', message: 'This sign-in has expired or was started in another browser. Go back to the application and start again.' }), 400);
     }
     if (details.uid !== (request.params as { uid: string }).uid) {
-      const ctx = await pages.pageContext(core, request, { tenant: tp.tenant });
+      const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, reply });
       return pages.sendPage(reply, pages.renderError(ctx, { status: 400, title: 'Sign-in expired', message: 'This sign-in has expired or was started in another browser. Go back to the application and start again.' }), 400);
     }
     return fn(details);

@@ -33,19 +33,19 @@ const CSRF_PLAIN = 'latchkey_form';
 const CSRF_HOST = '__Host-latchkey_form';
 const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 
-const replies = new WeakMap<FastifyRequest, { reply: FastifyReply; secure: boolean }>();
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Whether the form cookie must be Secure (PUBLIC_URL is https): set once at the root. */
+    pageCookiesSecure?: boolean;
+  }
+}
 
 /**
- * Remembers each request's reply, for pageContext to set the form cookie on, and whether the
- * cookie must be Secure (PUBLIC_URL is https). Registered at the root, so it sees every route
- * (the OpenID provider's interactions too).
+ * Records, at the root, whether the form cookie must be Secure. (Each caller hands pageContext
+ * its reply: a hook on every request to remember replies cost every request of every API.)
  */
-export function rememberReplies(app: FastifyInstance, publicUrl: string): void {
-  const secure = publicUrl.startsWith('https:');
-  app.addHook('onRequest', (request, reply, done) => {
-    replies.set(request, { reply, secure });
-    done();
-  });
+export function configurePages(app: FastifyInstance, publicUrl: string): void {
+  app.decorate('pageCookiesSecure', publicUrl.startsWith('https:'));
 }
 
 export const tenantPrefix = (tenant: Tenant): string => (tenant.name === 'default' ? '' : `/tenants/${encodeURIComponent(tenant.name)}`);
@@ -60,7 +60,7 @@ function presentedToken(request: FastifyRequest): string | undefined {
 export async function pageContext(
   core: Core,
   request: FastifyRequest,
-  opts: { tenant: Tenant | string | undefined; uiLocales?: string; reply?: FastifyReply },
+  opts: { tenant: Tenant | string | undefined; uiLocales?: string; reply: FastifyReply },
 ): Promise<PageContext> {
   const tenant = typeof opts.tenant === 'object' ? opts.tenant : await core.tenants.resolve(opts.tenant);
   const settings = await core.settings.forTenant(tenant.pk);
@@ -69,11 +69,8 @@ export async function pageContext(
   let csrfToken = presentedToken(request);
   if (!csrfToken) {
     csrfToken = crypto.randomBytes(32).toString('base64url');
-    const known = replies.get(request);
-    const reply = opts.reply ?? known?.reply;
-    if (!reply) throw new Error('pageContext: no reply to set the form cookie on (pass { reply })');
-    const secure = known?.secure ?? request.protocol === 'https';
-    reply.setCookie(secure ? CSRF_HOST : CSRF_PLAIN, csrfToken, { path: '/', httpOnly: true, sameSite: 'lax', secure });
+    const secure = request.server?.pageCookiesSecure ?? request.protocol === 'https';
+    opts.reply.setCookie(secure ? CSRF_HOST : CSRF_PLAIN, csrfToken, { path: '/', httpOnly: true, sameSite: 'lax', secure });
   }
   return {
     tenant, locale, csrfToken, prefix: tenantPrefix(tenant),

@@ -8,7 +8,7 @@
 // The sign-in form posts `login`, `password`, `csrf_token`; the consent form `csrf_token` and
 // `decision` (`allow` | `deny`). signInErrorMessage turns what the sign-in flow threw into the
 // page's words (the same for an unknown account and a wrong password).
-export { pageContext, verifyFormCsrf, rememberReplies, type PageContext, type Theme } from './context.ts';
+export { pageContext, verifyFormCsrf, configurePages, type PageContext, type Theme } from './context.ts';
 export { renderSignIn, renderConsent, renderError, renderSignedOut, type SignInView, type ConsentView, type ErrorView } from './views.ts';
 export { sendPage, pageHeaders, stylesheet } from './layout.ts';
 export { signInErrorMessage } from './messages.ts';

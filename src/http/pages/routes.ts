@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type Core } from '../../core/index.ts';
 import { classify } from '../errors.ts';
 import { clearSessionCookie, setSessionCookies } from '../plugins/session-cookies.ts';
-import { pageContext, rememberReplies, tenantPrefix, verifyFormCsrf, type PageContext } from './context.ts';
+import { configurePages, pageContext, tenantPrefix, verifyFormCsrf, type PageContext } from './context.ts';
 import { sendPage, stylesheet } from './layout.ts';
 import { fieldMessages, signInErrorMessage } from './messages.ts';
 import {
@@ -31,9 +31,9 @@ const tenantParam = (request: FastifyRequest): string | undefined => (request.pa
 /** A return path the standalone sign-in may go on to: a path of this server only. */
 const safeNext = (next: string): string | undefined => (/^\/(?![/\\])[\x21-\x7e]*$/.test(next) && next.length <= 1000 ? next : undefined);
 
-/** The whole plugin, at the root (it remembers each reply for pageContext); the routes are encapsulated. */
+/** The whole plugin, at the root (it records the cookie policy for pageContext); the routes are encapsulated. */
 export async function hostedPages(app: FastifyInstance, opts: Options) {
-  rememberReplies(app, opts.publicUrl);
+  configurePages(app, opts.publicUrl);
   await app.register(pageRoutes, opts);
 }
 (hostedPages as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
@@ -42,13 +42,13 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
   const secure = publicUrl.startsWith('https:');
 
   /** A context for the page's tenant; on an unknown tenant, one for `default` to draw the error with. */
-  const contextOf = (request: FastifyRequest) => pageContext(core, request, { tenant: tenantParam(request) });
+  const contextOf = (request: FastifyRequest, reply: FastifyReply) => pageContext(core, request, { tenant: tenantParam(request), reply });
 
   app.setErrorHandler(async (err, request, reply) => {
     const c = classify(err);
     let ctx: PageContext;
     try {
-      ctx = await contextOf(request);
+      ctx = await contextOf(request, reply);
     } catch {
       // No tenant to draw for: a neutral frame, not the default tenant's name and logo.
       ctx = { ...(await pageContext(core, request, { tenant: undefined, reply })), theme: { displayName: 'Latchkey', logoUrl: '', accent: '' } };
@@ -89,19 +89,19 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
 
     // Any other address under the pages is a page too, not the APIs' JSON 404.
     app.get(p('*'), { schema: { hide: true } }, async (request, reply) => {
-      const ctx = await contextOf(request);
+      const ctx = await contextOf(request, reply);
       return sendPage(reply, renderError(ctx, { status: 404, title: ctx.t('notFoundTitle'), message: ctx.t('notFound') }), 404);
     });
 
     // The standalone sign-in: a Latchkey cookie session (sessionid + csrftoken, as REST-auth's login sets them).
     app.get(p('login/'), { schema: { hide: true } }, async (request, reply) => {
-      const ctx = await contextOf(request);
+      const ctx = await contextOf(request, reply);
       const settings = await core.settings.forTenant(ctx.tenant.pk);
       const next = safeNext(queryParam(request, 'next') ?? '');
       return sendPage(reply, renderSignIn(ctx, { action: at(ctx, 'login/'), signUp: settings.registration_enabled, next }));
     });
     app.post(p('login/'), { schema: { hide: true } }, async (request, reply) => {
-      const ctx = await contextOf(request);
+      const ctx = await contextOf(request, reply);
       const body = request.body;
       if (!verifyFormCsrf(request, str(body, 'csrf_token'))) return csrfRefused(reply, ctx);
       const settings = await core.settings.forTenant(ctx.tenant.pk);
@@ -131,18 +131,18 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
 
     // Who is signed in here (where the standalone sign-in lands).
     app.get(p(''), { schema: { hide: true } }, async (request, reply) => {
-      const ctx = await contextOf(request);
+      const ctx = await contextOf(request, reply);
       const principal = await sessionOf(core, request, ctx);
       if (!principal) return reply.code(303).header('cache-control', 'no-store').redirect(at(ctx, 'login/'), 303);
       return sendPage(reply, renderSignedIn(ctx, { username: principal.user.username }));
     });
 
     app.get(p('logout/'), { schema: { hide: true } }, async (request, reply) => {
-      const ctx = await contextOf(request);
+      const ctx = await contextOf(request, reply);
       return sendPage(reply, renderSignOut(ctx, { action: at(ctx, 'logout/') }));
     });
     app.post(p('logout/'), { schema: { hide: true } }, async (request, reply) => {
-      const ctx = await contextOf(request);
+      const ctx = await contextOf(request, reply);
       if (!verifyFormCsrf(request, str(request.body, 'csrf_token'))) return csrfRefused(reply, ctx);
       const principal = await sessionOf(core, request, ctx);
       if (principal) await core.signOut.signOutWhole(principal);
@@ -152,14 +152,14 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
     });
 
     app.get(p('signup/'), { schema: { hide: true } }, async (request, reply) => {
-      const ctx = await contextOf(request);
+      const ctx = await contextOf(request, reply);
       if (!(await core.settings.forTenant(ctx.tenant.pk)).registration_enabled) {
         return sendPage(reply, renderMessage(ctx, { title: ctx.t('signUpTitle'), message: ctx.t('signUpClosed') }), 403);
       }
       return sendPage(reply, renderSignUp(ctx, { action: at(ctx, 'signup/') }));
     });
     app.post(p('signup/'), { schema: { hide: true } }, async (request, reply) => {
-      const ctx = await contextOf(request);
+      const ctx = await contextOf(request, reply);
       const body = request.body;
       if (!verifyFormCsrf(request, str(body, 'csrf_token'))) return csrfRefused(reply, ctx);
       const input = { username: str(body, 'username').trim(), email: str(body, 'email').trim(), password1: str(body, 'password1'), password2: str(body, 'password2') };
@@ -194,7 +194,7 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
         querystring: { type: 'object', additionalProperties: true, properties: { key: { type: 'string', description: 'The key from the message' } } },
       },
       handler: async (request, reply) => {
-        const ctx = await contextOf(request);
+        const ctx = await contextOf(request, reply);
         // HEAD (a link checker, a mail scanner asking about the page) verifies nothing.
         if (request.method === 'HEAD') return sendPage(reply, renderMessage(ctx, { title: ctx.t('verifyTitle'), message: ctx.t('verifyHead') }));
         const key = queryParam(request, 'key') ?? '';
@@ -211,14 +211,14 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
     });
 
     app.get(p('password/forgot/'), { schema: { hide: true } }, async (request, reply) => {
-      const ctx = await contextOf(request);
+      const ctx = await contextOf(request, reply);
       if (!(await core.settings.forTenant(ctx.tenant.pk)).password_forgotten_enabled) {
         return sendPage(reply, renderMessage(ctx, { title: ctx.t('forgotTitle'), message: ctx.t('forgotDisabled') }), 403);
       }
       return sendPage(reply, renderForgot(ctx, { action: at(ctx, 'password/forgot/') }));
     });
     app.post(p('password/forgot/'), { schema: { hide: true } }, async (request, reply) => {
-      const ctx = await contextOf(request);
+      const ctx = await contextOf(request, reply);
       const body = request.body;
       if (!verifyFormCsrf(request, str(body, 'csrf_token'))) return csrfRefused(reply, ctx);
       const email = str(body, 'email').trim();
@@ -253,7 +253,7 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
         querystring: { type: 'object', additionalProperties: true, properties: { uid: { type: 'string' }, token: { type: 'string' } } },
       },
       handler: async (request, reply) => {
-        const ctx = await contextOf(request);
+        const ctx = await contextOf(request, reply);
         const path = at(ctx, 'reset-password/');
         const uid = queryParam(request, 'uid');
         const token = queryParam(request, 'token');
@@ -271,7 +271,7 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
       },
     });
     app.post(p('reset-password/'), { schema: { hide: true } }, async (request, reply) => {
-      const ctx = await contextOf(request);
+      const ctx = await contextOf(request, reply);
       const path = at(ctx, 'reset-password/');
       const body = request.body;
       if (!verifyFormCsrf(request, str(body, 'csrf_token'))) return csrfRefused(reply, ctx);
