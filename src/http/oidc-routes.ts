@@ -116,62 +116,61 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
       });
     });
 
-    app.post(`${prefix}${INTERACTION_PATH}/:uid/login`, { schema: { hide: true } }, async (request, reply) => {
-      const tp = await providerOr404(request, reply);
-      if (!tp) return reply;
-      return interaction(tp, request, reply, async (details) => {
-        const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales), reply });
-        const body = (request.body ?? {}) as Record<string, unknown>;
-        if (!pages.verifyFormCsrf(request, body.csrf_token)) {
-          return pages.sendPage(reply, pages.renderError(ctx, { status: 403, title: 'Form expired', message: 'Reload the page and try again.' }), 403);
-        }
-        if (details.prompt.name !== 'login') return reply.redirect(`${tp.basePath}${INTERACTION_PATH}/${details.uid}`, 303);
-        const identifier = str(body.login) ?? '';
-        const password = str(body.password) ?? '';
-        const action = `${tp.basePath}${INTERACTION_PATH}/${details.uid}/login`;
-        let user;
-        try {
-          const client = await core.clients.identify(tp.tenant, String(details.params.client_id));
-          const outcome = await core.signIn.start({
-            tenant: tp.tenant.name === 'default' ? undefined : tp.tenant.name,
-            factor: { method: 'password', by: identifier.includes('@') ? 'email' : 'username', identifier, password },
-            issue: { kind: 'identity' }, client, continuable: false,
-          });
-          if (outcome.status !== 'completed') throw new DomainError('SIGN_IN_PENDING', 'The sign-in waits on a step.');
-          user = outcome.user;
-        } catch (err) {
-          const message = pages.signInErrorMessage(ctx, err);
-          if (message === undefined) throw err;
-          const status = err instanceof DomainError && err.code === 'RATE_LIMITED' ? 429 : 400;
-          return pages.sendPage(reply, pages.renderSignIn(ctx, { action, error: message, loginHint: identifier }), status, ANY);
-        }
-        const to = await tp.provider.interactionResult(request.raw, reply.raw, { login: { accountId: user.id } }, { mergeWithLastSubmission: false });
-        return reply.redirect(to, 303);
-      });
-    });
+    app.post(`${prefix}${INTERACTION_PATH}/:uid/login`, { schema: { hide: true } }, (request, reply) => formPost(request, reply, async (tp, details, ctx, body) => {
+      if (details.prompt.name !== 'login') return reply.redirect(`${tp.basePath}${INTERACTION_PATH}/${details.uid}`, 303);
+      const identifier = str(body.login) ?? '';
+      const password = str(body.password) ?? '';
+      const action = `${tp.basePath}${INTERACTION_PATH}/${details.uid}/login`;
+      let user;
+      try {
+        const client = await core.clients.identify(tp.tenant, String(details.params.client_id));
+        const outcome = await core.signIn.start({
+          tenant: tp.tenant.name === 'default' ? undefined : tp.tenant.name,
+          factor: { method: 'password', by: identifier.includes('@') ? 'email' : 'username', identifier, password },
+          issue: { kind: 'identity' }, client, continuable: false,
+        });
+        if (outcome.status !== 'completed') throw new DomainError('SIGN_IN_PENDING', 'The sign-in waits on a step.');
+        user = outcome.user;
+      } catch (err) {
+        const message = pages.signInErrorMessage(ctx, err);
+        if (message === undefined) throw err;
+        const status = err instanceof DomainError && err.code === 'RATE_LIMITED' ? 429 : 400;
+        return pages.sendPage(reply, pages.renderSignIn(ctx, { action, error: message, loginHint: identifier }), status, ANY);
+      }
+      const to = await tp.provider.interactionResult(request.raw, reply.raw, { login: { accountId: user.id } }, { mergeWithLastSubmission: false });
+      return reply.redirect(to, 303);
+    }));
 
-    app.post(`${prefix}${INTERACTION_PATH}/:uid/confirm`, { schema: { hide: true } }, async (request, reply) => {
-      const tp = await providerOr404(request, reply);
-      if (!tp) return reply;
-      return interaction(tp, request, reply, async (details) => {
-        const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales), reply });
-        const body = (request.body ?? {}) as Record<string, unknown>;
-        if (!pages.verifyFormCsrf(request, body.csrf_token)) {
-          return pages.sendPage(reply, pages.renderError(ctx, { status: 403, title: 'Form expired', message: 'Reload the page and try again.' }), 403);
-        }
-        if (details.prompt.name !== 'consent' || !details.session?.accountId) return reply.redirect(`${tp.basePath}${INTERACTION_PATH}/${details.uid}`, 303);
-        if (body.decision !== 'allow') {
-          const to = await tp.provider.interactionResult(request.raw, reply.raw, { error: 'access_denied', error_description: 'The user did not allow access.' }, { mergeWithLastSubmission: false });
-          return reply.redirect(to, 303);
-        }
-        const grantId = await grantFor(tp, details);
-        const to = await tp.provider.interactionResult(request.raw, reply.raw, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    app.post(`${prefix}${INTERACTION_PATH}/:uid/confirm`, { schema: { hide: true } }, (request, reply) => formPost(request, reply, async (tp, details, ctx, body) => {
+      if (details.prompt.name !== 'consent' || !details.session?.accountId) return reply.redirect(`${tp.basePath}${INTERACTION_PATH}/${details.uid}`, 303);
+      if (body.decision !== 'allow') {
+        const to = await tp.provider.interactionResult(request.raw, reply.raw, { error: 'access_denied', error_description: 'The user did not allow access.' }, { mergeWithLastSubmission: false });
         return reply.redirect(to, 303);
-      });
-    });
+      }
+      const grantId = await grantFor(tp, details);
+      const to = await tp.provider.interactionResult(request.raw, reply.raw, { consent: { grantId } }, { mergeWithLastSubmission: true });
+      return reply.redirect(to, 303);
+    }));
   }
 
   type Details = Awaited<ReturnType<TenantProvider['provider']['interactionDetails']>>;
+
+  /** A form posted to an interaction: its provider, its interaction and page context, and the form's CSRF token checked (403 page). */
+  async function formPost(
+    request: FastifyRequest, reply: FastifyReply,
+    fn: (tp: TenantProvider, details: Details, ctx: Awaited<ReturnType<typeof pages.pageContext>>, body: Record<string, unknown>) => Promise<FastifyReply>,
+  ): Promise<FastifyReply> {
+    const tp = await providerOr404(request, reply);
+    if (!tp) return reply;
+    return interaction(tp, request, reply, async (details) => {
+      const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales), reply });
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      if (!pages.verifyFormCsrf(request, body.csrf_token)) {
+        return pages.sendPage(reply, pages.renderError(ctx, { status: 403, title: 'Form expired', message: 'Reload the page and try again.' }), 403);
+      }
+      return fn(tp, details, ctx, body);
+    });
+  }
 
   /** Runs `fn` on the interaction of this browser, or shows an error page when there is none (expired, another browser's). */
   async function interaction(tp: TenantProvider, request: FastifyRequest, reply: FastifyReply, fn: (details: Details) => Promise<FastifyReply>) {

@@ -1,6 +1,10 @@
 // Table row types for Kysely. Times are epoch milliseconds (bigint columns), flags are
 // booleans in PostgreSQL and 0/1 in SQLite: repositories normalise both on the way out.
 import type { Generated } from 'kysely';
+import type { FamilyRecord } from '../core/tokens/token-families-repo.ts';
+import type { StoredSession } from '../core/sessions/sessions-repo.ts';
+import type { EmailTokenRecord } from '../core/accounts/email-tokens-repo.ts';
+import type { AuditRecord } from '../core/audit/audit-repo.ts';
 
 type Flag = boolean | number;
 
@@ -113,16 +117,8 @@ export interface OidcPayloadsTable {
   consumed_at: number | null;
 }
 
-export interface TokenFamiliesTable {
-  id: string;
-  tenant_pk: number;
-  user_pk: number;
-  created_at: number;
-  revoked_at: number | null;
-  revoked_reason: string | null;
-  client_pk: number | null;
-  scope: string | null;
-}
+/** The columns are the core's record of a family. */
+export type TokenFamiliesTable = FamilyRecord;
 
 /** Keyed by (family_id, token_hash): a refresh token names its family. */
 export interface RefreshTokensTable {
@@ -133,15 +129,7 @@ export interface RefreshTokensTable {
   used_at: number | null;
 }
 
-export interface SessionsTable {
-  id: string;
-  secret_hash: string;
-  csrf_hash: string;
-  tenant_pk: number;
-  user_pk: number;
-  created_at: number;
-  expires_at: number;
-}
+export type SessionsTable = StoredSession;
 
 export interface ClientsTable {
   pk: Generated<number>;
@@ -157,18 +145,8 @@ export interface ClientsTable {
   updated_at: number;
 }
 
-export interface AuditEventsTable {
-  pk: Generated<number>;
-  tenant_pk: number | null;
-  type: string;
-  at: number;
-  user_id: string | null;
-  username: string | null;
-  actor_id: string | null;
-  ip: string | null;
-  request_id: string | null;
-  detail: string;
-}
+/** The core's audit record, its pk made by the database. */
+export type AuditEventsTable = Omit<AuditRecord, 'pk'> & { pk: Generated<number> };
 
 export interface TokenKeysTable {
   key_hash: string;
@@ -190,15 +168,7 @@ export interface EmailAddressesTable {
   created_at: number;
 }
 
-export interface EmailTokensTable {
-  token_hash: string;
-  purpose: 'verify' | 'reset';
-  user_pk: number;
-  email_pk: number | null;
-  created_at: number;
-  expires_at: number;
-  used_at: number | null;
-}
+export type EmailTokensTable = EmailTokenRecord;
 
 export interface SocialAccountsTable {
   pk: Generated<number>;
