@@ -9,6 +9,8 @@ import { databaseCounters, redisCounters } from '../store/counters.ts';
 import { outboxMailer, smtpMailer } from '../mail/transports.ts';
 import { loadRedis } from '../optional-modules.ts';
 import path from 'node:path';
+import { secretKeysFor } from '../config/secret-keys.ts';
+import { SecretBox } from '../core/secret-box.ts';
 
 export class UsageError extends Error {}
 
@@ -42,7 +44,11 @@ export async function openCore(config: Config = loadConfig(), opts: OpenOptions 
   const mailer = config.smtpUrl
     ? smtpMailer(config.smtpUrl, { from: config.mailFrom })
     : outboxMailer(path.join(config.dataDir, 'outbox'), { from: config.mailFrom, log: (msg, meta) => log('info', msg, meta) });
+  // A throw-away database keeps nothing sealed across restarts, so neither does its key.
+  const secretKeys = config.databaseUrl === 'sqlite::memory:' && !config.secretKeys ? undefined : secretKeysFor(config.secretKeys, config.dataDir);
+  if (secretKeys?.generated) log('info', 'generated a secret key for sealed secrets (set LATCHKEY_SECRET_KEYS to share one across instances)', { file: secretKeys.generated });
   const core = createCore({
+    secretBox: secretKeys ? new SecretBox(secretKeys.keys) : SecretBox.ephemeral(),
     store: opened, publicUrl: config.publicUrl, origin: requestOrigin, broadcast, counters, mailer,
     onBackgroundError: (err) => log('error', 'sending an e-mail failed', { err: (err as Error).message }),
   });

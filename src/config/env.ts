@@ -1,6 +1,7 @@
 // The operating contract's environment variables, read and checked once at start.
 import path from 'node:path';
 import { parseTrustedOrigins } from '../http/plugins/trusted-origins.ts';
+import { parseSecretKeys } from './secret-keys.ts';
 
 export interface BootstrapAdmin {
   username: string;
@@ -23,6 +24,8 @@ export interface Config {
   /** The From address of e-mails (MAIL_FROM). */
   mailFrom: string;
   bootstrapAdmin: BootstrapAdmin | undefined;
+  /** LATCHKEY_SECRET_KEYS; undefined: the data directory's generated key (secret-keys.ts). */
+  secretKeys: string[] | undefined;
 }
 
 export class ConfigError extends Error {}
@@ -100,5 +103,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     csrfTrustedOrigins,
     mailFrom: env.MAIL_FROM || `Latchkey <no-reply@${new URL(publicUrl).hostname}>`,
     bootstrapAdmin,
+    secretKeys: parseSecretKeys(env.LATCHKEY_SECRET_KEYS),
   };
 }

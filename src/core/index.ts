@@ -38,6 +38,7 @@ import { SignInsService } from './sessions/sign-ins.ts';
 import { AuditLog, type RequestOrigin } from './audit/audit-log.ts';
 import { DomainError } from './errors.ts';
 import { OPERATOR } from './actor.ts';
+import { SecretBox } from './secret-box.ts';
 
 export * from './errors.ts';
 export * from './types.ts';
@@ -52,6 +53,7 @@ export { USERNAME_MAX, NAME_MAX, EMAIL_MAX } from './users/user-fields.ts';
 export { GROUP_NAME_MAX } from './groups/groups-service.ts';
 export { MAX_PASSWORD_BYTES } from './credentials/password-policy.ts';
 export { isUuid } from './secrets.ts';
+export { SecretBox } from './secret-box.ts';
 export { GRANT_TYPES } from './clients/clients-service.ts';
 export { EVENT_TYPES, type EventType, type SecurityEvent } from './events.ts';
 export type { AuditEntry, RequestOrigin } from './audit/audit-log.ts';
@@ -77,6 +79,8 @@ export interface CoreOptions {
   counters?: Counters;
   /** Sends e-mail (SMTP, or the outbox folder: src/mail/transports.ts). */
   mailer: Mailer;
+  /** Seals secrets kept readable at rest (LATCHKEY_SECRET_KEYS); defaults to a key of this process only. */
+  secretBox?: SecretBox;
   /** Where failures of work done after an answer (e-mails) are reported. */
   onBackgroundError?: (err: unknown) => void;
 }
@@ -90,6 +94,7 @@ export interface BootstrapAdmin {
 export function createCore(opts: CoreOptions) {
   const store = opts.store;
   const clock = opts.clock ?? systemClock;
+  const secretBox = opts.secretBox ?? SecretBox.ephemeral();
   const hasher = meterHasher(opts.hasher ?? createArgon2Hasher());
   const events = new Events(() => clock.now());
   const audit = new AuditLog(store, events, opts.origin ?? (() => undefined));
@@ -156,7 +161,7 @@ export function createCore(opts: CoreOptions) {
   const registration = new Registration({ store, clock, events, settings, tenants, users, signIn, verification: emailVerification, outbox });
 
   return {
-    store, clock, hasher, keys, accessTokens, tenants, settings, users, groups, sessions, clients, events, audit, signIns, broadcast, throttle,
+    store, clock, hasher, secretBox, keys, accessTokens, tenants, settings, users, groups, sessions, clients, events, audit, signIns, broadcast, throttle,
     // Signing in and the credentials it hands out.
     signIn, credentials, tokenPairs, signOut, tokenKeys,
     // Passwords.
