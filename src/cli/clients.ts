@@ -6,8 +6,9 @@ export const help = `Usage: latchkey clients <action> [options]
 
   list   [--tenant NAME]                      registered clients of a tenant (default: "default")
   create --name TEXT [--tenant NAME] [--client-id ID] [--grant-type G]... [--redirect-uri URI]...
-         [--scope S]... [--public]
-         registers a client; a confidential one (the default) gets a secret, printed once
+         [--scope S]... [--public] [--first-party]
+         registers a client; a confidential one (the default) gets a secret, printed once;
+         --first-party: the tenant's own app, signed in by the OpenID provider without a consent page
   delete CLIENT_ID [--tenant NAME]
 
 Grant types: password, refresh_token, authorization_code, client_credentials (default: password, refresh_token).`;
@@ -18,7 +19,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
-      tenant: { type: 'string' }, name: { type: 'string' }, 'client-id': { type: 'string' }, public: { type: 'boolean' },
+      tenant: { type: 'string' }, name: { type: 'string' }, 'client-id': { type: 'string' }, public: { type: 'boolean' }, 'first-party': { type: 'boolean' },
       'grant-type': { type: 'string', multiple: true }, 'redirect-uri': { type: 'string', multiple: true }, scope: { type: 'string', multiple: true },
     },
     strict: true,
@@ -38,7 +39,7 @@ export async function run(argv: string[]): Promise<number> {
     } else if (action === 'create') {
       const { client, secret } = await core.clients.create(OPERATOR, tenant, {
         name: values.name, clientId: values['client-id'], grantTypes: values['grant-type'], redirectUris: values['redirect-uri'],
-        scopes: values.scope, confidential: !values.public,
+        scopes: values.scope, confidential: !values.public, firstParty: values['first-party'],
       });
       console.log(`client_id: ${client.clientId}`);
       if (secret) console.log(`client_secret: ${secret}\n(shown once: it is stored only as a hash)`);

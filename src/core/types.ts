@@ -57,6 +57,8 @@ export interface Client {
   redirectUris: string[];
   /** Scopes it may ask for; empty means no restriction. */
   scopes: string[];
+  /** The tenant's own application: the OpenID provider asks for no consent (it trusts it as itself). */
+  firstParty: boolean;
   createdAt: number;
   updatedAt: number;
 }

@@ -141,6 +141,7 @@ export interface ClientsTable {
   grant_types: string;
   redirect_uris: string;
   scopes: string;
+  first_party: Generated<boolean | number>;
   created_at: number;
   updated_at: number;
 }

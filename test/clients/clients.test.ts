@@ -66,10 +66,11 @@ for (const { engine, skip } of engines) {
       assert.equal(r.statusCode, 201, r.body);
       assert.equal(r.headers['cache-control'], 'no-store');
       const c = r.json();
-      assert.deepEqual(Object.keys(c).sort(), ['client_id', 'client_secret', 'confidential', 'created_at', 'grant_types', 'name', 'redirect_uris', 'scopes', 'updated_at']);
+      assert.deepEqual(Object.keys(c).sort(), ['client_id', 'client_secret', 'confidential', 'created_at', 'first_party', 'grant_types', 'name', 'redirect_uris', 'scopes', 'updated_at']);
       assert.match(c.client_secret, SECRET_RE);
       assert.equal(Buffer.from(c.client_secret, 'base64url').length, 32, '256 bits');
       assert.equal(c.confidential, true);
+      assert.equal(c.first_party, false, 'third party unless said otherwise');
       assert.equal(c.name, 'Web shop');
       assert.deepEqual(c.grant_types, ['password', 'refresh_token']);
       assert.deepEqual(c.redirect_uris, ['https://shop.example/cb']);

@@ -14,6 +14,6 @@ export interface ClientsRepo {
   list(tenantPk: number, page: PageRequest): Promise<Page<ClientRecord>>;
   /** A taken client id is a conflict (Store.isConflict). */
   insert(c: NewClient): Promise<void>;
-  update(pk: number, c: { name?: string; grantTypes?: string[]; redirectUris?: string[]; scopes?: string[]; secretHash?: string | null; updatedAt: number }): Promise<void>;
+  update(pk: number, c: { name?: string; grantTypes?: string[]; redirectUris?: string[]; scopes?: string[]; firstParty?: boolean; secretHash?: string | null; updatedAt: number }): Promise<void>;
   delete(pk: number): Promise<void>;
 }

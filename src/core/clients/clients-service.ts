@@ -25,6 +25,8 @@ export interface ClientInput {
   redirectUris?: string[];
   scopes?: string[];
   confidential?: boolean;
+  /** Skips the OpenID provider's consent page (default false: third party). */
+  firstParty?: boolean;
 }
 
 const invalidClient = (message = 'Client authentication failed.') => new DomainError('INVALID_CLIENT', message);
@@ -152,7 +154,7 @@ export class ClientsService {
       await this.store.transaction(async (r) => {
         await r.clients.insert({
           clientId, tenantPk: tenant.pk, name: input.name!.trim(), secretHash: secret === null ? null : sha256(secret),
-          grantTypes: input.grantTypes ?? DEFAULT_GRANTS, redirectUris: input.redirectUris ?? [], scopes: input.scopes ?? [],
+          grantTypes: input.grantTypes ?? DEFAULT_GRANTS, redirectUris: input.redirectUris ?? [], scopes: input.scopes ?? [], firstParty: input.firstParty ?? false,
           createdAt: now, updatedAt: now,
         });
         await this.changed(a, tenant, 'created', clientId);
@@ -174,7 +176,7 @@ export class ClientsService {
     check(input, false);
     await this.store.transaction(async (r) => {
       await r.clients.update(c.pk, {
-        name: input.name?.trim(), grantTypes: input.grantTypes, redirectUris: input.redirectUris, scopes: input.scopes, updatedAt: this.clock.now(),
+        name: input.name?.trim(), grantTypes: input.grantTypes, redirectUris: input.redirectUris, scopes: input.scopes, firstParty: input.firstParty, updatedAt: this.clock.now(),
       });
       await this.changed(a, tenant, 'updated', clientId);
     });

@@ -18,7 +18,7 @@ const presentTenant = (t: Tenant) => ({
 });
 const presentClient = (c: Client) => ({
   client_id: c.clientId, name: c.name, confidential: c.confidential, grant_types: c.grantTypes, redirect_uris: c.redirectUris,
-  scopes: c.scopes, created_at: iso(c.createdAt), updated_at: iso(c.updatedAt),
+  scopes: c.scopes, first_party: c.firstParty, created_at: iso(c.createdAt), updated_at: iso(c.updatedAt),
 });
 
 export async function adminRoutes(app: TypedApp, { core, publicUrl }: DialectOptions) {
@@ -83,7 +83,7 @@ export async function adminRoutes(app: TypedApp, { core, publicUrl }: DialectOpt
   }, async (request, reply) => {
     const b = request.body;
     const { client, secret } = await core.clients.create(request.principal!, request.principal!.tenant, {
-      clientId: b.client_id, name: b.name, grantTypes: b.grant_types, redirectUris: b.redirect_uris, scopes: b.scopes, confidential: b.confidential,
+      clientId: b.client_id, name: b.name, grantTypes: b.grant_types, redirectUris: b.redirect_uris, scopes: b.scopes, confidential: b.confidential, firstParty: b.first_party,
     });
     return reply.code(201).send({ ...presentClient(client), client_secret: secret });
   });
@@ -96,14 +96,14 @@ export async function adminRoutes(app: TypedApp, { core, publicUrl }: DialectOpt
       method, url: '/api/clients/:client_id/', config: { auth: true },
       schema: {
         operationId: method === 'PUT' ? 'api_clients_update' : 'api_clients_partial_update', tags: clientTags, security,
-        summary: 'Change a client\'s name, grant types, redirect URIs or scopes; staff only',
+        summary: 'Change a client\'s name, grant types, redirect URIs, scopes or first_party; staff only',
         description: '`client_id` and `confidential` are read-only: accepted only when equal to the current value.',
         params: ClientParam, body: ClientUpdate, response: { 200: ClientOut, ...errors },
       },
       handler: async (request) => {
         const b = request.body;
         return presentClient(await core.clients.update(request.principal!, request.principal!.tenant, request.params.client_id, {
-          clientId: b.client_id, name: b.name, grantTypes: b.grant_types, redirectUris: b.redirect_uris, scopes: b.scopes, confidential: b.confidential,
+          clientId: b.client_id, name: b.name, grantTypes: b.grant_types, redirectUris: b.redirect_uris, scopes: b.scopes, confidential: b.confidential, firstParty: b.first_party,
         }));
       },
     });

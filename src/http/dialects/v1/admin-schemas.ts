@@ -33,6 +33,7 @@ export const ClientOut = Type.Object({
   grant_types: Type.Array(Type.String()),
   redirect_uris: Type.Array(Type.String()),
   scopes: Type.Array(Type.String(), { description: 'Scopes the client may ask for; empty means any' }),
+  first_party: Type.Boolean({ description: 'The tenant\'s own application: the OpenID provider signs users in to it without a consent page' }),
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
 });
@@ -50,6 +51,7 @@ export const ClientCreate = Type.Object(
     redirect_uris: Type.Optional(StrList(50, 'Absolute URIs without fragment')),
     scopes: Type.Optional(StrList(100, 'Allowed scopes')),
     confidential: Type.Optional(Type.Boolean({ description: 'Default true: the server generates a secret' })),
+    first_party: Type.Optional(Type.Boolean({ description: 'Default false: the OpenID provider asks each user for consent (third-party client); true skips that page' })),
   },
   { additionalProperties: false },
 );
@@ -62,6 +64,7 @@ export const ClientUpdate = Type.Object(
     redirect_uris: Type.Optional(StrList(50, 'Absolute URIs without fragment')),
     scopes: Type.Optional(StrList(100, 'Allowed scopes')),
     confidential: Type.Optional(Type.Boolean({ readOnly: true })),
+    first_party: Type.Optional(Type.Boolean({ description: 'True: the OpenID provider skips the consent page for this client' })),
   },
   { additionalProperties: false },
 );
