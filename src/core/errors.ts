@@ -17,6 +17,8 @@ export type ErrorCode =
   | 'ACCOUNT_LOCKED'
   /** The credentials were right, but the sign-in waits on a step (`step`) this front-end cannot show. */
   | 'SIGN_IN_PENDING'
+  /** A signed-in session must prove itself again (password or second factor) before this change: allauth's reauthentication. */
+  | 'REAUTHENTICATION_REQUIRED'
   | 'UNAVAILABLE';
 
 /** Field name -> messages; the key `non_field_errors` holds messages about the whole input. */

@@ -20,6 +20,12 @@ export const EVENT_TYPES = [
   'client.changed',
   'signing_key.rotated',
   'users.imported',
+  'mfa.enabled',
+  'mfa.disabled',
+  'mfa.recovery_codes_generated',
+  'mfa.recovery_code_used',
+  'mfa.failed',
+  'reauthenticated',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -39,6 +39,8 @@ import { AuditLog, type RequestOrigin } from './audit/audit-log.ts';
 import { DomainError } from './errors.ts';
 import { OPERATOR } from './actor.ts';
 import { SecretBox } from './secret-box.ts';
+import { SecondFactors } from './mfa/second-factors.ts';
+import { Reauthentication } from './mfa/reauthentication.ts';
 
 export * from './errors.ts';
 export * from './types.ts';
@@ -54,6 +56,7 @@ export { GROUP_NAME_MAX } from './groups/groups-service.ts';
 export { MAX_PASSWORD_BYTES } from './credentials/password-policy.ts';
 export { isUuid } from './secrets.ts';
 export { SecretBox } from './secret-box.ts';
+export type { AuthenticatorView, SecondFactorMethod } from './mfa/second-factors.ts';
 export { GRANT_TYPES } from './clients/clients-service.ts';
 export { EVENT_TYPES, type EventType, type SecurityEvent } from './events.ts';
 export type { AuditEntry, RequestOrigin } from './audit/audit-log.ts';
@@ -152,11 +155,14 @@ export function createCore(opts: CoreOptions) {
   const passwordReset = new PasswordReset({ store, clock, settings, tenants, passwords, throttle, outbox, limits: emailLimits, publicUrl: opts.publicUrl });
   const emailAddresses = new EmailAddresses({ store, clock, events, verification: emailVerification, outbox, limits: emailLimits });
   const socialAccounts = new SocialAccounts({ store, clock, events, settings, tenants, publicUrl: opts.publicUrl });
+  const secondFactors = new SecondFactors({ store, clock, events, box: secretBox, throttle, origin, issuer: (t) => t.displayName || t.name });
+  const reauthentication = new Reauthentication({ clock, settings, sessions, secondFactors, passwords, throttle, origin });
   const signIn = new SignInFlow({
     store, clock, events, tenants, clients, settings,
     factors: { password: passwordFactor({ store, hasher, throttle, origin }) },
     issuers: { pairs: tokenPairs, sessions, tokenKeys },
     emails: { confirm: (key, ofUser) => emailVerification.verify(key, { ofUser }) },
+    secondFactors,
   });
   const registration = new Registration({ store, clock, events, settings, tenants, users, signIn, verification: emailVerification, outbox });
 
@@ -164,6 +170,8 @@ export function createCore(opts: CoreOptions) {
     store, clock, hasher, secretBox, keys, accessTokens, tenants, settings, users, groups, sessions, clients, events, audit, signIns, broadcast, throttle,
     // Signing in and the credentials it hands out.
     signIn, credentials, tokenPairs, signOut, tokenKeys,
+    // Second factors, and proving a signed-in session again before a sensitive change.
+    secondFactors, reauthentication,
     // Passwords.
     passwords, passwordChange, passwordReset, accountUnlock,
     // Self-service accounts.

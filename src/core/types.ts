@@ -86,6 +86,10 @@ export interface Principal {
   familyId?: string;
   /** Session used (method `session`). */
   sessionId?: string;
+  /** When the session last proved itself (method `session`): reauthentication's window runs from here. */
+  authenticatedAt?: number;
+  /** What the session's sign-in proved (method `session`): `pwd`, `otp`, `webauthn`, ... */
+  amr?: string[];
   /** SHA-256 of the token key used (method `token`). */
   tokenKeyHash?: string;
   /** The registered client the request came through (X-Client-Id, or the token's client). */

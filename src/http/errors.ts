@@ -46,6 +46,7 @@ const ERROR_STATUS = {
   ACCOUNT_LOCKED: 403,
   // The credentials were right but the account cannot sign in yet (an unverified address): not a failed authentication.
   SIGN_IN_PENDING: 403,
+  REAUTHENTICATION_REQUIRED: 401,
   UNAVAILABLE: 503,
 } as const satisfies Record<ErrorCode, number>;
 
@@ -58,6 +59,9 @@ export function unavailable(request: FastifyRequest, reply: FastifyReply, err: u
   reply.header('retry-after', '1');
   return 'Service temporarily unavailable, try again shortly.';
 }
+
+/** A sign-in that waits on a second factor (or on enrolling one): the password-only APIs say `mfa_required`. */
+export const isMfaStep = (err: DomainError): boolean => err.code === 'SIGN_IN_PENDING' && (err.step?.startsWith('mfa_') ?? false);
 
 /** A dialect's answer to a refusal: its status and its body. */
 export interface Answer {

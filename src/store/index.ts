@@ -18,6 +18,7 @@ import { pendingFlowsRepo } from './repos/pending-flows.ts';
 import { countersRepo } from './repos/counters.ts';
 import { refreshKeysRepo } from './repos/refresh-keys.ts';
 import { oidcPayloadsRepo } from './repos/oidc-payloads.ts';
+import { authenticatorsRepo, trustedBrowsersRepo, webauthnChallengesRepo } from './repos/authenticators.ts';
 import { emailAddressesRepo, emailTokensRepo, loginFailuresRepo, socialAccountsRepo, tokenKeysRepo } from './repos/self-service.ts';
 import { importBatchRepo, type ImportBatchRepo } from './repos/import-batch.ts';
 import { isUniqueViolation } from './errors.ts';
@@ -53,6 +54,9 @@ function bind(db: Kysely<DB>, engine: Engine): StoreRepos {
     counters: countersRepo(db),
     refreshKeys: refreshKeysRepo(db),
     oidcPayloads: oidcPayloadsRepo(db),
+    authenticators: authenticatorsRepo(db),
+    webauthnChallenges: webauthnChallengesRepo(db),
+    trustedBrowsers: trustedBrowsersRepo(db),
   };
 }
 

@@ -99,6 +99,8 @@ export interface SignInFlowsTable {
   issue: string;
   method: string;
   step: string;
+  /** What the sign-in has proven so far, space-separated (`pwd`, `otp`, ...). */
+  amr: string | null;
   created_at: number;
   expires_at: number;
   used_at: number | null;
@@ -211,4 +213,37 @@ export interface DB {
   sessions: SessionsTable;
   sign_in_flows: SignInFlowsTable;
   oidc_payloads: OidcPayloadsTable;
+  authenticators: AuthenticatorsTable;
+  webauthn_challenges: WebauthnChallengesTable;
+  trusted_browsers: TrustedBrowsersTable;
+}
+
+export interface AuthenticatorsTable {
+  pk: Generated<number>;
+  tenant_pk: number;
+  user_pk: number;
+  type: string;
+  name: string | null;
+  credential_id: string | null;
+  data: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface WebauthnChallengesTable {
+  challenge_hash: string;
+  tenant_pk: number;
+  user_pk: number | null;
+  purpose: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface TrustedBrowsersTable {
+  token_hash: string;
+  tenant_pk: number;
+  user_pk: number;
+  created_at: number;
+  expires_at: number;
 }

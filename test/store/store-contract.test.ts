@@ -202,7 +202,7 @@ for (const { engine, skip } of engines) {
 
     it('round-trips sessions and refresh-token families', async () => {
       const userPk = await store.transaction((r) => r.users.insert(newUser(tenant.pk, 'frank')));
-      const session = { id: 'sid1', secret_hash: sha('s'), csrf_hash: sha('c'), tenant_pk: tenant.pk, user_pk: userPk, created_at: NOW, expires_at: NOW + 1000 };
+      const session = { id: 'sid1', secret_hash: sha('s'), csrf_hash: sha('c'), tenant_pk: tenant.pk, user_pk: userPk, created_at: NOW, expires_at: NOW + 1000, authenticated_at: NOW, amr: 'pwd otp' };
       await store.transaction((r) => r.sessions.insert(session));
       assert.deepEqual(await store.read.sessions.find('sid1'), session);
       await store.transaction((r) => r.sessions.delete('sid1'));
@@ -516,7 +516,7 @@ for (const subject of flowSubjects) {
     after(async () => { await s?.close(); });
     const flow = (token: string, extra: Partial<PendingFlowRecord> = {}): PendingFlowRecord => ({
       tokenHash: sha(token), tenantPk: s.owner.tenantPk, userPk: s.owner.userPk, clientPk: null, scopes: ['read', 'write'],
-      issue: { kind: 'token_pair', refreshFormat: 'jwt' }, method: 'password', step: 'verify_email', createdAt: NOW, expiresAt: NOW + 900_000, ...extra,
+      issue: { kind: 'token_pair', refreshFormat: 'jwt' }, method: 'password', step: 'verify_email', amr: ['pwd'], createdAt: NOW, expiresAt: NOW + 900_000, ...extra,
     });
 
     it('round-trips a pending sign-in, its issue and scopes as they were', async () => {

@@ -50,7 +50,7 @@ export class Credentials {
     const tenant = user && (await this.d.tenants.byPk(user.tenantPk));
     if (standing(user, tenant, session.tenantPk) !== 'stands') return null;
     return {
-      principal: { kind: 'user', user: user!, tenant: tenant!, method: 'session', sessionId: session.id },
+      principal: { kind: 'user', user: user!, tenant: tenant!, method: 'session', sessionId: session.id, authenticatedAt: session.authenticatedAt, amr: session.amr },
       csrfOk: (t) => this.d.sessions.checkCsrf(session, t),
     };
   }

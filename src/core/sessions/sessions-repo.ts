@@ -8,6 +8,10 @@ export interface StoredSession {
   user_pk: number;
   created_at: number;
   expires_at: number;
+  /** When a factor was last checked in this session (sign-in or reauthentication), for reauthentication's window. */
+  authenticated_at: number | null;
+  /** What the sign-in proved, space-separated (`pwd`, `otp`, `rc`, `webauthn`, ...). */
+  amr: string | null;
 }
 
 export interface SessionsRepo {
@@ -19,4 +23,6 @@ export interface SessionsRepo {
   /** Deletes every session of the user but `keep`. */
   deleteForUser(userPk: number, keep?: string): Promise<void>;
   deleteExpired(now: number): Promise<void>;
+  /** Records a reauthentication: `authenticated_at`, and `amr` grown by what was proven. */
+  reauthenticated(id: string, at: number, amr: string): Promise<void>;
 }

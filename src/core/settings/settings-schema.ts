@@ -148,7 +148,15 @@ export const SETTINGS = {
   },
   mfa_required: {
     type: 'boolean', default: false,
-    description: 'Announced by /api/auth/providers/ (multi-factor sign-in comes in a later version).',
+    description: 'Whether every user must have a second factor: a user without one can sign in only to enrol one (the hosted pages and the headless API); the password-only APIs refuse such a user with mfa_required.',
+  },
+  reauthentication_timeout: {
+    type: 'integer', default: 300, min: 30, max: 86400,
+    description: 'Seconds after a sign-in or reauthentication during which a session may change its second factors, e-mail addresses and password without proving itself again (django-allauth\'s REAUTHENTICATION_TIMEOUT).',
+  },
+  trust_browser_days: {
+    type: 'integer', default: 30, min: 1, max: 365,
+    description: 'Days a browser the user chose to trust skips the second factor (django-allauth\'s MFA_TRUST_COOKIE_AGE).',
   },
   sso_enabled: {
     type: 'boolean', default: false,

@@ -17,6 +17,8 @@ export type RefusalReason = 'inactive';
 
 export interface FirstFactorProof {
   user: User;
+  /** What it proved, in RFC 8176's words (`pwd`; a passkey: `webauthn`); the factor's method when absent. */
+  amr?: string[];
   /** Runs once the account's state is accepted, outside any transaction (a slow hash upgrade). */
   accepted(): Promise<void>;
   /** Inside the transaction that completes (or suspends) the sign-in: what success resets. */
@@ -79,6 +81,7 @@ export function passwordFactor(d: { store: Store; hasher: PasswordHasher; thrott
       if (!(await d.hasher.verify(stored, input.password))) return fail(user.pk, 'bad_password');
       return {
         user,
+        amr: ['pwd'],
         async accepted() {
           if (!d.hasher.needsRehash(stored)) return;
           // Made with other parameters or another scheme (an imported hash): upgrade it now that we know the password.

@@ -13,6 +13,8 @@ export interface IssueContext {
   tenant: Tenant;
   client: Client | undefined;
   scopes: string[];
+  /** What the sign-in proved: the session records it (reauthentication, `amr` of ID tokens). */
+  amr: string[];
 }
 
 export interface IssueWork {
@@ -48,17 +50,33 @@ export async function prepareIssue(d: IssuerDeps, issue: Issue, ctx: IssueContex
       return {
         audit: { method: 'token_key' },
         async write(r) {
-          const session = await d.sessions.create(ctx.user, r);
+          const session = await d.sessions.create(ctx.user, r, ctx.amr);
           issued = { kind: 'session_and_key', session, key: await d.tokenKeys.issue(r, ctx.user, session.id) };
         },
         finish: async () => issued!,
+      };
+    }
+    case 'session': {
+      const pair = issue.withTokens ? await d.pairs.prepare(ctx, 'opaque') : undefined;
+      let session: Extract<Issued, { kind: 'session' }>['session'] | undefined;
+      return {
+        audit: { method: 'session', client_id: ctx.client?.clientId ?? null, amr: ctx.amr.join(' ') },
+        async write(r) {
+          session = await d.sessions.create(ctx.user, r, ctx.amr);
+          if (pair) await pair.write(r);
+        },
+        async finish() {
+          if (!pair) return { kind: 'session', session: session! };
+          const t = await pair.finish();
+          return { kind: 'session', session: session!, tokens: { access: t.access, refresh: t.refresh, expiresIn: t.expiresIn } };
+        },
       };
     }
     case 'identity':
       return {
         audit: { method: 'interaction', client_id: ctx.client?.clientId ?? null },
         write: async () => {},
-        finish: async () => ({ kind: 'identity', user: ctx.user, tenant: ctx.tenant }),
+        finish: async () => ({ kind: 'identity', user: ctx.user, tenant: ctx.tenant, amr: ctx.amr }),
       };
     case 'request':
       // HTTP Basic proves one request: nothing is handed out, so nothing is written but the

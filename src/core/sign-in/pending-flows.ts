@@ -16,6 +16,8 @@ export interface PendingFlowRecord {
   /** The first factor that began it (for the audit log). */
   method: string;
   step: PendingStep;
+  /** What the sign-in has proven so far (`pwd`, then `otp`, ...): the session it ends in records it. */
+  amr: string[];
   createdAt: number;
   expiresAt: number;
 }

@@ -25,6 +25,13 @@ import { PENDING_FLOW_LIFETIME_MS, type PendingFlowRecord } from './pending-flow
 import { REQUIREMENTS, requirementOf, type Requirement } from './requirements.ts';
 import type { Issue, Issued, SignInOutcome, SignInRequest, StepInput } from './sign-in-request.ts';
 
+/** The second factors, as the flow needs them (core/mfa/second-factors.ts). */
+export interface SecondFactorStep {
+  enrolled(userPk: number): Promise<boolean>;
+  trusts(token: string, user: User): Promise<boolean>;
+  verify(tenant: Tenant, user: User, input: { code: string } | { webauthn: unknown }): Promise<{ method: string; recoveryCodesLeft?: number }>;
+}
+
 /** Confirms an address by the key of its verification e-mail; answers whose address it was. */
 export interface EmailConfirmation {
   confirm(key: string, ofUser: number): Promise<{ userPk: number }>;
@@ -37,12 +44,18 @@ interface FlowState {
   scopes: string[];
   issue: Issue;
   method: string;
+  /** What the sign-in has proven so far. */
+  amr: string[];
+  /** The browser's trust token, checked when the second factor is due (never stored). */
+  trustToken?: string;
+  /** Said after a recovery code signed in. */
+  recoveryCodesLeft?: number;
 }
 
 export class SignInFlow {
   private readonly d: {
     store: Store; clock: Clock; events: Events; tenants: TenantsService; clients: ClientsService; settings: SettingsService;
-    factors: FirstFactors; issuers: IssuerDeps; emails: EmailConfirmation;
+    factors: FirstFactors; issuers: IssuerDeps; emails: EmailConfirmation; secondFactors: SecondFactorStep;
   };
 
   constructor(deps: SignInFlow['d']) {
@@ -57,7 +70,10 @@ export class SignInFlow {
     const proof = await this.proveFirstFactor(tenant, req);
     await this.checkAccountState(tenant, proof);
     await proof.accepted();
-    const state: FlowState = { tenant, user: proof.user, client: req.client, scopes, issue: req.issue, method: req.factor.method };
+    const state: FlowState = {
+      tenant, user: proof.user, client: req.client, scopes, issue: req.issue, method: req.factor.method,
+      amr: proof.amr ?? [req.factor.method], trustToken: req.trustToken,
+    };
     const unmet = await this.firstUnmet(state);
     if (unmet) return this.suspend(state, unmet, proof, req.continuable ?? false);
     return this.complete(state, () => proof.settle());
@@ -81,7 +97,7 @@ export class SignInFlow {
   async newAccount<K extends Issue['kind']>(user: User, issue: Extract<Issue, { kind: K }>): Promise<{ issued: Extract<Issued, { kind: K }> }> {
     const tenant = await this.d.tenants.byPk(user.tenantPk);
     if (!tenant?.isActive || !user.isActive) throw new DomainError('TENANT_UNAVAILABLE', 'This tenant is not available.');
-    const state: FlowState = { tenant, user, client: undefined, scopes: [], issue, method: 'registration' };
+    const state: FlowState = { tenant, user, client: undefined, scopes: [], issue, method: 'registration', amr: [] };
     const unmet = await this.firstUnmet(state);
     if (unmet) throw new DomainError('SIGN_IN_PENDING', unmet.message, { step: unmet.step });
     const outcome = await this.complete(state, async () => {});
@@ -99,6 +115,12 @@ export class SignInFlow {
       // A wrong key leaves the flow pending (VALIDATION_FAILED, as the verify-email endpoints answer).
       await this.d.emails.confirm(input.key, state.user.pk);
       state.user = (await this.d.store.read.users.findByPk(state.user.pk)) ?? state.user;
+    }
+    if (input.step === 'mfa_authenticate') {
+      // A wrong code leaves the flow pending under the same token (VALIDATION_FAILED on `code`), counted in the throttle.
+      const proved = await this.d.secondFactors.verify(state.tenant, state.user, 'code' in input ? { code: input.code } : { webauthn: input.webauthn });
+      state.amr = [...new Set([...state.amr, proved.method])];
+      state.recoveryCodesLeft = proved.recoveryCodesLeft;
     }
     const unmet = await this.firstUnmet(state);
     if (unmet) {
@@ -130,7 +152,9 @@ export class SignInFlow {
 
   private async firstUnmet(state: FlowState): Promise<Requirement | undefined> {
     const settings = await this.d.settings.forTenant(state.tenant.pk);
-    return REQUIREMENTS.find((r) => !r.isMet({ user: state.user, tenant: state.tenant, settings }));
+    const secondFactor = await this.d.secondFactors.enrolled(state.user.pk);
+    const trusted = secondFactor && state.trustToken !== undefined && (await this.d.secondFactors.trusts(state.trustToken, state.user));
+    return REQUIREMENTS.find((r) => !r.isMet({ user: state.user, tenant: state.tenant, settings, amr: state.amr, secondFactor, trusted }));
   }
 
   /** Leaves the sign-in at `unmet`: the first factor was right, so its failure count starts again. */
@@ -143,7 +167,7 @@ export class SignInFlow {
     const now = this.d.clock.now();
     const record: PendingFlowRecord = {
       tokenHash: sha256(flowToken), tenantPk: state.tenant.pk, userPk: state.user.pk, clientPk: state.client?.pk ?? null, scopes: state.scopes,
-      issue: state.issue, method: state.method, step: unmet.step, createdAt: now, expiresAt: now + PENDING_FLOW_LIFETIME_MS,
+      issue: state.issue, method: state.method, step: unmet.step, amr: state.amr, createdAt: now, expiresAt: now + PENDING_FLOW_LIFETIME_MS,
     };
     await this.d.store.transaction(async (r) => {
       if (proof) await proof.settle();
@@ -159,7 +183,7 @@ export class SignInFlow {
     if (!user || !tenant || standing(user, tenant, flow.tenantPk) !== 'stands') throw flowInvalid();
     const client = flow.clientPk === null ? undefined : await this.d.clients.byPk(flow.clientPk);
     if (flow.clientPk !== null && !client) throw flowInvalid();
-    return { tenant, user, client, scopes: flow.scopes, issue: flow.issue, method: flow.method };
+    return { tenant, user, client, scopes: flow.scopes, issue: flow.issue, method: flow.method, amr: flow.amr };
   }
 
   /** Every write of a successful sign-in, its audit row included, in one transaction. */
@@ -174,7 +198,7 @@ export class SignInFlow {
       await this.d.events.emit({ type: 'sign_in.succeeded', tenantPk: state.tenant.pk, userPk: state.user.pk, detail: work.audit });
     });
     const issued: Issued = await work.finish();
-    return { status: 'completed', user: state.user, tenant: state.tenant, issued };
+    return { status: 'completed', user: state.user, tenant: state.tenant, issued, amr: state.amr, recoveryCodesLeft: state.recoveryCodesLeft };
   }
 }
 

@@ -14,6 +14,11 @@ export type Issue =
   | { kind: 'token_pair'; refreshFormat?: 'jwt' | 'opaque' }
   /** A cookie session and a token key (REST-auth). */
   | { kind: 'session_and_key' }
+  /**
+   * A session alone: a cookie for browsers, or its value as an app's session token (the
+   * headless API, the hosted pages); `withTokens` adds an access token and a refresh token.
+   */
+  | { kind: 'session'; withTokens?: boolean }
   /** Nothing: the proof stands for one request (HTTP Basic). */
   | { kind: 'request' }
   /**
@@ -37,23 +42,27 @@ export interface SignInRequest {
    * When it cannot, a pending step is refused with SIGN_IN_PENDING, in the dialect's own shape.
    */
   continuable?: boolean;
+  /** The browser's trust token (the headless API's and the pages' "trust this browser"): skips the second factor while it holds. */
+  trustToken?: string;
 }
 
 /** What completing handed out, by the request's `issue.kind`. */
 export type Issued =
   | { kind: 'token_pair'; access: string; refresh: string; expiresIn: number; scope: string }
   | { kind: 'session_and_key'; key: string; session: NewSession }
+  | { kind: 'session'; session: NewSession; tokens?: { access: string; refresh: string; expiresIn: number } }
   | { kind: 'request'; principal: Principal }
-  | { kind: 'identity'; user: User; tenant: Tenant };
+  | { kind: 'identity'; user: User; tenant: Tenant; amr: string[] };
 
 /**
  * A step the sign-in waits on, that a later request completes. `verify_email`: the tenant makes
- * verified addresses mandatory. Second factors (`mfa_authenticate`) and consent plug in here.
+ * verified addresses mandatory. `mfa_authenticate`: the account has a second factor.
  */
-export type PendingStep = 'verify_email';
+export type PendingStep = 'verify_email' | 'mfa_authenticate';
 
 export type SignInOutcome =
-  | { status: 'completed'; user: User; tenant: Tenant; issued: Issued }
+  /** `amr`: what the sign-in proved (RFC 8176's words where it has them: `pwd`, `otp`; also `rc`, `webauthn`). */
+  | { status: 'completed'; user: User; tenant: Tenant; issued: Issued; amr: string[]; recoveryCodesLeft?: number }
   | {
     status: 'pending';
     step: PendingStep;
@@ -67,4 +76,7 @@ export type SignInOutcome =
 /** What continuing a pending sign-in brings, by step. */
 export type StepInput =
   /** The key of the verification e-mail; without one the flow only checks again (verified by the link meanwhile). */
-  | { step: 'verify_email'; key?: string };
+  | { step: 'verify_email'; key?: string }
+  /** A TOTP or recovery code, or a passkey's answer to the challenge it was given. */
+  | { step: 'mfa_authenticate'; code: string }
+  | { step: 'mfa_authenticate'; webauthn: unknown };

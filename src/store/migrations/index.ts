@@ -10,6 +10,7 @@ import { refreshTokensByFamily } from './0007-refresh-tokens-by-family.ts';
 import { countersRefreshKeys } from './0008-counters-refresh-keys.ts';
 import { oidcPayloads } from './0011-oidc-payloads.ts';
 import { signInFlows } from './0010-sign-in-flows.ts';
+import { secondFactors } from './0012-second-factors.ts';
 import { clientFirstParty } from './0015-client-first-party.ts';
 
 /** Versioned migrations, in order. Append only: a released migration is never edited. */
@@ -24,6 +25,7 @@ export function migrations(engine: Engine): Record<string, Migration> {
     '0008-counters-refresh-keys': countersRefreshKeys(),
     '0010-sign-in-flows': signInFlows(),
     '0011-oidc-payloads': oidcPayloads(),
+    '0012-second-factors': secondFactors(engine),
     '0015-client-first-party': clientFirstParty(),
   };
 }

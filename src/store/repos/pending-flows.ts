@@ -8,7 +8,7 @@ export function pendingFlowsRepo(db: Kysely<DB>): PendingFlowsRepo {
     async insert(f: PendingFlowRecord) {
       await db.insertInto('sign_in_flows').values({
         token_hash: f.tokenHash, tenant_pk: f.tenantPk, user_pk: f.userPk, client_pk: f.clientPk, scope: f.scopes.join(' '),
-        issue: JSON.stringify(f.issue), method: f.method, step: f.step, created_at: f.createdAt, expires_at: f.expiresAt, used_at: null,
+        issue: JSON.stringify(f.issue), method: f.method, step: f.step, amr: f.amr.join(' '), created_at: f.createdAt, expires_at: f.expiresAt, used_at: null,
       }).execute();
     },
     async find(tokenHash: string) {
@@ -16,7 +16,7 @@ export function pendingFlowsRepo(db: Kysely<DB>): PendingFlowsRepo {
       if (!r) return undefined;
       return {
         tokenHash: r.token_hash, tenantPk: r.tenant_pk, userPk: r.user_pk, clientPk: r.client_pk, scopes: r.scope ? r.scope.split(' ') : [],
-        issue: JSON.parse(r.issue), method: r.method, step: r.step as PendingFlowRecord['step'], createdAt: Number(r.created_at), expiresAt: Number(r.expires_at),
+        issue: JSON.parse(r.issue), method: r.method, step: r.step as PendingFlowRecord['step'], amr: r.amr ? r.amr.split(' ') : [], createdAt: Number(r.created_at), expiresAt: Number(r.expires_at),
       };
     },
     async consume(tokenHash: string, now: number) {

@@ -24,5 +24,8 @@ export function sessionsRepo(db: Kysely<DB>): SessionsRepo {
     async deleteExpired(now: number): Promise<void> {
       await db.deleteFrom('sessions').where('expires_at', '<', now).execute();
     },
+    async reauthenticated(id: string, at: number, amr: string): Promise<void> {
+      await db.updateTable('sessions').set({ authenticated_at: at, amr }).where('id', '=', id).execute();
+    },
   };
 }

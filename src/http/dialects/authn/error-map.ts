@@ -24,7 +24,7 @@ const said = (err: DomainError) => answer(statusOf(err.code), err.message);
 export const AUTHN_ERRORS = {
   VALIDATION_FAILED: (err) => answer(400, 'Validation failed.', err.fields),
   ...Object.fromEntries((['NOT_AUTHENTICATED', 'INVALID_CREDENTIALS', 'TOKEN_INVALID', 'PERMISSION_DENIED', 'CSRF_FAILED', 'NOT_FOUND', 'TENANT_UNAVAILABLE',
-    'INVALID_CLIENT', 'UNAUTHORIZED_CLIENT', 'INVALID_SCOPE', 'RATE_LIMITED', 'ACCOUNT_LOCKED', 'SIGN_IN_PENDING', 'UNAVAILABLE'] as const).map((c) => [c, said])) as Record<Exclude<ErrorCode, 'VALIDATION_FAILED'>, typeof said>,
+    'INVALID_CLIENT', 'UNAUTHORIZED_CLIENT', 'INVALID_SCOPE', 'RATE_LIMITED', 'ACCOUNT_LOCKED', 'SIGN_IN_PENDING', 'REAUTHENTICATION_REQUIRED', 'UNAVAILABLE'] as const).map((c) => [c, said])) as Record<Exclude<ErrorCode, 'VALIDATION_FAILED'>, typeof said>,
 } as const satisfies DomainAnswers;
 
 export const authnErrorHandler = dialectErrorHandler({

@@ -2,7 +2,7 @@
 // and, at the token endpoint, RFC 6749's (`{"error", "error_description"}`, plus `detail`).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { DomainError, FieldErrors } from '../../../core/index.ts';
-import { dialectErrorHandler, type Answer, type DomainAnswers } from '../../errors.ts';
+import { dialectErrorHandler, type Answer, type DomainAnswers, isMfaStep } from '../../errors.ts';
 import type { AjvError } from '../../validation.ts';
 
 export interface ValidationItem {
@@ -61,6 +61,7 @@ export const FASTAPI_ERRORS = {
   RATE_LIMITED: fastapi(429),
   ACCOUNT_LOCKED: fastapi(403),
   SIGN_IN_PENDING: fastapi(403),
+  REAUTHENTICATION_REQUIRED: fastapi(401),
   UNAVAILABLE: fastapi(503),
 } as const satisfies DomainAnswers;
 
@@ -91,7 +92,9 @@ export const OAUTH_ERRORS = {
   INVALID_SCOPE: rfc6749('invalid_scope', 400),
   RATE_LIMITED: rfc6749('slow_down', 429),
   ACCOUNT_LOCKED: rfc6749('invalid_grant', 400),
-  SIGN_IN_PENDING: rfc6749('invalid_grant', 400),
+  // A second factor is due: `mfa_required` (403), the code OAuth2 clients know from Auth0's token endpoint.
+  SIGN_IN_PENDING: (err) => (isMfaStep(err) ? oauth('mfa_required', 403, err.message) : oauth('invalid_grant', 400, err.message)),
+  REAUTHENTICATION_REQUIRED: rfc6749('invalid_grant', 400),
   UNAVAILABLE: rfc6749('temporarily_unavailable', 503),
 } as const satisfies DomainAnswers;
 

@@ -1,7 +1,7 @@
 // The REST-auth API's answers to every core error: Django REST framework's shapes, as the v1
 // API's, except where dj-rest-auth words a sign-in's refusal as a validation error of its form.
 import type { DomainError } from '../../../core/index.ts';
-import type { Answer, DomainAnswers } from '../../errors.ts';
+import { isMfaStep, type Answer, type DomainAnswers } from '../../errors.ts';
 import { drfErrorHandler, V1_ERRORS } from '../v1/error-map.ts';
 
 const nonField = (message: string): Answer => ({ status: 400, body: { non_field_errors: [message] } });
@@ -11,7 +11,7 @@ export const REST_AUTH_ERRORS = {
   // dj-rest-auth's LoginSerializer: "Unable to log in with provided credentials." (400).
   INVALID_CREDENTIALS: () => nonField('Unable to log in with provided credentials.'),
   // ... and "E-mail is not verified." (400) for a sign-in waiting on its address.
-  SIGN_IN_PENDING: (err: DomainError) => nonField(err.message),
+  SIGN_IN_PENDING: (err: DomainError) => (isMfaStep(err) ? { status: 400, body: { non_field_errors: [err.message], code: 'mfa_required' } } : nonField(err.message)),
 } as const satisfies DomainAnswers;
 
 export const restAuthErrorHandler = drfErrorHandler(REST_AUTH_ERRORS);

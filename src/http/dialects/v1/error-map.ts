@@ -1,7 +1,7 @@
 // The v1 API's answers to every core error, in Django REST framework's (and simplejwt's) shape.
 import type { FastifyRequest } from 'fastify';
 import type { DomainError } from '../../../core/index.ts';
-import { dialectErrorHandler, statusOf, type Answer, type DomainAnswers } from '../../errors.ts';
+import { dialectErrorHandler, isMfaStep, statusOf, type Answer, type DomainAnswers } from '../../errors.ts';
 
 /** DRF's `{"detail": ...}` with the code's usual status. */
 const detail = (err: DomainError): Answer => ({ status: statusOf(err.code), body: { detail: err.message } });
@@ -29,7 +29,9 @@ export const V1_ERRORS = {
   INVALID_SCOPE: detail,
   RATE_LIMITED: detail,
   ACCOUNT_LOCKED: detail,
-  SIGN_IN_PENDING: detail,
+  // A second factor is enrolled: `code` says so, as simplejwt's errors carry theirs.
+  SIGN_IN_PENDING: (err) => (isMfaStep(err) ? { status: 403, body: { detail: err.message, code: 'mfa_required' } } : detail(err)),
+  REAUTHENTICATION_REQUIRED: (err) => ({ status: 403, body: { detail: err.message, code: 'reauthentication_required' } }),
   UNAVAILABLE: detail,
 } as const satisfies DomainAnswers;
 
