@@ -25,12 +25,25 @@ const tenantOf = (request: FastifyRequest): string => {
 export async function oidcRoutes(app: FastifyInstance, opts: Options) {
   const { core } = opts;
   const pub = new URL(opts.publicUrl);
-  const providers = new OidcProviders(core, opts.publicUrl, async (tenant, status, title, message, headers) => {
-    // Drawn inside the provider's own handling (no Fastify request): a page without a form needs
-    // no form cookie, so none is set.
-    const request = { headers, cookies: {} } as unknown as FastifyRequest;
-    const ctx = await pages.pageContext(core, request, { tenant, reply: { setCookie: () => undefined } as unknown as FastifyReply });
-    return pages.renderError(ctx, { status, title: errorTitle(title), message });
+  // The pages the provider draws inside its own handling (no Fastify request): they hold no form
+  // of the pages (the logout form carries the provider's own xsrf field), so no form cookie is set.
+  const contextFor = (tenant: Tenant, headers: Record<string, unknown>, uiLocales?: string) =>
+    pages.pageContext(core, { headers, cookies: {} } as unknown as FastifyRequest, { tenant, uiLocales, reply: { setCookie: () => undefined } as unknown as FastifyReply });
+  const providers = new OidcProviders(core, opts.publicUrl, {
+    async error(tenant, { status, error, description, headers, uiLocales }) {
+      const ctx = await contextFor(tenant, headers, uiLocales);
+      return { html: pages.renderError(ctx, { status, ...providerError(ctx, error, description) }), headers: pages.pageHeaders() };
+    },
+    async logout(tenant, { form, clientName, headers, uiLocales }) {
+      const ctx = await contextFor(tenant, headers, uiLocales);
+      const action = /action="([^"]*)"/.exec(form)?.[1] ?? '';
+      const hidden = Object.fromEntries([...form.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)"\/?>/g)].map((m) => [m[1]!, m[2]!]));
+      // The confirmation ends in a redirect to the client's post_logout_redirect_uri: no form-action 'self'.
+      return { html: pages.renderLogoutConfirm(ctx, { action, hidden, clientName }), headers: pages.pageHeaders(ANY) };
+    },
+    async loggedOut(tenant, { headers, uiLocales }) {
+      return { html: pages.renderSignedOut(await contextFor(tenant, headers, uiLocales)), headers: pages.pageHeaders() };
+    },
   });
 
   /** An unknown or disabled tenant: its issuer does not exist. */
@@ -166,7 +179,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
       const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales), reply });
       const body = (request.body ?? {}) as Record<string, unknown>;
       if (!pages.verifyFormCsrf(request, body.csrf_token)) {
-        return pages.sendPage(reply, pages.renderError(ctx, { status: 403, title: 'Form expired', message: 'Reload the page and try again.' }), 403);
+        return pages.sendPage(reply, pages.renderError(ctx, { status: 403, title: ctx.t('csrfTitle'), message: ctx.t('csrfMessage') }), 403);
       }
       return fn(tp, details, ctx, body);
     });
@@ -174,17 +187,17 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
 
   /** Runs `fn` on the interaction of this browser, or shows an error page when there is none (expired, another browser's). */
   async function interaction(tp: TenantProvider, request: FastifyRequest, reply: FastifyReply, fn: (details: Details) => Promise<FastifyReply>) {
+    const expired = async () => {
+      const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, reply });
+      return pages.sendPage(reply, pages.renderError(ctx, { status: 400, title: ctx.t('signInExpiredTitle'), message: ctx.t('signInExpired') }), 400);
+    };
     let details: Details;
     try {
       details = await tp.provider.interactionDetails(request.raw, reply.raw);
     } catch {
-      const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, reply });
-      return pages.sendPage(reply, pages.renderError(ctx, { status: 400, title: 'Sign-in expired', message: 'This sign-in has expired or was started in another browser. Go back to the application and start again.' }), 400);
+      return expired();
     }
-    if (details.uid !== (request.params as { uid: string }).uid) {
-      const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, reply });
-      return pages.sendPage(reply, pages.renderError(ctx, { status: 400, title: 'Sign-in expired', message: 'This sign-in has expired or was started in another browser. Go back to the application and start again.' }), 400);
-    }
+    if (details.uid !== (request.params as { uid: string }).uid) return expired();
     return fn(details);
   }
 }
@@ -205,11 +218,12 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-function errorTitle(code: string): string {
-  switch (code) {
-    case 'invalid_redirect_uri': return 'Unknown return address';
-    case 'invalid_client': return 'Unknown application';
-    default: return 'The request could not be completed';
+/** The words of an error the provider answers with a page (it could not redirect to the client). */
+function providerError(ctx: pages.PageContext, error: string, description: string): { title: string; message: string } {
+  switch (error) {
+    case 'invalid_redirect_uri': return { title: ctx.t('oidcRedirectTitle'), message: ctx.t('oidcRedirect') };
+    case 'invalid_client': return { title: ctx.t('oidcClientTitle'), message: ctx.t('oidcClient', { tenant: ctx.theme.displayName }) };
+    default: return { title: ctx.t('oidcErrorTitle'), message: ctx.t('oidcError', { detail: description ? `${error}: ${description}` : error }) };
   }
 }
 

@@ -19,6 +19,8 @@ export async function clientMetadata(core: Core, tenantPk: number, clientId: str
   return {
     client_id: c.clientId,
     client_name: c.name,
+    // The tenant's own application: no consent page (provider.ts, loadExistingGrant).
+    first_party: c.firstParty,
     ...(confidential ? { client_secret: c.secretHash } : {}),
     token_endpoint_auth_method: confidential ? 'client_secret_basic' : 'none',
     // A client registered for none of the provider's grants still exists (it may introspect nothing):

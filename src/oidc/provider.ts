@@ -39,6 +39,20 @@ async function loadProvider(): Promise<ProviderModule> {
 
 const sha256Hex = (s: string) => createHash('sha256').update(s).digest('hex');
 
+/** The hosted pages the provider draws itself (oidc-routes.ts supplies them from src/http/pages). */
+export interface ProviderPages {
+  /** A request the provider refuses before it can redirect (a wrong redirect URI, an unknown client). */
+  error(tenant: Tenant, opts: { status: number; error: string; description: string; headers: Record<string, unknown>; uiLocales?: string }): Promise<Page>;
+  /** RP-initiated logout's question; `form` is the provider's own form (its xsrf field), which the page's buttons submit. */
+  logout(tenant: Tenant, opts: { form: string; clientName?: string; headers: Record<string, unknown>; uiLocales?: string }): Promise<Page>;
+  /** After a logout that names no post_logout_redirect_uri. */
+  loggedOut(tenant: Tenant, opts: { headers: Record<string, unknown>; uiLocales?: string }): Promise<Page>;
+}
+export interface Page {
+  html: string;
+  headers: Record<string, string>;
+}
+
 export interface TenantProvider {
   provider: OidcProvider;
   tenant: Tenant;
@@ -51,13 +65,12 @@ export class OidcProviders {
   private readonly core: Core;
   private readonly publicUrl: string;
   private readonly cache = new Map<string, { version: string; built: Promise<TenantProvider> }>();
-  /** Renders the provider's own error pages (a wrong redirect URI, a bad request before one is known). */
-  private readonly renderError: (tenant: Tenant, status: number, title: string, message: string, headers: Record<string, unknown>) => Promise<string>;
+  private readonly pages: ProviderPages;
 
-  constructor(core: Core, publicUrl: string, renderError: OidcProviders['renderError']) {
+  constructor(core: Core, publicUrl: string, pages: ProviderPages) {
     this.core = core;
     this.publicUrl = publicUrl.replace(/\/+$/, '');
-    this.renderError = renderError;
+    this.pages = pages;
   }
 
   issuerOf(tenantName: string): string {
@@ -82,13 +95,36 @@ export class OidcProviders {
   }
 
   private async build(tenant: Tenant, jwks: object[]): Promise<TenantProvider> {
-    const { default: Provider, errors } = await loadProvider();
+    const { default: Provider, errors, interactionPolicy } = await loadProvider();
     const core = this.core;
     const issuer = this.issuerOf(tenant.name);
     const basePath = new URL(issuer).pathname.replace(/\/+$/, '');
     const settings = await core.settings.forTenant(tenant.pk);
     const alg = settings.token_signing_algorithm;
-    const renderError = this.renderError;
+    const pages = this.pages;
+    const send = (ctx: { type: string; body: unknown; set(h: Record<string, string>): void }, page: Page) => {
+      ctx.set(page.headers);
+      ctx.type = 'html';
+      ctx.body = page.html;
+    };
+    const uiLocales = (ctx: { oidc?: { params?: { ui_locales?: unknown } } }) => {
+      const v = ctx.oidc?.params?.ui_locales;
+      return typeof v === 'string' ? v : undefined;
+    };
+    // The sign-in prompt's checks run on every authorization request, a session or not, once the
+    // client and its redirect URI are known: an unknown scope is refused there (invalid_scope, to
+    // the registered redirect URI) instead of being dropped in silence, as the library would.
+    const policy = interactionPolicy.base();
+    policy.get('login')!.checks.push(new interactionPolicy.Check('unknown_scope', 'a requested scope is not offered', (ctx) => {
+      // As sent (the library narrows params.scope to its own scopes before the checks run);
+      // request objects and PAR are not offered, so the query or the form is where it came.
+      const sent = (ctx.method === 'POST' ? (ctx.oidc.body as { scope?: unknown } | undefined) : ctx.query) ?? {};
+      const scope = (sent as { scope?: unknown }).scope;
+      const asked = typeof scope === 'string' ? scope.split(' ').filter(Boolean) : [];
+      const unknown = asked.find((scope) => !PROVIDER_SCOPES.has(scope));
+      if (unknown !== undefined) throw new errors.InvalidScope('requested scope is not offered here', unknown);
+      return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    }));
     // Cookie signing keys: derived from the current signing keys, so every instance has them.
     const cookieKeys = (jwks as Array<{ d?: string; kid?: string }>).map((k) => sha256Hex(`oidc-cookies|${tenant.pk}|${k.d ?? k.kid}`));
 
@@ -128,6 +164,28 @@ export class OidcProviders {
         Session: 14 * 86_400,
         Grant: settings.refresh_token_lifetime,
       },
+      extraClientMetadata: { properties: ['first_party'] },
+      // A first-party client (clients.ts) is the tenant's own application: the grant of what it
+      // asks for is made here, so no consent page is shown (unless the client asks with prompt=consent).
+      loadExistingGrant: async (ctx) => {
+        const { oidc } = ctx;
+        const client = oidc.client!;
+        const grantId = oidc.result?.consent?.grantId || oidc.session!.grantIdFor(client.clientId);
+        const existing = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
+        if (!(client as unknown as { first_party?: unknown }).first_party || !oidc.session?.accountId) return existing;
+        const grant = existing ?? new oidc.provider.Grant({ accountId: oidc.session.accountId, clientId: client.clientId });
+        const scopes = [...oidc.requestParamOIDCScopes].filter((scope) => PROVIDER_SCOPES.has(scope));
+        if (scopes.length) grant.addOIDCScope(scopes.join(' '));
+        const claims = [...oidc.requestParamClaims];
+        if (claims.length) grant.addOIDCClaims(claims);
+        await grant.save();
+        return grant;
+      },
+      // The library (and OpenID Connect's default) grants offline_access only with prompt=consent;
+      // a first-party client allowed the refresh_token grant gets a refresh token without that
+      // page. It is bound to the provider's session unless offline_access was granted.
+      issueRefreshToken: async (_ctx, client, source) => client.grantTypeAllowed('refresh_token')
+        && (source.scopes.has('offline_access') || (client as unknown as { first_party?: unknown }).first_party === true),
       features: {
         devInteractions: { enabled: false },
         introspection: { enabled: true },
@@ -137,17 +195,15 @@ export class OidcProviders {
         rpInitiatedLogout: {
           enabled: true,
           logoutSource: async (ctx, form) => {
-            // The confirmation page: one button that posts the provider's own form (its xsrf field).
-            ctx.type = 'html';
-            ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign out</title></head><body><main><h1>Sign out</h1>${form}<button form="op.logoutForm" type="submit" name="logout" value="yes" autofocus>Sign out</button></main></body></html>`;
+            const client = ctx.oidc.client;
+            send(ctx, await pages.logout(tenant, { form, clientName: client?.clientName ?? undefined, headers: ctx.req.headers, uiLocales: uiLocales(ctx) }));
           },
           postLogoutSuccessSource: async (ctx) => {
-            ctx.type = 'html';
-            ctx.body = '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signed out</title></head><body><main><h1>You are signed out</h1></main></body></html>';
+            send(ctx, await pages.loggedOut(tenant, { headers: ctx.req.headers, uiLocales: uiLocales(ctx) }));
           },
         },
       },
-      interactions: { url: (_ctx, interaction) => `${basePath}${INTERACTION_PATH}/${interaction.uid}` },
+      interactions: { policy, url: (_ctx, interaction) => `${basePath}${INTERACTION_PATH}/${interaction.uid}` },
       findAccount: async (_ctx, sub) => {
         const user = await core.store.read.users.findById(sub);
         if (!user || user.tenantPk !== tenant.pk || !user.isActive) return undefined;
@@ -172,8 +228,9 @@ export class OidcProviders {
       },
       renderError: async (ctx, out) => {
         const status = ctx.status >= 400 ? ctx.status : 400;
-        ctx.type = 'html';
-        ctx.body = await renderError(tenant, status, String(out.error), String(out.error_description ?? 'The request could not be completed.'), ctx.req.headers);
+        const page = await pages.error(tenant, { status, error: String(out.error), description: String(out.error_description ?? ''), headers: ctx.req.headers, uiLocales: uiLocales(ctx) });
+        send(ctx, page);
+        ctx.status = status;
       },
     });
     // The issuer is PUBLIC_URL: the mount hands the provider the public host and scheme.

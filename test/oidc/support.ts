@@ -19,7 +19,7 @@ export interface OidcApp {
   issuer(tenant?: string): string;
   admin: { authorization: string };
   /** Registers a client in `tenant` through /api/clients/ (as the superuser). */
-  client(input: { tenant?: string; confidential?: boolean; grant_types?: string[]; redirect_uris?: string[]; scopes?: string[]; name?: string }): Promise<{ client_id: string; client_secret?: string }>;
+  client(input: { tenant?: string; confidential?: boolean; grant_types?: string[]; redirect_uris?: string[]; scopes?: string[]; name?: string; first_party?: boolean }): Promise<{ client_id: string; client_secret?: string }>;
   close(): Promise<void>;
 }
 
@@ -39,14 +39,14 @@ export async function oidcApp(engine: Engine): Promise<OidcApp> {
         const tenant = await t.core.tenants.resolve(input.tenant);
         const made = await t.core.clients.create(OPERATOR, tenant, {
           name: input.name ?? 'Test app', grantTypes: input.grant_types ?? ['authorization_code', 'refresh_token'], redirectUris: input.redirect_uris ?? [REDIRECT],
-          confidential: input.confidential ?? true, scopes: input.scopes,
+          confidential: input.confidential ?? true, scopes: input.scopes, firstParty: input.first_party,
         });
         noteSecret(made.secret);
         return { client_id: made.client.clientId, ...(made.secret ? { client_secret: made.secret } : {}) };
       }
       const r = await t.request({
         method: 'POST', url: '/api/clients/', headers: { ...admin, ...(input.tenant ? { 'x-tenant': input.tenant } : {}) },
-        payload: { name: input.name ?? 'Test app', grant_types: input.grant_types ?? ['authorization_code', 'refresh_token'], redirect_uris: input.redirect_uris ?? [REDIRECT], confidential: input.confidential ?? true, ...(input.scopes ? { scopes: input.scopes } : {}) },
+        payload: { name: input.name ?? 'Test app', grant_types: input.grant_types ?? ['authorization_code', 'refresh_token'], redirect_uris: input.redirect_uris ?? [REDIRECT], confidential: input.confidential ?? true, ...(input.scopes ? { scopes: input.scopes } : {}), ...(input.first_party !== undefined ? { first_party: input.first_party } : {}) },
       });
       if (r.statusCode !== 201) throw new Error(`client: ${r.statusCode} ${r.body}`);
       const body = r.json();

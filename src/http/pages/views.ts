@@ -99,6 +99,17 @@ export function renderSignOut(ctx: PageContext, v: { action: string }): string {
 <form method="post" action="${v.action}">${csrfField(ctx)}<button type="submit">${ctx.t('signOutButton')}</button></form>`);
 }
 
+/**
+ * The OpenID provider's RP-initiated logout question. Posts the provider's own hidden fields
+ * (`xsrf`) to `action`; `logout=yes` signs out, the other button stays signed in.
+ */
+export function renderLogoutConfirm(ctx: PageContext, v: { action: string; hidden: Record<string, string>; clientName?: string }): string {
+  const hidden = Object.entries(v.hidden).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`);
+  return layout(ctx, ctx.t('signOutTitle'), html`${v.clientName ? html`<p>${ctx.t('signOutClient', { client: v.clientName, tenant: ctx.theme.displayName })}</p>` : ''}<p>${ctx.t('signOutConfirm', { tenant: ctx.theme.displayName })}</p>
+<form method="post" action="${v.action}">${hidden}
+<div class="buttons"><button type="submit" class="secondary">${ctx.t('staySignedIn')}</button><button type="submit" name="logout" value="yes">${ctx.t('signOutButton')}</button></div></form>`);
+}
+
 export function renderSignedIn(ctx: PageContext, v: { username: string }): string {
   return layout(ctx, ctx.t('signedInTitle'), html`<p>${ctx.t('signedInAs', { username: v.username })}</p>
 <p><a href="${url(ctx, 'logout/')}">${ctx.t('signOutTitle')}</a></p>`);
