@@ -4,13 +4,15 @@
 import { createHash } from 'node:crypto';
 import type { Core } from '../core/index.ts';
 import { clientMetadata } from './clients.ts';
+import type { ExpirySweep } from './sweep.ts';
 
 /** oidc-provider keeps its own time (epoch seconds from the system clock), so its rows do too. */
 const now = () => Date.now();
 
 type Payload = Record<string, unknown>;
 
-export function adapterClass(core: Core, tenantPk: number) {
+/** `sweep` is poked on every write (sweep.ts): expired rows of every tenant go at most once a minute. */
+export function adapterClass(core: Core, tenantPk: number, sweep?: ExpirySweep) {
   const repo = () => core.store.read.oidcPayloads;
   return class LatchkeyAdapter {
     readonly model: string;
@@ -27,6 +29,7 @@ export function adapterClass(core: Core, tenantPk: number) {
         userCode: typeof payload.userCode === 'string' ? payload.userCode : null,
         expiresAt: typeof expiresIn === 'number' ? now() + expiresIn * 1000 : null,
       }));
+      sweep?.poke();
     }
 
     async find(id: string): Promise<Payload | undefined> {

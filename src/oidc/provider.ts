@@ -7,6 +7,7 @@ import type { Core, Tenant } from '../core/index.ts';
 import { tenantIssuer } from '../core/tokens/access-tokens.ts';
 import { adapterClass } from './adapter.ts';
 import { PROVIDER_SCOPES } from './clients.ts';
+import { ExpirySweep } from './sweep.ts';
 
 type ProviderModule = typeof import('oidc-provider');
 export type OidcProvider = InstanceType<ProviderModule['default']>;
@@ -66,9 +67,12 @@ export class OidcProviders {
   private readonly publicUrl: string;
   private readonly cache = new Map<string, { version: string; built: Promise<TenantProvider> }>();
   private readonly pages: ProviderPages;
+  /** One sweep of expired rows for every tenant's provider. */
+  readonly sweep: ExpirySweep;
 
   constructor(core: Core, publicUrl: string, pages: ProviderPages) {
     this.core = core;
+    this.sweep = new ExpirySweep((now) => core.store.transaction((r) => r.oidcPayloads.deleteExpired(now)));
     this.publicUrl = publicUrl.replace(/\/+$/, '');
     this.pages = pages;
   }
@@ -129,7 +133,7 @@ export class OidcProviders {
     const cookieKeys = (jwks as Array<{ d?: string; kid?: string }>).map((k) => sha256Hex(`oidc-cookies|${tenant.pk}|${k.d ?? k.kid}`));
 
     const provider = new Provider(issuer, {
-      adapter: adapterClass(core, tenant.pk) as never,
+      adapter: adapterClass(core, tenant.pk, this.sweep) as never,
       jwks: { keys: jwks as never },
       routes: ROUTES,
       clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
