@@ -45,6 +45,7 @@ import { Reauthentication } from './mfa/reauthentication.ts';
 export * from './errors.ts';
 export * from './types.ts';
 export { OPERATOR, selfService, type Actor, type Operator, type SelfService } from './actor.ts';
+export { requireFullSignIn } from './permissions.ts';
 export type { Clock } from './clock.ts';
 export { ManualClock, systemClock } from './clock.ts';
 export type { PasswordHasher } from './credentials/password-hasher.ts';
@@ -144,7 +145,8 @@ export function createCore(opts: CoreOptions) {
   const counters = opts.counters ?? storeCounters(store, () => clock.now());
   const throttle = new LoginThrottle({ store, clock, settings, counters, events });
   const tokenKeys = new TokenKeys(clock);
-  const credentials = new Credentials({ store, tenants, clients, sessions, accessTokens });
+  const secondFactors = new SecondFactors({ store, clock, events, box: secretBox, throttle, settings, origin, issuer: (t) => t.displayName || t.name });
+  const credentials = new Credentials({ store, tenants, clients, sessions, accessTokens, mustEnrol: (t, u) => secondFactors.mustEnrol(t, u) });
   const tokenPairs = new TokenPairs({ store, clock, settings, accessTokens, refreshKeys, clients, tenants, events });
   const signOut = new SignOut({ store, clock, events, tokenPairs });
   const passwordChange = new PasswordChange({ store, settings, passwords });
@@ -155,7 +157,6 @@ export function createCore(opts: CoreOptions) {
   const passwordReset = new PasswordReset({ store, clock, settings, tenants, passwords, throttle, outbox, limits: emailLimits, publicUrl: opts.publicUrl });
   const emailAddresses = new EmailAddresses({ store, clock, events, verification: emailVerification, outbox, limits: emailLimits });
   const socialAccounts = new SocialAccounts({ store, clock, events, settings, tenants, publicUrl: opts.publicUrl });
-  const secondFactors = new SecondFactors({ store, clock, events, box: secretBox, throttle, origin, issuer: (t) => t.displayName || t.name });
   const reauthentication = new Reauthentication({ clock, settings, sessions, secondFactors, passwords, throttle, origin });
   const signIn = new SignInFlow({
     store, clock, events, tenants, clients, settings,

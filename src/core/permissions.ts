@@ -2,7 +2,17 @@
 // Principal of the use case, and never decide by themselves.
 import type { Actor } from './actor.ts';
 import type { Principal, Tenant, User } from './types.ts';
-import { notFound, permissionDenied } from './errors.ts';
+import { DomainError, notFound, permissionDenied } from './errors.ts';
+
+/**
+ * A credential of a user who must first set up a second factor (the tenant's `mfa_required`)
+ * acts only where enrolling is done: `enrolment` says the use case is one of those.
+ */
+export function requireFullSignIn(p: Principal, enrolment: boolean): void {
+  if (p.mustEnrol && !enrolment) {
+    throw new DomainError('PERMISSION_DENIED', 'This tenant requires a second factor: set one up first (the hosted pages\' security page, or the headless API\'s account/authenticators).');
+  }
+}
 
 /** Superusers and the operator manage every tenant. */
 export const isSuperuser = (a: Actor): boolean => a.kind === 'operator' || (a.kind === 'user' && a.user.isSuperuser);

@@ -90,6 +90,11 @@ export interface Principal {
   authenticatedAt?: number;
   /** What the session's sign-in proved (method `session`): `pwd`, `otp`, `webauthn`, ... */
   amr?: string[];
+  /**
+   * The tenant requires a second factor and this user has none: the credential may only be used
+   * to set one up (and to see and end its session), permissions.ts `requireFullSignIn`.
+   */
+  mustEnrol?: boolean;
   /** SHA-256 of the token key used (method `token`). */
   tokenKeyHash?: string;
   /** The registered client the request came through (X-Client-Id, or the token's client). */

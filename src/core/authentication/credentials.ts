@@ -9,11 +9,15 @@ import { sha256 } from '../secrets.ts';
 import type { SessionsService } from '../sessions/sessions-service.ts';
 import type { TenantsService } from '../tenants/tenants-service.ts';
 import { OIDC_FAMILY_PREFIX, type AccessTokens } from '../tokens/access-tokens.ts';
-import type { Principal } from '../types.ts';
+import type { Principal, Tenant, User } from '../types.ts';
 import { standing } from './credential-rule.ts';
 
 export class Credentials {
-  private readonly d: { store: Store; tenants: TenantsService; clients: ClientsService; sessions: SessionsService; accessTokens: AccessTokens };
+  private readonly d: {
+    store: Store; tenants: TenantsService; clients: ClientsService; sessions: SessionsService; accessTokens: AccessTokens;
+    /** Whether the user must set up a second factor before anything else (second-factors.ts). */
+    mustEnrol: (tenant: Tenant, user: User) => Promise<boolean>;
+  };
 
   constructor(deps: Credentials['d']) {
     this.d = deps;
@@ -50,7 +54,10 @@ export class Credentials {
     const tenant = user && (await this.d.tenants.byPk(user.tenantPk));
     if (standing(user, tenant, session.tenantPk) !== 'stands') return null;
     return {
-      principal: { kind: 'user', user: user!, tenant: tenant!, method: 'session', sessionId: session.id, authenticatedAt: session.authenticatedAt, amr: session.amr },
+      principal: {
+        kind: 'user', user: user!, tenant: tenant!, method: 'session', sessionId: session.id, authenticatedAt: session.authenticatedAt, amr: session.amr,
+        mustEnrol: await this.d.mustEnrol(tenant!, user!),
+      },
       csrfOk: (t) => this.d.sessions.checkCsrf(session, t),
     };
   }
@@ -64,6 +71,6 @@ export class Credentials {
     const user = await this.d.store.read.users.findByPk(row.user_pk);
     const tenant = user && (await this.d.tenants.byPk(user.tenantPk));
     if (standing(user, tenant, row.tenant_pk) !== 'stands') return null;
-    return { kind: 'user', user: user!, tenant: tenant!, method: 'token', tokenKeyHash: hash };
+    return { kind: 'user', user: user!, tenant: tenant!, method: 'token', tokenKeyHash: hash, mustEnrol: await this.d.mustEnrol(tenant!, user!) };
   }
 }

@@ -6,6 +6,7 @@ import type { Clock } from '../clock.ts';
 import type { Events } from '../events.ts';
 import type { SecretBox } from '../secret-box.ts';
 import type { LoginThrottle } from '../credentials/login-throttle.ts';
+import type { SettingsService } from '../settings/settings-service.ts';
 import type { RequestOrigin } from '../audit/audit-log.ts';
 import type { Tenant, User } from '../types.ts';
 import { DomainError, fieldError, notFound } from '../errors.ts';
@@ -44,7 +45,7 @@ const PENDING_TOTP_LIFETIME_MS = 10 * 60_000;
 const wrongCode = () => fieldError('code', 'Incorrect code.');
 
 export class SecondFactors {
-  private readonly d: { store: Store; clock: Clock; events: Events; box: SecretBox; throttle: LoginThrottle; issuer: (tenant: Tenant) => string; origin: () => RequestOrigin | undefined };
+  private readonly d: { store: Store; clock: Clock; events: Events; box: SecretBox; throttle: LoginThrottle; settings: SettingsService; issuer: (tenant: Tenant) => string; origin: () => RequestOrigin | undefined };
   private passkeyCheck: PasskeyCheck | undefined;
 
   constructor(deps: SecondFactors['d']) {
@@ -65,6 +66,13 @@ export class SecondFactors {
   async enrolled(userPk: number): Promise<boolean> {
     const rows = await this.d.store.read.authenticators.forUser(userPk);
     return rows.some((r) => r.type === 'webauthn' || (r.type === 'totp' && !(JSON.parse(r.data) as TotpData).pending));
+  }
+
+  /** Whether the tenant requires a second factor and the user has none yet (they may only set one up). */
+  async mustEnrol(tenant: Tenant, user: User): Promise<boolean> {
+    // Settings are cached: a tenant that does not require one costs nothing here.
+    if (!(await this.d.settings.forTenant(tenant.pk)).mfa_required) return false;
+    return !(await this.enrolled(user.pk));
   }
 
   /** The TOTP seed to enrol (the same one for ten minutes, until confirmed), with its URI and QR code. */

@@ -15,6 +15,8 @@ export interface IssueContext {
   scopes: string[];
   /** What the sign-in proved: the session records it (reauthentication, `amr` of ID tokens). */
   amr: string[];
+  /** Signed in only to set up a second factor: a session, no tokens. */
+  mustEnrol?: boolean;
 }
 
 export interface IssueWork {
@@ -57,7 +59,7 @@ export async function prepareIssue(d: IssuerDeps, issue: Issue, ctx: IssueContex
       };
     }
     case 'session': {
-      const pair = issue.withTokens ? await d.pairs.prepare(ctx, 'opaque') : undefined;
+      const pair = issue.withTokens && !ctx.mustEnrol ? await d.pairs.prepare(ctx, 'opaque') : undefined;
       let session: Extract<Issued, { kind: 'session' }>['session'] | undefined;
       return {
         audit: { method: 'session', client_id: ctx.client?.clientId ?? null, amr: ctx.amr.join(' ') },

@@ -21,6 +21,12 @@ export interface RequirementContext {
 
 export interface Requirement {
   step: PendingStep;
+  /**
+   * Met by setting something up once signed in (a second factor the tenant requires): a front-end
+   * that can show it completes the sign-in with a credential that may only do that (Principal
+   * `mustEnrol`); the others refuse the sign-in.
+   */
+  enrolment?: boolean;
   /** Said to the person when a front-end cannot show the step (SIGN_IN_PENDING's message). */
   message: string;
   isMet(ctx: RequirementContext): boolean;
@@ -37,6 +43,12 @@ export const REQUIREMENTS: readonly Requirement[] = [
     message: 'This account has a second factor: sign in through the hosted sign-in page (/account/login/) or the headless API (/_allauth/), which ask for it.',
     // A passkey sign-in proved possession and user verification at once: it needs no second step.
     isMet: ({ amr, secondFactor, trusted }) => !secondFactor || trusted || amr.some((m) => SECOND_FACTOR_METHODS.includes(m)),
+  },
+  {
+    step: 'mfa_enroll',
+    enrolment: true,
+    message: 'This tenant requires a second factor: set one up through the hosted pages (/account/security/) or the headless API first.',
+    isMet: ({ settings, secondFactor, amr }) => !settings.mfa_required || secondFactor || amr.some((m) => SECOND_FACTOR_METHODS.includes(m)),
   },
 ];
 

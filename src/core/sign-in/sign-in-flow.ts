@@ -50,6 +50,8 @@ interface FlowState {
   trustToken?: string;
   /** Said after a recovery code signed in. */
   recoveryCodesLeft?: number;
+  /** Completed for setting up a second factor only (Requirement.enrolment): no tokens are issued. */
+  mustEnrol?: boolean;
 }
 
 export class SignInFlow {
@@ -75,7 +77,7 @@ export class SignInFlow {
       amr: proof.amr ?? [req.factor.method], trustToken: req.trustToken,
     };
     const unmet = await this.firstUnmet(state);
-    if (unmet) return this.suspend(state, unmet, proof, req.continuable ?? false);
+    if (unmet && !this.enrolsSignedIn(unmet, state, req.continuable ?? false)) return this.suspend(state, unmet, proof, req.continuable ?? false);
     return this.complete(state, () => proof.settle());
   }
 
@@ -123,7 +125,7 @@ export class SignInFlow {
       state.recoveryCodesLeft = proved.recoveryCodesLeft;
     }
     const unmet = await this.firstUnmet(state);
-    if (unmet) {
+    if (unmet && !this.enrolsSignedIn(unmet, state, true)) {
       if (unmet.step === flow.step) return { status: 'pending', step: unmet.step, flowToken, expiresAt: flow.expiresAt, user: state.user, tenant: state.tenant };
       // Met, but another step follows: the flow moves on under a new token (each token works once).
       if (!(await this.d.store.transaction((r) => r.pendingFlows.consume(flow.tokenHash, this.d.clock.now())))) throw flowInvalid();
@@ -132,6 +134,16 @@ export class SignInFlow {
     return this.complete(state, async () => {
       if (!(await this.d.store.read.pendingFlows.consume(flow.tokenHash, this.d.clock.now()))) throw flowInvalid();
     });
+  }
+
+  /**
+   * Whether `unmet` is set up once signed in, by a front-end that shows it, with a session (the
+   * only credential that knows it may do nothing else: Principal `mustEnrol`).
+   */
+  private enrolsSignedIn(unmet: Requirement, state: FlowState, continuable: boolean): boolean {
+    const ok = unmet.enrolment === true && continuable && (state.issue.kind === 'session' || state.issue.kind === 'session_and_key');
+    if (ok) state.mustEnrol = true;
+    return ok;
   }
 
   /** A client must belong to the tenant, be registered for the grant it signs in by, and ask only its scopes. */

@@ -57,8 +57,9 @@ export type Issued =
 /**
  * A step the sign-in waits on, that a later request completes. `verify_email`: the tenant makes
  * verified addresses mandatory. `mfa_authenticate`: the account has a second factor.
+ * `mfa_enroll`: the tenant requires one and the account has none (see Requirement.enrolment).
  */
-export type PendingStep = 'verify_email' | 'mfa_authenticate';
+export type PendingStep = 'verify_email' | 'mfa_authenticate' | 'mfa_enroll';
 
 export type SignInOutcome =
   /** `amr`: what the sign-in proved (RFC 8176's words where it has them: `pwd`, `otp`; also `rc`, `webauthn`). */

@@ -4,7 +4,7 @@
 // words a refused scheme as DRF does.
 import type { FastifyRequest } from 'fastify';
 import type { Client, Core, Principal } from '../../core/index.ts';
-import { DomainError, notAuthenticated, tokenInvalid } from '../../core/index.ts';
+import { DomainError, notAuthenticated, requireFullSignIn, tokenInvalid } from '../../core/index.ts';
 import { refuseUntrustedOrigin } from './trusted-origins.ts';
 import { requestedTenant } from './tenant-and-client.ts';
 
@@ -67,7 +67,8 @@ async function authenticateHeader(core: Core, request: FastifyRequest): Promise<
     } catch (err) {
       // Basic is an authentication scheme: what stops it is a 401, as DRF's BasicAuthentication answers.
       if (err instanceof DomainError && err.code === 'INVALID_CREDENTIALS') throw new DomainError('NOT_AUTHENTICATED', 'Invalid username/password.');
-      if (err instanceof DomainError && err.code === 'SIGN_IN_PENDING') throw new DomainError('NOT_AUTHENTICATED', err.message);
+      // A second factor is due: said as the password-only APIs say it (mfa_required); any other step is a failed authentication.
+      if (err instanceof DomainError && err.code === 'SIGN_IN_PENDING' && !err.step?.startsWith('mfa_')) throw new DomainError('NOT_AUTHENTICATED', err.message);
       throw err;
     }
   }
@@ -104,6 +105,8 @@ export async function authenticate(core: Core, request: FastifyRequest): Promise
   if (typeof asked === 'string' && asked !== '' && asked !== principal.tenant.name) {
     throw new DomainError('NOT_AUTHENTICATED', 'This credential does not belong to the requested tenant.');
   }
+  // A user who must first set up a second factor may use this credential only where that is done.
+  requireFullSignIn(principal, request.routeOptions.config?.enrolment === true);
   request.principal = principal;
   return principal;
 }

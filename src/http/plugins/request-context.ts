@@ -13,6 +13,8 @@ export type AuthRequirement = boolean | 'optional';
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: AuthRequirement;
+    /** The route sets up a second factor (or shows or ends the session): open to a user who must enrol one first. */
+    enrolment?: boolean;
     /** Field renames from core names to this route's names, for 400 bodies. */
     fieldNames?: Record<string, string>;
   }
