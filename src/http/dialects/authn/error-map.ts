@@ -1,7 +1,7 @@
 // The AuthN API's answers to every core error, in its shape {errors, message, status}.
 import type { FastifyReply } from 'fastify';
 import type { DomainError, ErrorCode, FieldErrors } from '../../../core/index.ts';
-import { dialectErrorHandler, statusOf, type Answer, type DomainAnswers } from '../../errors.ts';
+import { dialectErrorHandler, isMfaStep, statusOf, type Answer, type DomainAnswers } from '../../errors.ts';
 
 export interface AuthnError {
   errors: Array<{ field: string; message: string }>;
@@ -24,7 +24,9 @@ const said = (err: DomainError) => answer(statusOf(err.code), err.message);
 export const AUTHN_ERRORS = {
   VALIDATION_FAILED: (err) => answer(400, 'Validation failed.', err.fields),
   ...Object.fromEntries((['NOT_AUTHENTICATED', 'INVALID_CREDENTIALS', 'TOKEN_INVALID', 'PERMISSION_DENIED', 'CSRF_FAILED', 'NOT_FOUND', 'TENANT_UNAVAILABLE',
-    'INVALID_CLIENT', 'UNAUTHORIZED_CLIENT', 'INVALID_SCOPE', 'RATE_LIMITED', 'ACCOUNT_LOCKED', 'SIGN_IN_PENDING', 'REAUTHENTICATION_REQUIRED', 'UNAVAILABLE'] as const).map((c) => [c, said])) as Record<Exclude<ErrorCode, 'VALIDATION_FAILED'>, typeof said>,
+    'INVALID_CLIENT', 'UNAUTHORIZED_CLIENT', 'INVALID_SCOPE', 'RATE_LIMITED', 'ACCOUNT_LOCKED', 'REAUTHENTICATION_REQUIRED', 'UNAVAILABLE'] as const).map((c) => [c, said])) as Record<Exclude<ErrorCode, 'VALIDATION_FAILED' | 'SIGN_IN_PENDING'>, typeof said>,
+  // A due second factor is named as AuthN names its refusals: a field and a code.
+  SIGN_IN_PENDING: (err) => (isMfaStep(err) ? answer(403, err.message, { credentials: ['MFA_REQUIRED'] }) : said(err)),
 } as const satisfies DomainAnswers;
 
 export const authnErrorHandler = dialectErrorHandler({

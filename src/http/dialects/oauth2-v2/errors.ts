@@ -60,7 +60,7 @@ export const FASTAPI_ERRORS = {
   INVALID_SCOPE: fastapi(403),
   RATE_LIMITED: fastapi(429),
   ACCOUNT_LOCKED: fastapi(403),
-  SIGN_IN_PENDING: fastapi(403),
+  SIGN_IN_PENDING: (err) => (isMfaStep(err) ? { status: 403, body: { detail: err.message, code: 'mfa_required' } } : fastapi(403)(err)),
   REAUTHENTICATION_REQUIRED: fastapi(401),
   UNAVAILABLE: fastapi(503),
 } as const satisfies DomainAnswers;
