@@ -27,6 +27,7 @@ Commands:
   migrate          bring the database schema up to date
   createsuperuser  create a superuser
   keys rotate      rotate the JWT signing key
+  keys reseal      reseal stored secrets under the first LATCHKEY_SECRET_KEYS key
   tenants          list, create, rename, disable, enable, delete tenants
   clients          list, register, delete client applications
   import           import users (with their password hashes) from Django, Keycloak, better-auth, JSON Lines

@@ -201,6 +201,15 @@ export function createCore(opts: CoreOptions) {
       return { ...out, refresh };
     },
 
+    /**
+     * Rewrites every sealed secret under the first key of LATCHKEY_SECRET_KEYS (`latchkey keys
+     * reseal`), so that older keys can be dropped from the list. Each kind of sealed secret adds
+     * its own pass here.
+     */
+    async resealSecrets(): Promise<{ kind: string; total: number; resealed: number }[]> {
+      return [{ kind: 'totp', ...(await secondFactors.resealSeeds()) }];
+    },
+
     /** Creates the bootstrap superuser when the default tenant has none (never touches an existing user). */
     async bootstrapAdmin(admin: BootstrapAdmin): Promise<'created' | 'skipped'> {
       const tenant = await tenants.ensureDefault();

@@ -9,8 +9,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { engines } from '../helpers/engines.ts';
 import { python, pythonSkip } from '../interop/support.ts';
-import { OPERATOR, type Core, type User } from '../../src/core/index.ts';
-import { startCore, rejectsWith, PASSWORD, type CoreFixture } from './support.ts';
+import { createCore, OPERATOR, SecretBox, type Core, type User } from '../../src/core/index.ts';
+import { fastHasher, outboxMailerForTests } from '../helpers/app.ts';
+import { startCore, rejectsWith, PASSWORD, PUBLIC_URL, type CoreFixture } from './support.ts';
 
 const pyotpSkip = pythonSkip(['pyotp']);
 
@@ -217,6 +218,41 @@ for (const { engine, skip } of engines) {
       const setup = await f.core.secondFactors.totpSetup(p.tenant, p.user);
       await f.core.secondFactors.totpActivate(p.tenant, p.user, await pyotpCode(setup.uri, f.clock.now()));
       assert.equal((await f.core.credentials.session(out.issued.session.cookie))!.principal.mustEnrol, false);
+    });
+  });
+}
+
+for (const { engine, skip } of engines) {
+  describe(`sealed TOTP seeds and key rotation [${engine.name}]`, { skip: skip || pyotpSkip }, () => {
+    const A = 'first-secret-key-for-sealing-000000000000';
+    const B = 'second-secret-key-for-sealing-11111111111';
+    let f: CoreFixture;
+    before(async () => { f = await startCore(engine, { secretBox: new SecretBox([A]) }); });
+    after(async () => { await f?.close(); });
+
+    const coreWith = (keys: string[]) => createCore({ store: f.store, publicUrl: PUBLIC_URL, clock: f.clock, hasher: fastHasher(), mailer: outboxMailerForTests(), secretBox: new SecretBox(keys) });
+
+    it('keys rotate: [B, A] opens A\'s seeds, reseal moves them to B, then B alone signs in; a lost key fails closed', async () => {
+      const erin = await f.user('erin');
+      const tenant = await f.core.tenants.resolve(undefined);
+      const setup = await f.core.secondFactors.totpSetup(tenant, erin);
+      await f.core.secondFactors.totpActivate(tenant, erin, await pyotpCode(setup.uri, f.clock.now()));
+      f.clock.advance(30_000);
+
+      const onlyB = coreWith([B]);
+      const pending = await passwordStart(onlyB, 'erin');
+      if (pending.status !== 'pending') throw new Error('expected pending');
+      // No configured key opens the seed: the second factor cannot be checked, and nothing gets through.
+      await rejectsWith(onlyB.signIn.continue(pending.flowToken, { step: 'mfa_authenticate', code: await pyotpCode(setup.uri, f.clock.now()) }), 'UNAVAILABLE');
+
+      const both = coreWith([B, A]);
+      assert.deepEqual(await both.resealSecrets(), [{ kind: 'totp', total: 1, resealed: 1 }]);
+      assert.deepEqual(await both.resealSecrets(), [{ kind: 'totp', total: 1, resealed: 0 }], 'a second run has nothing to do');
+      f.clock.advance(30_000);
+      const out = await passwordStart(onlyB, 'erin');
+      if (out.status !== 'pending') throw new Error('expected pending');
+      const done = await onlyB.signIn.continue(out.flowToken, { step: 'mfa_authenticate', code: await pyotpCode(setup.uri, f.clock.now()) });
+      assert.equal(done.status, 'completed');
     });
   });
 }

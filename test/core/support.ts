@@ -1,7 +1,7 @@
 // The core over a fresh database of one engine, with no HTTP at all.
 import { sql } from 'kysely';
 import { openStore, type Store } from '../../src/store/index.ts';
-import { createCore, ManualClock, DomainError, type Core, type PasswordHasher, type Principal, type ErrorCode, OPERATOR } from '../../src/core/index.ts';
+import { createCore, ManualClock, DomainError, type SecretBox, type Core, type PasswordHasher, type Principal, type ErrorCode, OPERATOR } from '../../src/core/index.ts';
 import { fastHasher, outboxMailerForTests } from '../helpers/app.ts';
 import type { Engine } from '../helpers/engines.ts';
 
@@ -19,11 +19,11 @@ export interface CoreFixture {
   close(): Promise<void>;
 }
 
-export async function startCore(engine: Engine, opts: { hasher?: PasswordHasher; clock?: ManualClock } = {}): Promise<CoreFixture> {
+export async function startCore(engine: Engine, opts: { hasher?: PasswordHasher; clock?: ManualClock; secretBox?: SecretBox } = {}): Promise<CoreFixture> {
   const db = await engine.create();
   const store = openStore(db.url);
   const clock = opts.clock ?? new ManualClock();
-  const core = createCore({ store, publicUrl: PUBLIC_URL, clock, hasher: opts.hasher ?? fastHasher(), mailer: outboxMailerForTests() });
+  const core = createCore({ store, publicUrl: PUBLIC_URL, clock, hasher: opts.hasher ?? fastHasher(), mailer: outboxMailerForTests(), secretBox: opts.secretBox });
   await core.prepare();
   return {
     core, store, clock,

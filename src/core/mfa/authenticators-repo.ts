@@ -27,6 +27,8 @@ export interface AuthenticatorsRepo {
    */
   swapData(pk: number, expected: string, next: string, lastUsedAt: number): Promise<boolean>;
   rename(pk: number, name: string): Promise<void>;
+  /** Authenticators of one type across every user, in pk order after `afterPk` (for resealing seeds). */
+  listOfType(type: AuthenticatorType, afterPk: number, limit: number): Promise<AuthenticatorRecord[]>;
   delete(pk: number): Promise<void>;
   deleteForUser(userPk: number, type: AuthenticatorType): Promise<void>;
 }

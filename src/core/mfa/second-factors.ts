@@ -162,6 +162,30 @@ export class SecondFactors {
     return row !== undefined && row.userPk === user.pk && row.expiresAt > this.d.clock.now();
   }
 
+  /**
+   * Rewrites every TOTP seed sealed under an older key of LATCHKEY_SECRET_KEYS under the first one,
+   * so the older key can be dropped. Answers how many seeds there are and how many were rewritten.
+   */
+  async resealSeeds(): Promise<{ total: number; resealed: number }> {
+    let total = 0;
+    let resealed = 0;
+    for (let after = 0; ;) {
+      const rows = await this.d.store.read.authenticators.listOfType('totp', after, 200);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        total++;
+        const data = JSON.parse(row.data) as TotpData;
+        if (this.d.box.isCurrent(data.secret)) continue;
+        const context = `totp:${row.tenantPk}:${row.userPk}`;
+        const next = JSON.stringify({ ...data, secret: this.d.box.reseal(data.secret, context) });
+        // A sign-in that used the seed meanwhile changed `data`: its next pass reseals it.
+        if (await this.d.store.transaction((r) => r.authenticators.swapData(row.pk, row.data, next, row.lastUsedAt ?? row.createdAt))) resealed++;
+      }
+      after = rows[rows.length - 1]!.pk;
+    }
+    return { total, resealed };
+  }
+
   /** Recovery codes as the user may see them later: how many are left, never the codes. */
   async recoveryCodes(user: User): Promise<{ total: number; unused: number } | undefined> {
     const row = (await this.d.store.read.authenticators.forUser(user.pk)).find((r) => r.type === 'recovery_codes');

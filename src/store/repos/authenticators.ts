@@ -32,6 +32,10 @@ export function authenticatorsRepo(db: Kysely<DB>): AuthenticatorsRepo {
         .where('pk', '=', pk).where('data', '=', expected).executeTakeFirst();
       return Number(r.numUpdatedRows) === 1;
     },
+    async listOfType(type, afterPk, limit) {
+      const rows = await db.selectFrom('authenticators').selectAll().where('type', '=', type).where('pk', '>', afterPk).orderBy('pk').limit(limit).execute();
+      return rows.map(record);
+    },
     async rename(pk, name) {
       await db.updateTable('authenticators').set({ name }).where('pk', '=', pk).execute();
     },
