@@ -11,6 +11,7 @@ import { UsersService } from './users/users-service.ts';
 import { Passwords } from './credentials/passwords.ts';
 import { SignInFlow } from './sign-in/sign-in-flow.ts';
 import { passwordFactor } from './sign-in/first-factors.ts';
+import { LoginCodes } from './sign-in/login-codes.ts';
 import { TokenPairs } from './tokens/token-pairs.ts';
 import { GroupsService } from './groups/groups-service.ts';
 import { SessionsService } from './sessions/sessions-service.ts';
@@ -158,9 +159,10 @@ export function createCore(opts: CoreOptions) {
   const emailAddresses = new EmailAddresses({ store, clock, events, verification: emailVerification, outbox, limits: emailLimits });
   const socialAccounts = new SocialAccounts({ store, clock, events, settings, tenants, publicUrl: opts.publicUrl });
   const reauthentication = new Reauthentication({ clock, settings, sessions, secondFactors, passwords, throttle, origin });
+  const loginCodes = new LoginCodes({ store, clock, counters, throttle, limits: emailLimits, outbox, tenants, origin });
   const signIn = new SignInFlow({
     store, clock, events, tenants, clients, settings,
-    factors: { password: passwordFactor({ store, hasher, throttle, origin }) },
+    factors: { password: passwordFactor({ store, hasher, throttle, origin }), code: loginCodes.factor() },
     issuers: { pairs: tokenPairs, sessions, tokenKeys },
     emails: { confirm: (key, ofUser) => emailVerification.verify(key, { ofUser }) },
     secondFactors,
@@ -170,7 +172,7 @@ export function createCore(opts: CoreOptions) {
   return {
     store, clock, hasher, secretBox, keys, accessTokens, tenants, settings, users, groups, sessions, clients, events, audit, signIns, broadcast, throttle,
     // Signing in and the credentials it hands out.
-    signIn, credentials, tokenPairs, signOut, tokenKeys,
+    signIn, credentials, tokenPairs, signOut, tokenKeys, loginCodes,
     // Second factors, and proving a signed-in session again before a sensitive change.
     secondFactors, reauthentication,
     // Passwords.

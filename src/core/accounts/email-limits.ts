@@ -22,7 +22,7 @@ export class EmailLimits {
   }
 
   /** Counts one e-mail of `kind` to `addr`, or refuses it (RATE_LIMITED) when the address had its share. */
-  async count(tenant: Tenant, kind: 'reset' | 'verify', addr: string): Promise<void> {
+  async count(tenant: Tenant, kind: 'reset' | 'verify' | 'login_code', addr: string): Promise<void> {
     const settings = await this.settings.forTenant(tenant.pk);
     const [limit, window] = kind === 'reset' ? [settings.password_reset_email_limit, RESET_WINDOW_S] : [settings.verification_email_limit, VERIFICATION_WINDOW_S];
     // The address is hashed: the counters need no personal data.

@@ -3,7 +3,7 @@
 
 export interface EmailTokenRecord {
   token_hash: string;
-  purpose: 'verify' | 'reset';
+  purpose: 'verify' | 'reset' | 'login_code';
   user_pk: number;
   /** The address a verification token confirms (null for a reset). */
   email_pk: number | null;

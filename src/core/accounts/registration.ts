@@ -32,7 +32,8 @@ export class Registration {
     this.d = deps;
   }
 
-  async register(tenantName: string | undefined, input: { username: string; email?: string; password1: string; password2: string }): Promise<Registered> {
+  /** `signIn: false`: the caller signs the new account in itself (the headless API, through the flow it can continue). */
+  async register(tenantName: string | undefined, input: { username: string; email?: string; password1: string; password2: string }, opts: { signIn?: boolean } = {}): Promise<Registered> {
     const tenant = await this.d.tenants.resolve(tenantName);
     const settings = await this.d.settings.forTenant(tenant.pk);
     if (!settings.registration_enabled) throw new DomainError('PERMISSION_DENIED', 'Registration is closed.');
@@ -57,6 +58,7 @@ export class Registration {
       if (mail) await this.d.outbox.sendOrFail(this.d.verification.message(tenant, user, email, mail.key));
       // dj-rest-auth signs the new user in, through the one sign-in flow: unless the address must
       // be verified first (the flow's verify_email step), then nobody is signed in yet.
+      if (opts.signIn === false) return { key: null, session: null };
       try {
         const { issued } = await this.d.signIn.newAccount(user, { kind: 'session_and_key' });
         return { key: issued.key, session: issued.session };

@@ -35,3 +35,16 @@ export function resetMessage(baseUrl: string, tenantTitle: string, to: string, u
     'If it was not you, ignore this message: your password stays as it is.',
   ], { url, label: 'Choose a new password' });
 }
+
+export function loginCodeMessage(tenantTitle: string, to: string, username: string, code: string, lifetimeSeconds: number): MailMessage {
+  const text = [
+    `Hello ${username},`,
+    `your sign-in code is ${code}. It works once, within ${duration(lifetimeSeconds)}.`,
+    'If you did not ask for it, ignore this message: nobody can sign in without it.',
+    '', `-- ${tenantTitle}`,
+  ].join('\n');
+  const html = `<!doctype html><html><body style="font-family:sans-serif"><p>Hello ${escapeHtml(username)},</p>`
+    + `<p>your sign-in code is <strong style="font-size:1.4em;letter-spacing:.1em">${escapeHtml(code)}</strong>. It works once, within ${duration(lifetimeSeconds)}.</p>`
+    + `<p>If you did not ask for it, ignore this message: nobody can sign in without it.</p><p>-- ${escapeHtml(tenantTitle)}</p></body></html>`;
+  return { to, subject: `[${tenantTitle}] Your sign-in code`, text, html };
+}

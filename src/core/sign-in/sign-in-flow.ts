@@ -19,7 +19,7 @@ import type { SettingsService } from '../settings/settings-service.ts';
 import type { TenantsService } from '../tenants/tenants-service.ts';
 import type { Client, Tenant, User } from '../types.ts';
 import { standing } from '../authentication/credential-rule.ts';
-import type { FirstFactorProof, FirstFactors } from './first-factors.ts';
+import type { FirstFactor, FirstFactorProof, FirstFactors } from './first-factors.ts';
 import { prepareIssue, type IssuerDeps } from './issuers.ts';
 import { PENDING_FLOW_LIFETIME_MS, type PendingFlowRecord } from './pending-flows.ts';
 import { REQUIREMENTS, requirementOf, type Requirement } from './requirements.ts';
@@ -153,7 +153,8 @@ export class SignInFlow {
   }
 
   private proveFirstFactor(tenant: Tenant, req: SignInRequest): Promise<FirstFactorProof> {
-    const factor = this.d.factors[req.factor.method];
+    // Each factor takes its own input: the method names both.
+    const factor = this.d.factors[req.factor.method] as FirstFactor;
     return factor.prove(tenant, req.factor);
   }
 

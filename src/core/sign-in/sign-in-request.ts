@@ -6,7 +6,9 @@ import type { NewSession } from '../sessions/sessions-service.ts';
 
 /** How the person proves who they are first. Each method is one first factor (first-factors.ts). */
 export type FirstFactorInput =
-  | { method: 'password'; by: 'username' | 'email'; identifier: string; password: string };
+  | { method: 'password'; by: 'username' | 'email'; identifier: string; password: string }
+  /** A code e-mailed by `core.loginCodes.request` (its `codeToken` names the request). */
+  | { method: 'code'; codeToken: string; code: string };
 
 /** What a completed sign-in hands out: the front-end chooses (issuers.ts). */
 export type Issue =
