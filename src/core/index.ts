@@ -158,7 +158,7 @@ export function createCore(opts: CoreOptions) {
   const passwordReset = new PasswordReset({ store, clock, settings, tenants, passwords, throttle, outbox, limits: emailLimits, publicUrl: opts.publicUrl });
   const emailAddresses = new EmailAddresses({ store, clock, events, verification: emailVerification, outbox, limits: emailLimits });
   const socialAccounts = new SocialAccounts({ store, clock, events, settings, tenants, publicUrl: opts.publicUrl });
-  const reauthentication = new Reauthentication({ clock, settings, sessions, secondFactors, passwords, throttle, origin });
+  const reauthentication = new Reauthentication({ clock, settings, sessions, secondFactors, passwords, throttle, events, origin });
   const loginCodes = new LoginCodes({ store, clock, counters, throttle, limits: emailLimits, outbox, tenants, origin });
   const signIn = new SignInFlow({
     store, clock, events, tenants, clients, settings,

@@ -12,9 +12,10 @@ import type { Passwords } from '../credentials/passwords.ts';
 import type { SecondFactors, SecondFactorInput } from './second-factors.ts';
 import type { LoginThrottle } from '../credentials/login-throttle.ts';
 import type { RequestOrigin } from '../audit/audit-log.ts';
+import type { Events } from '../events.ts';
 
 export class Reauthentication {
-  private readonly d: { clock: Clock; settings: SettingsService; sessions: SessionsService; secondFactors: SecondFactors; passwords: Passwords; throttle: LoginThrottle; origin: () => RequestOrigin | undefined };
+  private readonly d: { clock: Clock; settings: SettingsService; sessions: SessionsService; secondFactors: SecondFactors; passwords: Passwords; throttle: LoginThrottle; events: Events; origin: () => RequestOrigin | undefined };
 
   constructor(deps: Reauthentication['d']) {
     this.d = deps;
@@ -44,6 +45,7 @@ export class Reauthentication {
     }
     await this.d.throttle.succeeded(p.tenant, p.user.username);
     await this.d.sessions.reauthenticated(session, 'pwd');
+    await this.d.events.emit({ type: 'reauthenticated', tenantPk: p.tenant.pk, userPk: p.user.pk, detail: { method: 'pwd' } });
   }
 
   /** ... or by a second factor. */
@@ -51,6 +53,7 @@ export class Reauthentication {
     const session = await this.sessionOf(p);
     const proved = await this.d.secondFactors.verify(p.tenant, p.user, input, 'reauthenticate');
     await this.d.sessions.reauthenticated(session, proved.method);
+    await this.d.events.emit({ type: 'reauthenticated', tenantPk: p.tenant.pk, userPk: p.user.pk, detail: { method: proved.method } });
     return proved;
   }
 
