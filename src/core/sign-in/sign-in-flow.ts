@@ -23,7 +23,7 @@ import type { FirstFactor, FirstFactorProof, FirstFactors } from './first-factor
 import { prepareIssue, type IssuerDeps } from './issuers.ts';
 import { PENDING_FLOW_LIFETIME_MS, type PendingFlowRecord } from './pending-flows.ts';
 import { REQUIREMENTS, requirementOf, type Requirement } from './requirements.ts';
-import type { Issue, Issued, SignInOutcome, SignInRequest, StepInput } from './sign-in-request.ts';
+import type { Issue, Issued, PendingStep, SignInOutcome, SignInRequest, StepInput } from './sign-in-request.ts';
 
 /** The second factors, as the flow needs them (core/mfa/second-factors.ts). */
 export interface SecondFactorStep {
@@ -104,6 +104,14 @@ export class SignInFlow {
     if (unmet) throw new DomainError('SIGN_IN_PENDING', unmet.message, { step: unmet.step });
     const outcome = await this.complete(state, async () => {});
     return { issued: (outcome as Extract<SignInOutcome, { status: 'completed' }>).issued as Extract<Issued, { kind: K }> };
+  }
+
+  /** The step a pending sign-in waits on, or undefined when its token is unknown, used or expired (front-ends that show it). */
+  async pending(flowToken: string): Promise<{ step: PendingStep; expiresAt: number; userPk: number; tenantPk: number } | undefined> {
+    if (flowToken.length === 0 || flowToken.length > 200) return undefined;
+    const flow = await this.d.store.read.pendingFlows.find(sha256(flowToken));
+    if (!flow || flow.expiresAt <= this.d.clock.now()) return undefined;
+    return { step: flow.step, expiresAt: flow.expiresAt, userPk: flow.userPk, tenantPk: flow.tenantPk };
   }
 
   /** Continues a pending sign-in with what its step asked for. */
