@@ -22,7 +22,8 @@ const UserOut = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
 });
-const Detail = Type.Object({ detail: Type.Unknown() });
+// `code`: only with a due second factor (`mfa_required`), which a password cannot pass alone.
+const Detail = Type.Object({ detail: Type.Unknown(), code: Type.Optional(Type.String()) });
 const errors = { 400: Detail, 401: Detail, 403: Detail, 404: Detail, 422: Detail };
 const security = [{ OAuth2PasswordBearer: [] }];
 const tags = ['v2 users'];
@@ -96,7 +97,7 @@ async function tokenEndpoint(app: FastifyInstance, { core }: Options) {
       description: 'Form-encoded (RFC 6749 §4.3, §6). Client credentials by HTTP Basic or `client_id`/`client_secret`; an empty client id means no client. `grant_type` defaults to `password`, as FastAPI\'s OAuth2PasswordRequestForm. The answer echoes `scope` as asked when it is granted in full.',
       consumes: ['application/x-www-form-urlencoded'],
       body: TokenForm,
-      response: { 200: TokenOut, 400: OAuthError, 401: OAuthError, 422: Detail },
+      response: { 200: TokenOut, 400: OAuthError, 401: OAuthError, 403: OAuthError, 422: Detail },
     },
   }, async (request, reply) => {
     if (!isForm(request)) {
