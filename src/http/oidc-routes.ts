@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError, type Core, type Tenant } from '../core/index.ts';
 import { INTERACTION_PATH, OidcProviders, type TenantProvider } from '../oidc/provider.ts';
 import * as pages from './pages/index.ts';
+import { ACR_2FA, acrOf, asksTwoFactors, oidcAmr } from '../oidc/acr.ts';
 
 interface Options {
   core: Core;
@@ -121,7 +122,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
         const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales), reply });
         const action = `${tp.basePath}${INTERACTION_PATH}/${details.uid}`;
         if (details.prompt.name === 'login') {
-          return pages.sendPage(reply, pages.renderSignIn(ctx, { action: `${action}/login`, loginHint: str(details.params.login_hint) }), 200, ANY);
+          return pages.sendPage(reply, pages.renderSignIn(ctx, { action: `${action}/login`, loginHint: str(details.params.login_hint), extras: pages.drawSignInExtras(ctx, { context: 'oidc', action: `${action}/login` }) }), 200, ANY);
         }
         const client = await tp.provider.Client.find(String(details.params.client_id));
         const scopes = [...new Set([...(details.prompt.details.missingOIDCScope as string[] | undefined ?? [])])];
@@ -134,24 +135,68 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
       const identifier = str(body.login) ?? '';
       const password = str(body.password) ?? '';
       const action = `${tp.basePath}${INTERACTION_PATH}/${details.uid}/login`;
-      let user;
+      const twoFactors = asksTwoFactors(details.params);
+      let outcome;
       try {
         const client = await core.clients.identify(tp.tenant, String(details.params.client_id));
-        const outcome = await core.signIn.start({
+        outcome = await core.signIn.start({
           tenant: tp.tenant.name === 'default' ? undefined : tp.tenant.name,
           factor: { method: 'password', by: identifier.includes('@') ? 'email' : 'username', identifier, password },
-          issue: { kind: 'identity' }, client, continuable: false,
+          // A client asking for two factors gets the code even on a browser trusted to skip it.
+          issue: { kind: 'identity' }, client, continuable: true, trustToken: twoFactors ? undefined : pages.trustCookie(request),
         });
-        if (outcome.status !== 'completed') throw new DomainError('SIGN_IN_PENDING', 'The sign-in waits on a step.');
-        user = outcome.user;
       } catch (err) {
         const message = pages.signInErrorMessage(ctx, err);
         if (message === undefined) throw err;
         const status = err instanceof DomainError && err.code === 'RATE_LIMITED' ? 429 : 400;
         return pages.sendPage(reply, pages.renderSignIn(ctx, { action, error: message, loginHint: identifier }), status, ANY);
       }
-      const to = await tp.provider.interactionResult(request.raw, reply.raw, { login: { accountId: user.id } }, { mergeWithLastSubmission: false });
-      return reply.redirect(to, 303);
+      if (outcome.status === 'pending') {
+        if (outcome.step === 'mfa_authenticate') {
+          // The second factor's step (the hosted pages' own form), its token in a cookie of this interaction's path.
+          pages.setFlowCookie(request, reply, outcome.flowToken, interactionPath(tp, details.uid), outcome.expiresAt);
+          return pages.sendPage(reply, await mfaForm(tp, details, ctx, twoFactors), 200, ANY);
+        }
+        if (outcome.step === 'mfa_enroll') {
+          return pages.sendPage(reply, pages.renderError(ctx, { status: 403, title: ctx.t('securityTitle'), message: ctx.t('mfaEnrolRequiredOidc'), link: { href: `${tp.basePath}/account/login/?next=${encodeURIComponent(`${tp.basePath}/account/security/`)}`, label: ctx.t('securityTitle') } }), 403, ANY);
+        }
+        return pages.sendPage(reply, pages.renderSignIn(ctx, { action, error: ctx.t('verifyFirst'), loginHint: identifier }), 403, ANY);
+      }
+      return signedIn(tp, request, reply, outcome.user.id, outcome.amr, twoFactors);
+    }));
+
+    app.post(`${prefix}${INTERACTION_PATH}/:uid/mfa`, { schema: { hide: true } }, (request, reply) => formPost(request, reply, async (tp, details, ctx, body) => {
+      if (details.prompt.name !== 'login') return reply.redirect(interactionPath(tp, details.uid), 303);
+      const twoFactors = asksTwoFactors(details.params);
+      const flow = pages.flowCookie(request);
+      const restart = () => {
+        pages.clearFlowCookie(reply, interactionPath(tp, details.uid));
+        return pages.sendPage(reply, pages.renderSignIn(ctx, { action: `${interactionPath(tp, details.uid)}/login`, error: ctx.t('signInExpired') }), 400, ANY);
+      };
+      if (!flow) return restart();
+      const code = (str(body.code) ?? '').slice(0, 200).trim();
+      if (!code) return pages.sendPage(reply, await mfaForm(tp, details, ctx, twoFactors, ctx.t('missingFields')), 400, ANY);
+      let outcome;
+      try {
+        outcome = await core.signIn.continue(flow, { step: 'mfa_authenticate', code });
+      } catch (err) {
+        if (!(err instanceof DomainError)) throw err;
+        if (err.code === 'VALIDATION_FAILED') return pages.sendPage(reply, await mfaForm(tp, details, ctx, twoFactors, ctx.t('mfaWrong')), 400, ANY);
+        if (err.code === 'RATE_LIMITED') return pages.sendPage(reply, await mfaForm(tp, details, ctx, twoFactors, ctx.t('rateLimited', { seconds: err.retryAfter ?? 1 })), 429, ANY);
+        if (err.code === 'ACCOUNT_LOCKED') return pages.sendPage(reply, await mfaForm(tp, details, ctx, twoFactors, ctx.t('accountLocked')), 401, ANY);
+        if (err.code === 'TOKEN_INVALID' || err.code === 'TENANT_UNAVAILABLE') return restart();
+        throw err;
+      }
+      pages.clearFlowCookie(reply, interactionPath(tp, details.uid));
+      if (outcome.status !== 'completed') return restart();
+      if (body.trust === 'yes') {
+        const settings = await core.settings.forTenant(tp.tenant.pk);
+        if (settings.trust_browser_days > 0) {
+          const trust = await core.secondFactors.trustBrowser(outcome.tenant, outcome.user, settings.trust_browser_days);
+          pages.setTrustCookie(request, reply, trust.token, trust.expiresAt);
+        }
+      }
+      return signedIn(tp, request, reply, outcome.user.id, outcome.amr, twoFactors);
     }));
 
     app.post(`${prefix}${INTERACTION_PATH}/:uid/confirm`, { schema: { hide: true } }, (request, reply) => formPost(request, reply, async (tp, details, ctx, body) => {
@@ -167,6 +212,31 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
   }
 
   type Details = Awaited<ReturnType<TenantProvider['provider']['interactionDetails']>>;
+
+  const interactionPath = (tp: TenantProvider, uid: string) => `${tp.basePath}${INTERACTION_PATH}/${uid}`;
+
+  /** The second factor's form inside the interaction (no "trust this browser" when the client asks for two factors). */
+  async function mfaForm(tp: TenantProvider, details: Details, ctx: pages.PageContext, twoFactors: boolean, error?: string) {
+    const settings = await core.settings.forTenant(tp.tenant.pk);
+    return pages.renderMfaCode(ctx, {
+      action: `${interactionPath(tp, details.uid)}/mfa`, error, trustDays: twoFactors ? 0 : settings.trust_browser_days,
+      cancelHref: interactionPath(tp, details.uid),
+    });
+  }
+
+  /**
+   * The sign-in's end: the provider's session records `amr` (RFC 8176) and `acr` (acr.ts), which
+   * the ID and access tokens carry. One factor where the client asked for two is refused in
+   * OpenID Connect's words (unmet_authentication_requirements, to the client).
+   */
+  async function signedIn(tp: TenantProvider, request: FastifyRequest, reply: FastifyReply, accountId: string, amr: string[], twoFactors: boolean) {
+    const acr = acrOf(amr);
+    const result = twoFactors && acr !== ACR_2FA
+      ? { error: 'unmet_authentication_requirements', error_description: 'The account has no second factor.' }
+      : { login: { accountId, amr: oidcAmr(amr), acr } };
+    const to = await tp.provider.interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: false });
+    return reply.redirect(to, 303);
+  }
 
   /** A form posted to an interaction: its provider, its interaction and page context, and the form's CSRF token checked (403 page). */
   async function formPost(

@@ -8,6 +8,7 @@ import { tenantIssuer } from '../core/tokens/access-tokens.ts';
 import { adapterClass } from './adapter.ts';
 import { PROVIDER_SCOPES } from './clients.ts';
 import { ExpirySweep } from './sweep.ts';
+import { ACR_2FA, ACR_VALUES, asksTwoFactors } from './acr.ts';
 
 type ProviderModule = typeof import('oidc-provider');
 export type OidcProvider = InstanceType<ProviderModule['default']>;
@@ -129,6 +130,12 @@ export class OidcProviders {
       if (unknown !== undefined) throw new errors.InvalidScope('requested scope is not offered here', unknown);
       return interactionPolicy.Check.NO_NEED_TO_PROMPT;
     }));
+    // A client asking for two factors (acr.ts) gets the sign-in again when the session proved one.
+    policy.get('login')!.checks.push(new interactionPolicy.Check('acr_2fa', 'two factors are asked for', (ctx) => {
+      const { oidc } = ctx;
+      if (!oidc.session?.accountId || oidc.result?.login || !asksTwoFactors(oidc.params as { acr_values?: unknown; claims?: unknown })) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+      return oidc.session?.acr === ACR_2FA ? interactionPolicy.Check.NO_NEED_TO_PROMPT : interactionPolicy.Check.REQUEST_PROMPT;
+    }));
     // Cookie signing keys: derived from the current signing keys, so every instance has them.
     const cookieKeys = (jwks as Array<{ d?: string; kid?: string }>).map((k) => sha256Hex(`oidc-cookies|${tenant.pk}|${k.d ?? k.kid}`));
 
@@ -141,7 +148,11 @@ export class OidcProviders {
       enabledJWA: { idTokenSigningAlgValues: ['ES256', 'RS256'] } as never,
       cookies: { keys: cookieKeys },
       scopes: [...PROVIDER_SCOPES],
+      acrValues: [...ACR_VALUES],
       claims: {
+        acr: null,
+        amr: null,
+        auth_time: null,
         openid: ['sub'],
         profile: ['name', 'given_name', 'family_name', 'preferred_username', 'picture', 'updated_at', 'groups'],
         email: ['email', 'email_verified'],
@@ -156,7 +167,10 @@ export class OidcProviders {
       extraTokenClaims: async (ctx, token) => {
         // The parameters keep only the provider's own scopes: the form has what was asked.
         const asked = (ctx.oidc?.body as { scope?: unknown } | undefined)?.scope;
-        return token.kind === 'ClientCredentials' && typeof asked === 'string' && asked ? { scope: asked } : undefined;
+        if (token.kind === 'ClientCredentials') return typeof asked === 'string' && asked ? { scope: asked } : undefined;
+        // A user's access token says how the user signed in, as the ID token does (acr.ts).
+        const source = (ctx.oidc?.entities?.AuthorizationCode ?? ctx.oidc?.entities?.RefreshToken ?? ctx.oidc?.entities?.DeviceCode) as { acr?: unknown; amr?: unknown } | undefined;
+        return source && (source.acr !== undefined || source.amr !== undefined) ? { acr: source.acr, amr: source.amr } : undefined;
       },
       ttl: {
         AccessToken: settings.access_token_lifetime,
@@ -262,7 +276,7 @@ function installJwtAccessTokens(provider: OidcProvider, core: Core, tenant: Tena
     model.prototype.getValueAndPayload = async function getValueAndPayload(this: Record<string, unknown>) {
       const out = await original.call(this);
       const p = out.payload;
-      const extra = (p.extra ?? {}) as { scope?: unknown };
+      const extra = (p.extra ?? {}) as { scope?: unknown; acr?: unknown; amr?: unknown };
       const scope = typeof p.scope === 'string' ? p.scope : typeof extra.scope === 'string' ? extra.scope : undefined;
       if (this.kind === 'ClientCredentials' && scope) {
         // The client's registered scopes bound what it may ask for (ClientsService.checkGrant's rule).
@@ -284,6 +298,8 @@ function installJwtAccessTokens(provider: OidcProvider, core: Core, tenant: Tena
         sub: accountId ?? String(p.clientId), tenant: tenant.name, grantId: String(p.grantId ?? p.jti), jti: String(p.jti),
         iat: Number(p.iat), exp: Number(p.exp), clientId: String(p.clientId), scope,
         username, groups, algorithm: opts.alg, audience: opts.audience || undefined,
+        ...(typeof extra.acr === 'string' ? { acr: extra.acr } : {}),
+        ...(Array.isArray(extra.amr) ? { amr: extra.amr.filter((m): m is string => typeof m === 'string') } : {}),
       });
       return { value, payload: p };
     };

@@ -99,6 +99,8 @@ export class AccessTokens {
   async issueForProvider(input: {
     sub: string; tenant: string; grantId: string; jti: string; iat: number; exp: number; clientId: string;
     scope?: string; username?: string; groups: string[]; algorithm?: SigningAlg; audience?: string;
+    /** How the user signed in (the provider's `acr` and RFC 8176 `amr`), as the ID token says it. */
+    acr?: string; amr?: string[];
   }): Promise<string> {
     const { sign } = await this.keys.signingKey(input.algorithm);
     return sign({
@@ -110,6 +112,8 @@ export class AccessTokens {
       client_id: input.clientId,
       ...(input.scope ? { scope: input.scope } : {}),
       ...(input.audience ? { aud: input.audience } : {}),
+      ...(input.acr ? { acr: input.acr } : {}),
+      ...(input.amr?.length ? { amr: input.amr } : {}),
     });
   }
 

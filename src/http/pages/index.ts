@@ -14,3 +14,7 @@ export { sendPage, pageHeaders, stylesheet } from './layout.ts';
 export { signInErrorMessage } from './messages.ts';
 export { chooseLocale, type Locale } from './locales/index.ts';
 export { hostedPages } from './routes.ts';
+// The second factor's step (the OpenID interaction shows it too) and the pages' room for passkeys.
+export { renderMfaCode, type MfaCodeView } from './mfa-views.ts';
+export { setFlowCookie, clearFlowCookie, flowCookie, setTrustCookie, trustCookie } from './mfa-cookies.ts';
+export { addSecuritySection, addSignInExtra, drawSignInExtras, type SecuritySection, type SignInExtra } from './extensions.ts';

@@ -50,6 +50,16 @@ a:hover{text-decoration-thickness:2px}
 .notice{border-left:4px solid #1a7f37;background:#e9f6ec;color:#1a1a1a;padding:.6rem .8rem;margin:0 0 1rem}
 .links{margin:1.25rem 0 0;padding:0;list-style:none}.links li{margin:.35rem 0}
 .scopes{padding-left:1.2rem}
+h2{font-size:1.15rem;margin:1.5rem 0 .5rem}
+section{border-top:1px solid #d0d3d8;margin-top:1.25rem}
+label.check{display:flex;gap:.6rem;align-items:flex-start;font-weight:400;margin:1rem 0 0}
+label.check input{width:1.25rem;height:1.25rem;margin:.15rem 0 0;flex:none}
+a.button{display:inline-block;font-weight:600;padding:.6rem 1.2rem;border-radius:4px;border:2px solid var(--accent);background:var(--accent);color:var(--on-accent);text-decoration:none}
+.qr svg{display:block;width:220px;height:220px;margin:0 auto}
+code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:1.05rem}
+.secret{word-break:break-all;letter-spacing:.05em}
+.codes{columns:2;padding-left:1.6rem}.codes li{margin:.2rem 0}
+.authenticators{padding-left:1.2rem}.meta{color:#4a4f57;font-size:.95rem}
 footer{margin:1.5rem 0;font-size:.875rem;color:#4a4f57}
 @media (max-width:480px){body{padding:.5rem}main{padding:1.25rem 1rem 1.5rem}}
 `;

@@ -8,6 +8,10 @@ import { clearSessionCookie, setSessionCookies } from '../plugins/session-cookie
 import { configurePages, pageContext, tenantPrefix, verifyFormCsrf, type PageContext } from './context.ts';
 import { sendPage, stylesheet } from './layout.ts';
 import { fieldMessages, signInErrorMessage } from './messages.ts';
+import { queryParam, safeNext, sessionOf, str, tenantParam } from './forms.ts';
+import { setFlowCookie, trustCookie } from './mfa-cookies.ts';
+import { finishPagesSignIn, mfaPageRoutes } from './mfa-routes.ts';
+import { drawSignInExtras } from './extensions.ts';
 import {
   renderError, renderForgot, renderMessage, renderReset, renderSignedIn, renderSignedOut, renderSignIn, renderSignOut, renderSignUp,
 } from './views.ts';
@@ -16,20 +20,6 @@ interface Options { core: Core; publicUrl: string }
 
 /** The reset link's uid and token, once moved out of the URL: an HttpOnly cookie for the reset page alone. */
 const RESET_COOKIE = 'latchkey_reset';
-const FIELD_MAX = 8192;
-
-const str = (body: unknown, name: string): string => {
-  const v = body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
-  return typeof v === 'string' ? v.slice(0, FIELD_MAX) : '';
-};
-const queryParam = (request: FastifyRequest, name: string): string | undefined => {
-  const v = (request.query as Record<string, unknown> | undefined)?.[name];
-  return typeof v === 'string' ? v : undefined;
-};
-const tenantParam = (request: FastifyRequest): string | undefined => (request.params as { tenant?: string }).tenant;
-
-/** A return path the standalone sign-in may go on to: a path of this server only. */
-const safeNext = (next: string): string | undefined => (/^\/(?![/\\])[\x21-\x7e]*$/.test(next) && next.length <= 1000 ? next : undefined);
 
 /** The whole plugin, at the root (it records the cookie policy for pageContext); the routes are encapsulated. */
 export async function hostedPages(app: FastifyInstance, opts: Options) {
@@ -98,7 +88,7 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
       const ctx = await contextOf(request, reply);
       const settings = await core.settings.forTenant(ctx.tenant.pk);
       const next = safeNext(queryParam(request, 'next') ?? '');
-      return sendPage(reply, renderSignIn(ctx, { action: at(ctx, 'login/'), signUp: settings.registration_enabled, next }));
+      return sendPage(reply, renderSignIn(ctx, { action: at(ctx, 'login/'), signUp: settings.registration_enabled, next, extras: drawSignInExtras(ctx, { context: 'pages', action: at(ctx, 'login/') }) }));
     });
     app.post(p('login/'), { schema: { hide: true } }, async (request, reply) => {
       const ctx = await contextOf(request, reply);
@@ -113,13 +103,16 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
       if (!login || !password) return again(ctx.t('missingFields'), 400);
       try {
         const outcome = await core.signIn.start({
-          tenant: ctx.tenant.name, issue: { kind: 'session_and_key' }, continuable: true,
+          tenant: ctx.tenant.name, issue: { kind: 'session' }, continuable: true, trustToken: trustCookie(request),
           factor: { method: 'password', by: login.includes('@') ? 'email' : 'username', identifier: login, password },
         });
-        if (outcome.status === 'pending') return again(ctx.t('verifyFirst'), 403);
-        if (outcome.issued.kind !== 'session_and_key') throw new Error('sign-in issued another kind');
-        setSessionCookies(reply, outcome.issued.session, publicUrl);
-        return reply.code(303).header('cache-control', 'no-store').redirect(next ?? at(ctx, ''), 303);
+        if (outcome.status === 'pending') {
+          if (outcome.step !== 'mfa_authenticate') return again(ctx.t('verifyFirst'), 403);
+          // The password was right: the code step, with the flow's token in its cookie (mfa-cookies.ts).
+          setFlowCookie(request, reply, outcome.flowToken, at(ctx, 'login/'), outcome.expiresAt);
+          return reply.code(303).header('cache-control', 'no-store').redirect(at(ctx, 'login/code/') + (next ? `?next=${encodeURIComponent(next)}` : ''), 303);
+        }
+        return await finishPagesSignIn(core, reply, ctx, publicUrl, outcome, next);
       } catch (err) {
         const message = signInErrorMessage(ctx, err);
         if (message === undefined) throw err;
@@ -134,6 +127,8 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
       const ctx = await contextOf(request, reply);
       const principal = await sessionOf(core, request, ctx);
       if (!principal) return reply.code(303).header('cache-control', 'no-store').redirect(at(ctx, 'login/'), 303);
+      // A user the tenant holds to enrolment sees the Security page first (core requireFullSignIn's rule).
+      if (principal.mustEnrol) return reply.code(303).header('cache-control', 'no-store').redirect(at(ctx, 'security/'), 303);
       return sendPage(reply, renderSignedIn(ctx, { username: principal.user.username }));
     });
 
@@ -150,6 +145,8 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
       reply.clearCookie('csrftoken', { path: '/' });
       return sendPage(reply, renderSignedOut(ctx));
     });
+
+    mfaPageRoutes(app, { core, publicUrl, p, contextOf, csrfRefused });
 
     app.get(p('signup/'), { schema: { hide: true } }, async (request, reply) => {
       const ctx = await contextOf(request, reply);
@@ -305,14 +302,6 @@ function resetOf(request: FastifyRequest): { uid: string; token: string } | unde
     if (Array.isArray(v) && v.length === 2 && typeof v[0] === 'string' && typeof v[1] === 'string' && v[0] && v[1]) return { uid: v[0], token: v[1] };
   } catch { /* not ours */ }
   return undefined;
-}
-
-/** The Latchkey session of the `sessionid` cookie, when it belongs to the page's tenant. */
-async function sessionOf(core: Core, request: FastifyRequest, ctx: PageContext) {
-  const cookie = request.cookies?.sessionid;
-  if (!cookie) return undefined;
-  const found = await core.credentials.session(cookie);
-  return found && found.principal.tenant.pk === ctx.tenant.pk ? found.principal : undefined;
 }
 
 export { tenantPrefix };

@@ -7,31 +7,33 @@ import type { MessageKey } from './locales/index.ts';
 /** Per-field messages, shown under the field and tied to it with aria-describedby. */
 export type FieldMessages = Record<string, readonly string[] | undefined>;
 
-interface FieldSpec {
+export interface FieldSpec {
   name: string;
   label: string;
   type?: 'text' | 'email' | 'password';
+  /** A hint for the on-screen keyboard (a code field). */
+  inputmode?: 'numeric' | 'text';
   autocomplete: string;
   value?: string;
   required?: boolean;
   autofocus?: boolean;
 }
 
-function field(f: FieldSpec, errors: FieldMessages = {}): SafeHtml {
+export function field(f: FieldSpec, errors: FieldMessages = {}): SafeHtml {
   const id = `f-${f.name}`;
   const errs = errors[f.name] ?? [];
   const described = errs.length ? `${id}-error` : undefined;
   return html`<label for="${id}">${f.label}</label>
-<input id="${id}" name="${f.name}" type="${f.type ?? 'text'}" autocomplete="${f.autocomplete}"${f.value ? html` value="${f.value}"` : ''}${f.required === false ? '' : html` required`}${f.autofocus ? html` autofocus` : ''}${described ? html` aria-invalid="true" aria-describedby="${described}"` : ''}${f.type === 'password' ? '' : html` spellcheck="false" autocapitalize="none"`}>
+<input id="${id}" name="${f.name}" type="${f.type ?? 'text'}" autocomplete="${f.autocomplete}"${f.value ? html` value="${f.value}"` : ''}${f.required === false ? '' : html` required`}${f.autofocus ? html` autofocus` : ''}${f.inputmode ? html` inputmode="${f.inputmode}"` : ''}${described ? html` aria-invalid="true" aria-describedby="${described}"` : ''}${f.type === 'password' ? '' : html` spellcheck="false" autocapitalize="none"`}>
 ${errs.length ? html`<p class="field-error" id="${described}">${errs.join(' ')}</p>` : ''}`;
 }
 
 /** The field that takes the focus: the first one with a message, else the first. */
 const focusOf = (fields: FieldMessages, order: readonly string[]) => order.find((n) => (fields[n] ?? []).length > 0) ?? order[0];
 
-const csrfField = (ctx: PageContext) => html`<input type="hidden" name="csrf_token" value="${ctx.csrfToken}">`;
-const alert = (message: string | undefined) => (message ? html`<p class="alert" role="alert">${message}</p>` : '');
-const notice = (message: string) => html`<p class="notice" role="status">${message}</p>`;
+export const csrfField = (ctx: PageContext) => html`<input type="hidden" name="csrf_token" value="${ctx.csrfToken}">`;
+export const alert = (message: string | undefined) => (message ? html`<p class="alert" role="alert">${message}</p>` : '');
+export const notice = (message: string) => html`<p class="notice" role="status">${message}</p>`;
 const url = (ctx: PageContext, page: string) => `${ctx.prefix}/account/${page}`;
 
 export interface SignInView {
@@ -45,6 +47,8 @@ export interface SignInView {
   signUp?: boolean;
   /** A hidden `next` to carry through the form (the standalone page's return path). */
   next?: string;
+  /** Drawn under the form (extensions.ts: a passkey button). */
+  extras?: readonly SafeHtml[];
 }
 
 /** Sign in. Posts `login`, `password` and `csrf_token` (and `next` when given). */
@@ -53,7 +57,7 @@ export function renderSignIn(ctx: PageContext, v: SignInView): string {
 ${alert(v.error)}<form method="post" action="${v.action}" novalidate>${csrfField(ctx)}${v.next ? html`<input type="hidden" name="next" value="${v.next}">` : ''}
 ${field({ name: 'login', label: ctx.t('usernameOrEmail'), autocomplete: 'username', value: v.loginHint, autofocus: !v.loginHint })}
 ${field({ name: 'password', label: ctx.t('password'), type: 'password', autocomplete: 'current-password', autofocus: !!v.loginHint })}
-<button type="submit">${ctx.t('signInButton')}</button></form>
+<button type="submit">${ctx.t('signInButton')}</button></form>${v.extras ?? ''}
 <ul class="links"><li><a href="${url(ctx, 'password/forgot/')}">${ctx.t('forgotLink')}</a></li>${v.signUp === false ? '' : html`<li><a href="${url(ctx, 'signup/')}">${ctx.t('signUpLink')}</a></li>`}</ul>`);
 }
 
@@ -112,7 +116,7 @@ export function renderLogoutConfirm(ctx: PageContext, v: { action: string; hidde
 
 export function renderSignedIn(ctx: PageContext, v: { username: string }): string {
   return layout(ctx, ctx.t('signedInTitle'), html`<p>${ctx.t('signedInAs', { username: v.username })}</p>
-<p><a href="${url(ctx, 'logout/')}">${ctx.t('signOutTitle')}</a></p>`);
+<ul class="links"><li><a href="${url(ctx, 'security/')}">${ctx.t('securityLink')}</a></li><li><a href="${url(ctx, 'logout/')}">${ctx.t('signOutTitle')}</a></li></ul>`);
 }
 
 export interface SignUpView {

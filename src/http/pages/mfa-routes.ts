@@ -1,0 +1,259 @@
+// The second factor on the hosted pages: the sign-in's code step (after a right password the
+// sign-in waits at `mfa_authenticate`; its token is kept in the `latchkey_signin` cookie,
+// mfa-cookies.ts says why), and the Security page where a signed-in user sets up TOTP, turns it
+// off and makes new recovery codes, each change behind a reauthentication (the password or a
+// code, when the session proved itself longer ago than the tenant's `reauthentication_timeout`).
+// A user whom the tenant's `mfa_required` holds to enrolment is sent here and may use nothing
+// else of the pages but signing out.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError, type Core, type Principal, type SignInOutcome } from '../../core/index.ts';
+import { classify } from '../errors.ts';
+import { setSessionCookies } from '../plugins/session-cookies.ts';
+import type { PageContext } from './context.ts';
+import { verifyFormCsrf } from './context.ts';
+import { drawSecuritySections } from './extensions.ts';
+import { safeNext, sessionOf, str, queryParam } from './forms.ts';
+import { sendPage } from './layout.ts';
+import { clearFlowCookie, flowCookie, setTrustCookie } from './mfa-cookies.ts';
+import { renderMfaCode, renderReauthenticate, renderRecoveryCodes, renderRecoveryUsed, renderSecurity, renderTotpSetup } from './mfa-views.ts';
+import { renderSignIn } from './views.ts';
+
+export interface MfaPageDeps {
+  core: Core;
+  publicUrl: string;
+  /** The route path of a page under this prefix's /account/. */
+  p: (page: string) => string;
+  contextOf: (request: FastifyRequest, reply: FastifyReply) => Promise<PageContext>;
+  csrfRefused: (reply: FastifyReply, ctx: PageContext) => FastifyReply;
+}
+
+const at = (ctx: PageContext, page: string) => `${ctx.prefix}/account/${page}`;
+const see = (reply: FastifyReply, to: string) => reply.code(303).header('cache-control', 'no-store').redirect(to, 303);
+
+/** The page a completed standalone sign-in lands on: enrolment first when the tenant requires it, then `next`. */
+export async function finishPagesSignIn(core: Core, reply: FastifyReply, ctx: PageContext, publicUrl: string, outcome: Extract<SignInOutcome, { status: 'completed' }>, next: string | undefined): Promise<FastifyReply> {
+  if (outcome.issued.kind !== 'session') throw new Error('sign-in issued another kind');
+  setSessionCookies(reply, outcome.issued.session, publicUrl);
+  if (await core.secondFactors.mustEnrol(outcome.tenant, outcome.user)) return see(reply, at(ctx, 'security/'));
+  const to = next ?? at(ctx, '');
+  if (outcome.recoveryCodesLeft !== undefined) return sendPage(reply, renderRecoveryUsed(ctx, { left: outcome.recoveryCodesLeft, next: to }));
+  return see(reply, to);
+}
+
+export function mfaPageRoutes(app: FastifyInstance, d: MfaPageDeps): void {
+  const { core, p, contextOf, csrfRefused } = d;
+
+  // ---- The sign-in's code step ------------------------------------------------------------
+  const codeForm = async (ctx: PageContext, next: string | undefined, error?: string) => {
+    const settings = await core.settings.forTenant(ctx.tenant.pk);
+    return renderMfaCode(ctx, {
+      action: at(ctx, 'login/code/'), error, trustDays: settings.trust_browser_days, hidden: { next },
+      cancelHref: at(ctx, 'login/') + (next ? `?next=${encodeURIComponent(next)}` : ''),
+    });
+  };
+
+  app.get(p('login/code/'), { schema: { hide: true } }, async (request, reply) => {
+    const ctx = await contextOf(request, reply);
+    const next = safeNext(queryParam(request, 'next') ?? '');
+    if (!flowCookie(request)) return see(reply, at(ctx, 'login/') + (next ? `?next=${encodeURIComponent(next)}` : ''));
+    return sendPage(reply, await codeForm(ctx, next));
+  });
+
+  app.post(p('login/code/'), { schema: { hide: true } }, async (request, reply) => {
+    const ctx = await contextOf(request, reply);
+    const body = request.body;
+    if (!verifyFormCsrf(request, str(body, 'csrf_token'))) return csrfRefused(reply, ctx);
+    const next = safeNext(str(body, 'next'));
+    const flow = flowCookie(request);
+    const expired = () => {
+      clearFlowCookie(reply, at(ctx, 'login/'));
+      return sendPage(reply, renderSignIn(ctx, { action: at(ctx, 'login/'), error: ctx.t('signInExpired'), next }), 400);
+    };
+    if (!flow) return expired();
+    const code = str(body, 'code').trim();
+    if (!code) return sendPage(reply, await codeForm(ctx, next, ctx.t('missingFields')), 400);
+    let outcome: SignInOutcome;
+    try {
+      outcome = await core.signIn.continue(flow, { step: 'mfa_authenticate', code });
+    } catch (err) {
+      const c = classify(err);
+      if (c.kind !== 'domain') throw err;
+      if (c.error.code === 'VALIDATION_FAILED') return sendPage(reply, await codeForm(ctx, next, ctx.t('mfaWrong')), 400);
+      if (c.error.code === 'RATE_LIMITED') {
+        if (c.error.retryAfter) reply.header('retry-after', String(c.error.retryAfter));
+        return sendPage(reply, await codeForm(ctx, next, ctx.t('rateLimited', { seconds: c.error.retryAfter ?? 1 })), 429);
+      }
+      if (c.error.code === 'ACCOUNT_LOCKED') return sendPage(reply, await codeForm(ctx, next, ctx.t('accountLocked')), 401);
+      if (c.error.code === 'TOKEN_INVALID' || c.error.code === 'TENANT_UNAVAILABLE') return expired();
+      throw err;
+    }
+    clearFlowCookie(reply, at(ctx, 'login/'));
+    // Another step after this one (none the pages show but enrolment, which completes): start again.
+    if (outcome.status !== 'completed') return expired();
+    if (str(body, 'trust') === 'yes') {
+      const settings = await core.settings.forTenant(ctx.tenant.pk);
+      if (settings.trust_browser_days > 0) {
+        const trust = await core.secondFactors.trustBrowser(outcome.tenant, outcome.user, settings.trust_browser_days);
+        setTrustCookie(request, reply, trust.token, trust.expiresAt);
+      }
+    }
+    return finishPagesSignIn(core, reply, ctx, d.publicUrl, outcome, next);
+  });
+
+  // ---- The Security page ------------------------------------------------------------------
+  /** The signed-in user, or a redirect to the sign-in that comes back here. */
+  const signedIn = async (request: FastifyRequest, reply: FastifyReply, ctx: PageContext): Promise<Principal | undefined> => {
+    const principal = await sessionOf(core, request, ctx);
+    if (!principal) {
+      await see(reply, `${at(ctx, 'login/')}?next=${encodeURIComponent(at(ctx, 'security/'))}`);
+      return undefined;
+    }
+    return principal;
+  };
+  /** Whether the session proved itself recently; otherwise the browser is sent to reauthenticate (and back to `back`). */
+  const recent = async (reply: FastifyReply, ctx: PageContext, principal: Principal, back: string): Promise<boolean> => {
+    if (await core.reauthentication.isRecent(principal)) return true;
+    await see(reply, `${at(ctx, 'security/reauthenticate/')}?next=${encodeURIComponent(back)}`);
+    return false;
+  };
+
+  const DONE: Record<string, 'totpEnabled' | 'totpDisabled'> = { 'totp-on': 'totpEnabled', 'totp-off': 'totpDisabled' };
+
+  app.get(p('security/'), { schema: { hide: true } }, async (request, reply) => {
+    const ctx = await contextOf(request, reply);
+    const principal = await signedIn(request, reply, ctx);
+    if (!principal) return reply;
+    const authenticators = await core.secondFactors.list(principal.user);
+    const done = DONE[queryParam(request, 'done') ?? ''];
+    return sendPage(reply, renderSecurity(ctx, {
+      username: principal.user.username,
+      totp: authenticators.some((a) => a.type === 'totp'),
+      recovery: await core.secondFactors.recoveryCodes(principal.user),
+      authenticators, mustEnrol: principal.mustEnrol === true,
+      done: done ? ctx.t(done) : undefined,
+      sections: await drawSecuritySections(ctx, { core, principal }),
+    }));
+  });
+
+  app.get(p('security/totp/'), { schema: { hide: true } }, async (request, reply) => {
+    const ctx = await contextOf(request, reply);
+    const principal = await signedIn(request, reply, ctx);
+    if (!principal) return reply;
+    if (!(await recent(reply, ctx, principal, at(ctx, 'security/totp/')))) return reply;
+    return totpSetupPage(ctx, principal, reply);
+  });
+
+  async function totpSetupPage(ctx: PageContext, principal: Principal, reply: FastifyReply, error?: string) {
+    let setup;
+    try {
+      setup = await core.secondFactors.totpSetup(principal.tenant, principal.user);
+    } catch (err) {
+      // Already on: nothing to set up.
+      if (err instanceof DomainError && err.code === 'VALIDATION_FAILED') return see(reply, at(ctx, 'security/'));
+      throw err;
+    }
+    return sendPage(reply, renderTotpSetup(ctx, { action: at(ctx, 'security/totp/'), secret: setup.secret, svg: setup.svg, error }), error ? 400 : 200);
+  }
+
+  app.post(p('security/totp/'), { schema: { hide: true } }, async (request, reply) => {
+    const ctx = await contextOf(request, reply);
+    if (!verifyFormCsrf(request, str(request.body, 'csrf_token'))) return csrfRefused(reply, ctx);
+    const principal = await signedIn(request, reply, ctx);
+    if (!principal) return reply;
+    if (!(await recent(reply, ctx, principal, at(ctx, 'security/totp/')))) return reply;
+    const code = str(request.body, 'code').trim();
+    let made;
+    try {
+      made = await core.secondFactors.totpActivate(principal.tenant, principal.user, code);
+    } catch (err) {
+      const c = classify(err);
+      if (c.kind !== 'domain') throw err;
+      if (c.error.code === 'VALIDATION_FAILED') return totpSetupPage(ctx, principal, reply, code ? ctx.t('mfaWrong') : ctx.t('missingFields'));
+      if (c.error.code === 'RATE_LIMITED') return totpSetupPage(ctx, principal, reply, ctx.t('rateLimited', { seconds: c.error.retryAfter ?? 1 }));
+      throw err;
+    }
+    if (made.recoveryCodes) return sendPage(reply, renderRecoveryCodes(ctx, { codes: made.recoveryCodes, done: ctx.t('totpEnabled') }));
+    return see(reply, `${at(ctx, 'security/')}?done=totp-on`);
+  });
+
+  app.post(p('security/totp/off/'), { schema: { hide: true } }, async (request, reply) => {
+    const ctx = await contextOf(request, reply);
+    if (!verifyFormCsrf(request, str(request.body, 'csrf_token'))) return csrfRefused(reply, ctx);
+    const principal = await signedIn(request, reply, ctx);
+    if (!principal) return reply;
+    if (!(await recent(reply, ctx, principal, at(ctx, 'security/')))) return reply;
+    try {
+      await core.secondFactors.totpDeactivate(principal.tenant, principal.user);
+    } catch (err) {
+      if (!(err instanceof DomainError && err.code === 'NOT_FOUND')) throw err;
+    }
+    return see(reply, `${at(ctx, 'security/')}?done=totp-off`);
+  });
+
+  app.post(p('security/recovery-codes/'), { schema: { hide: true } }, async (request, reply) => {
+    const ctx = await contextOf(request, reply);
+    if (!verifyFormCsrf(request, str(request.body, 'csrf_token'))) return csrfRefused(reply, ctx);
+    const principal = await signedIn(request, reply, ctx);
+    if (!principal) return reply;
+    if (!(await recent(reply, ctx, principal, at(ctx, 'security/')))) return reply;
+    let codes;
+    try {
+      codes = await core.secondFactors.regenerateRecoveryCodes(principal.tenant, principal.user);
+    } catch (err) {
+      // No second factor: no recovery codes to make.
+      if (err instanceof DomainError && err.code === 'VALIDATION_FAILED') return see(reply, at(ctx, 'security/'));
+      throw err;
+    }
+    return sendPage(reply, renderRecoveryCodes(ctx, { codes }));
+  });
+
+  // ---- Reauthentication ---------------------------------------------------------------------
+  /** Where a reauthentication may go on to: a page of the Security section of this tenant. */
+  const backTo = (ctx: PageContext, next: string) => {
+    const ok = safeNext(next);
+    return ok && ok.startsWith(at(ctx, 'security/')) ? ok : at(ctx, 'security/');
+  };
+  const reauthPage = async (ctx: PageContext, principal: Principal, next: string, extra: { fields?: Record<string, string[]>; error?: string } = {}) =>
+    renderReauthenticate(ctx, { action: at(ctx, 'security/reauthenticate/'), next, secondFactor: await core.secondFactors.enrolled(principal.user.pk), ...extra });
+
+  app.get(p('security/reauthenticate/'), { schema: { hide: true } }, async (request, reply) => {
+    const ctx = await contextOf(request, reply);
+    const principal = await signedIn(request, reply, ctx);
+    if (!principal) return reply;
+    return sendPage(reply, await reauthPage(ctx, principal, backTo(ctx, queryParam(request, 'next') ?? '')));
+  });
+
+  app.post(p('security/reauthenticate/'), { schema: { hide: true } }, async (request, reply) => {
+    const ctx = await contextOf(request, reply);
+    const body = request.body;
+    if (!verifyFormCsrf(request, str(body, 'csrf_token'))) return csrfRefused(reply, ctx);
+    const principal = await signedIn(request, reply, ctx);
+    if (!principal) return reply;
+    const next = backTo(ctx, str(body, 'next'));
+    const byCode = str(body, 'method') === 'code';
+    try {
+      if (byCode) {
+        const code = str(body, 'code').trim();
+        if (!code) return sendPage(reply, await reauthPage(ctx, principal, next, { fields: { code: [ctx.t('missingFields')] } }), 400);
+        await core.reauthentication.withSecondFactor(principal, { code });
+      } else {
+        const password = str(body, 'password');
+        if (!password) return sendPage(reply, await reauthPage(ctx, principal, next, { fields: { password: [ctx.t('missingFields')] } }), 400);
+        await core.reauthentication.withPassword(principal, password);
+      }
+    } catch (err) {
+      const c = classify(err);
+      if (c.kind !== 'domain') throw err;
+      if (c.error.code === 'VALIDATION_FAILED') {
+        return sendPage(reply, await reauthPage(ctx, principal, next, { fields: byCode ? { code: [ctx.t('mfaWrong')] } : { password: [ctx.t('reauthWrongPassword')] } }), 400);
+      }
+      if (c.error.code === 'RATE_LIMITED') {
+        if (c.error.retryAfter) reply.header('retry-after', String(c.error.retryAfter));
+        return sendPage(reply, await reauthPage(ctx, principal, next, { error: ctx.t('rateLimited', { seconds: c.error.retryAfter ?? 1 }) }), 429);
+      }
+      if (c.error.code === 'ACCOUNT_LOCKED') return sendPage(reply, await reauthPage(ctx, principal, next, { error: ctx.t('accountLocked') }), 401);
+      throw err;
+    }
+    return see(reply, next);
+  });
+}
