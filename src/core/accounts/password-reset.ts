@@ -62,6 +62,17 @@ export class PasswordReset {
     });
   }
 
+  /** The account a reset link is for, while the link still works (allauth's GET of the key); VALIDATION_FAILED on `token` otherwise. */
+  async describe(input: { uid: string; token: string }): Promise<User> {
+    const user = isUuid(input.uid) ? await this.d.store.read.users.findById(input.uid) : undefined;
+    const hash = user && input.token.length > 0 && input.token.length <= 200 ? resetTokenHash(input.token, user) : undefined;
+    const row = hash ? await this.d.store.read.emailTokens.find(hash) : undefined;
+    if (!user || !row || row.user_pk !== user.pk || row.purpose !== 'reset' || row.used_at !== null || row.expires_at <= this.d.clock.now() || !user.isActive) {
+      throw validationError({ token: ['The password reset token was invalid.'] });
+    }
+    return user;
+  }
+
   /**
    * Sets a new password from a reset link: single use, before it expires, and only while the
    * password is unchanged (the token's stored hash covers the password hash of the moment it
