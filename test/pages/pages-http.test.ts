@@ -7,6 +7,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
+import { Browser, text, title, assertPage } from './support.ts';
 import { engines } from '../helpers/engines.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
@@ -14,53 +15,6 @@ import type { Mailer, MailMessage } from '../../src/core/index.ts';
 
 const PW = 'pages-http-passphrase-1';
 const NEW_PW = 'pages-http-passphrase-2';
-
-/** A browser over inject(): keeps cookies (by name; paths ignored but for the reset cookie's). */
-class Browser {
-  jar = new Map<string, { value: string; path: string }>();
-  t: TestApp;
-  headers: Record<string, string>;
-  constructor(t: TestApp, headers: Record<string, string> = {}) {
-    this.t = t;
-    this.headers = headers;
-  }
-  async go(method: 'GET' | 'POST' | 'HEAD', url: string, form?: Record<string, string>): Promise<LightMyRequestResponse> {
-    const path = url.split('?')[0]!;
-    const cookie = [...this.jar.entries()].filter(([, c]) => path.startsWith(c.path)).map(([k, c]) => `${k}=${c.value}`).join('; ');
-    const r = await this.t.request({
-      method, url, headers: { ...this.headers, ...(cookie ? { cookie } : {}), ...(form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}) },
-      ...(form ? { payload: new URLSearchParams(form).toString() } : {}),
-    });
-    for (const c of r.cookies as Array<{ name: string; value: string; path?: string; expires?: Date; maxAge?: number }>) {
-      if (c.value === '' || (c.expires && c.expires.getTime() < Date.now()) || c.maxAge === 0) this.jar.delete(c.name);
-      else this.jar.set(c.name, { value: c.value, path: c.path ?? '/' });
-    }
-    return r;
-  }
-  /** GETs a page and returns its form token. */
-  async token(url: string): Promise<string> {
-    const r = await this.go('GET', url);
-    const m = r.body.match(/name="csrf_token" value="([^"]+)"/);
-    if (!m) throw new Error(`no form token on ${url}: ${r.statusCode} ${r.body.slice(0, 300)}`);
-    return m[1]!;
-  }
-}
-
-const text = (body: string) => body.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
-const title = (body: string) => body.match(/<h1>([^<]*)<\/h1>/)?.[1];
-
-function assertPage(r: LightMyRequestResponse, status: number, heading?: RegExp) {
-  assert.equal(r.statusCode, status, `${status} expected: ${r.body.slice(0, 500)}`);
-  assert.equal(r.headers['content-type'], 'text/html; charset=utf-8');
-  assert.equal(r.headers['cache-control'], 'no-store');
-  assert.equal(r.headers['referrer-policy'], 'no-referrer');
-  const csp = String(r.headers['content-security-policy']);
-  assert.match(csp, /default-src 'none'/);
-  assert.match(csp, /style-src 'self'(;|$)/);
-  assert.doesNotMatch(csp, /unsafe-inline|script-src/);
-  assert.doesNotMatch(r.body, /<script|style=/);
-  if (heading) assert.match(title(r.body) ?? '', heading);
-}
 
 class CapturingMailer implements Mailer {
   sent: MailMessage[] = [];
