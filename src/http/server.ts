@@ -18,6 +18,7 @@ import { parseTrustedOrigins, registerTrustedOrigins } from './plugins/trusted-o
 import { authnDialect } from './dialects/authn/index.ts';
 import { oauth2V2Dialect } from './dialects/oauth2-v2/index.ts';
 import { restAuthDialect } from './dialects/rest-auth-api/index.ts';
+import { allauthHeadlessDialect } from './dialects/allauth-headless/index.ts';
 
 export interface ServerOptions {
   core: Core;
@@ -116,6 +117,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(authnDialect, { core: opts.core, publicUrl: opts.publicUrl });
   await app.register(oauth2V2Dialect, { core: opts.core, publicUrl: opts.publicUrl });
   await app.register(restAuthDialect, { core: opts.core, publicUrl: opts.publicUrl });
+  await app.register(allauthHeadlessDialect, { core: opts.core, publicUrl: opts.publicUrl });
   await app.register(oidcRoutes, { core: opts.core, publicUrl: opts.publicUrl });
   await app.register(hostedPages, { core: opts.core, publicUrl: opts.publicUrl });
 

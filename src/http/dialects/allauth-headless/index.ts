@@ -1,0 +1,34 @@
+// The django-allauth headless API (/_allauth/browser/v1/... and /_allauth/app/v1/...): single-page
+// and mobile front-ends written for allauth work against Latchkey unchanged. The same core sign-in
+// flow as every other front-end; this dialect only presents it (kit.ts: the client's state, the
+// presenters and the error shape `{status, errors: [{message, code, param}]}`).
+//
+// Route modules: one entry each in HEADLESS_ROUTES. A module of another feature (passkeys:
+// webauthn.ts; upstream providers: providers.ts) adds itself here, one import and one entry; it
+// may also push onto `extensions` (kit.ts) to list its providers in `config` and the flows, or its
+// second-factor type in `mfa.supported_types`.
+import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { checkClient } from '../../plugins/tenant-and-client.ts';
+import { accountRoutes } from './account-routes.ts';
+import { authRoutes } from './auth-routes.ts';
+import { headlessErrorHandler, readHeld } from './kit.ts';
+import type { Options, TypedApp } from './schemas.ts';
+
+export type HeadlessRoutes = (app: TypedApp, opts: Options) => Promise<void>;
+
+export const HEADLESS_ROUTES: HeadlessRoutes[] = [authRoutes, accountRoutes];
+
+export { extensions } from './kit.ts';
+
+export async function allauthHeadlessDialect(app: FastifyInstance, opts: Options) {
+  app.setErrorHandler(headlessErrorHandler(opts.core));
+  app.removeContentTypeParser('text/plain');
+  app.addHook('onClose', async () => opts.core.outbox.idle());
+  app.addHook('preValidation', async (request) => {
+    request.headless = await readHeld(opts.core, request);
+    await checkClient(opts.core, request);
+  });
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  for (const routes of HEADLESS_ROUTES) await routes(typed, opts);
+}
