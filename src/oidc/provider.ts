@@ -150,10 +150,8 @@ export class OidcProviders {
       scopes: [...PROVIDER_SCOPES],
       acrValues: [...ACR_VALUES],
       claims: {
-        acr: null,
-        amr: null,
-        auth_time: null,
-        openid: ['sub'],
+        // How the user signed in (acr.ts): in every ID token (userinfo's claims come from findAccount, which has none of these).
+        openid: ['sub', 'acr', 'amr', 'auth_time'],
         profile: ['name', 'given_name', 'family_name', 'preferred_username', 'picture', 'updated_at', 'groups'],
         email: ['email', 'email_verified'],
         groups: ['groups'],

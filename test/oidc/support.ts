@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import * as oc from 'openid-client';
 import { startApp, type TestApp } from '../helpers/app.ts';
-import { OPERATOR } from '../../src/core/index.ts';
+import { OPERATOR, type Clock } from '../../src/core/index.ts';
 import type { Engine } from '../helpers/engines.ts';
 import { freePort } from '../helpers/processes.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
@@ -23,10 +23,10 @@ export interface OidcApp {
   close(): Promise<void>;
 }
 
-export async function oidcApp(engine: Engine): Promise<OidcApp> {
+export async function oidcApp(engine: Engine, opts: { clock?: Clock } = {}): Promise<OidcApp> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const t = await startApp(engine, { publicUrl: base });
+  const t = await startApp(engine, { publicUrl: base, clock: opts.clock });
   await t.app.listen({ host: '127.0.0.1', port });
   await t.createUser({ username: 'boss', password: PASSWORD, isStaff: true, isSuperuser: true });
   const { headers: admin } = await t.login('boss', PASSWORD);
