@@ -71,6 +71,10 @@ for (const { engine, skip } of engines) {
       assert.equal(s.statusCode, 401);
       assert.equal(s.data.meta.is_authenticated, false);
       assert.ok(flowIds(s.data).includes('login') && flowIds(s.data).includes('signup'));
+      // The checker itself refuses what the specification does not allow.
+      assert.equal(schemas.accepts('GET', '/_allauth/app/v1/auth/session', 200, { status: 200, data: { user: { id: 1 }, methods: [{ method: 'password' }] }, meta: { is_authenticated: true } }), false);
+      assert.equal(schemas.accepts('GET', '/_allauth/app/v1/auth/session', 401, { status: 401, data: { flows: [{ id: 'mfa_trust' }] }, meta: { is_authenticated: false } }), false);
+      assert.equal(schemas.accepts('GET', '/_allauth/app/v1/auth/session', 401, s.data), true);
       // The browser client gets its CSRF cookie from its first GET.
       const b = browser();
       await b.call({ method: 'GET', path: 'config' });
