@@ -57,7 +57,7 @@ label.check input{width:1.25rem;height:1.25rem;margin:.15rem 0 0;flex:none}
 a.button{display:inline-block;font-weight:600;padding:.6rem 1.2rem;border-radius:4px;border:2px solid var(--accent);background:var(--accent);color:var(--on-accent);text-decoration:none}
 .qr svg{display:block;width:220px;height:220px;margin:0 auto}
 code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:1.05rem}
-.secret{word-break:break-all;letter-spacing:.05em}
+.secret{letter-spacing:.05em}
 .codes{columns:2;padding-left:1.6rem}.codes li{margin:.2rem 0}
 .authenticators{padding-left:1.2rem}.meta{color:#4a4f57;font-size:.95rem}
 footer{margin:1.5rem 0;font-size:.875rem;color:#4a4f57}

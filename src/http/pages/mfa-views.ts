@@ -74,7 +74,7 @@ ${v.recovery
     ? html`<p>${ctx.t('recoveryLeft', { left: v.recovery.unused, total: v.recovery.total })}</p><form method="post" action="${url(ctx, 'security/recovery-codes/')}">${csrfField(ctx)}<button type="submit" class="secondary">${ctx.t('recoveryRegenerateButton')}</button></form>`
     : html`<p>${ctx.t('recoveryNone')}</p>`}</section>
 ${v.sections.map((s) => html`<section>${s}</section>`)}
-<ul class="links">${v.mustEnrol ? '' : html`<li><a href="${url(ctx, '')}">${ctx.t('signedInTitle')}</a></li>`}<li><a href="${url(ctx, 'logout/')}">${ctx.t('signOutTitle')}</a></li></ul>`);
+<ul class="links">${v.mustEnrol ? '' : html`<li><a href="${url(ctx, '')}">${ctx.t('accountHome')}</a></li>`}<li><a href="${url(ctx, 'logout/')}">${ctx.t('signOutTitle')}</a></li></ul>`);
 }
 
 /** The QR code's SVG (made by the core from the otpauth:// URI) as an image with a name. */

@@ -104,6 +104,7 @@ export const en = {
   mfaEnrolRequiredOidc: 'Your organisation requires a second factor, and this account has none yet. Set one up on your security page, then go back to the application and sign in again.',
   mfaUnmet: 'The application asks for a sign-in with two factors, and this account has no second factor yet.',
   continueLink: 'Continue',
+  accountHome: 'Your account',
   securityTitle: 'Security',
   securityLink: 'Security: second factor and recovery codes',
   securityIntro: 'A second factor keeps your account safe even if someone learns your password.',

@@ -103,6 +103,7 @@ export const fr: Catalogue = {
   mfaEnrolRequiredOidc: 'Votre organisation exige un second facteur, et ce compte n’en a pas encore. Configurez-en un sur votre page de sécurité, puis revenez à l’application et reconnectez-vous.',
   mfaUnmet: 'L’application demande une connexion à deux facteurs, et ce compte n’a pas encore de second facteur.',
   continueLink: 'Continuer',
+  accountHome: 'Votre compte',
   securityTitle: 'Sécurité',
   securityLink: 'Sécurité : second facteur et codes de secours',
   securityIntro: 'Un second facteur protège votre compte même si quelqu’un apprend votre mot de passe.',
