@@ -22,6 +22,8 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { seedBench, BENCH_USER } from './seed.ts';
 import { measureHashCost, measureParallelHashRate } from './hash-cost.ts';
+import { seedTotpFlows, nextCode } from './headless-seed.ts';
+import crypto from 'node:crypto';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
@@ -35,7 +37,9 @@ const ONLY = (args.scenarios ?? env.BENCH_SCENARIOS ?? '').split(',').map((s) =>
 const CORES = os.availableParallelism();
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
 /** Scenarios whose every request checks a password: compared with the hash limit. */
-const HASH_BOUND = new Set(['login', 'token-login', 'oauth-password']);
+const HASH_BOUND = new Set(['login', 'token-login', 'oauth-password', 'headless-login']);
+/** totp-verify: sign-ins waiting on their TOTP step, seeded per second of load (each is used once). */
+const TOTP_FLOWS_PER_S = Number(env.BENCH_TOTP_FLOWS_PER_S ?? 600);
 
 const freePort = () => new Promise<number>((resolve, reject) => {
   const s = net.createServer().on('error', reject).listen(0, '127.0.0.1', () => {
@@ -123,6 +127,10 @@ async function main() {
 
   // Seed before the server starts (same store code, same file).
   const seeded = await seedBench(dbUrl, { extraUsers: EXTRA_USERS, publicUrl: base });
+  // The server seals TOTP seeds with this key; the totp-verify seed uses the same one.
+  const secretKeys = env.LATCHKEY_SECRET_KEYS ? env.LATCHKEY_SECRET_KEYS.split(',') : [crypto.randomBytes(32).toString('base64url')];
+  const wantsTotp = ONLY.length === 0 || ONLY.includes('totp-verify');
+  const totpFlows = wantsTotp ? await seedTotpFlows(dbUrl, { count: Math.ceil((WARMUP + DURATION) * TOTP_FLOWS_PER_S), secretKeys, publicUrl: base }) : [];
 
   const nodeArgs = [
     ...(env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(env.BENCH_PROFILE)}`] : []),
@@ -133,7 +141,7 @@ async function main() {
     cwd: ROOT,
     env: {
       ...env, PATH: `${path.join(ROOT, 'node_modules/.bin')}${path.delimiter}${env.PATH ?? ''}`, NODE_OPTIONS: nodeArgs.join(' '),
-      HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: dbUrl, LOG_LEVEL: 'warn', PUBLIC_URL: base,
+      HOST: '127.0.0.1', PORT: String(port), DATABASE_URL: dbUrl, LOG_LEVEL: 'warn', PUBLIC_URL: base, LATCHKEY_SECRET_KEYS: secretKeys.join(','),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -197,6 +205,22 @@ async function main() {
         }),
       },
       healthz: { opts: async () => ({ url: base + '/healthz' }) },
+      // The django-allauth headless API's app client: the password step (a session, an access and a refresh token) ...
+      'headless-login': { opts: async () => ({ url: base + '/_allauth/app/v1/auth/login', method: 'POST', headers: json, body: loginBody }) },
+      // ... and the TOTP step of sign-ins waiting on it (seeded: each request completes one, with a fresh code).
+      'totp-verify': {
+        opts: async () => ({
+          url: base + '/_allauth/app/v1/auth/2fa/authenticate',
+          requests: [{
+            method: 'POST',
+            setupRequest: (req: any) => {
+              const flow = totpFlows.shift();
+              if (!flow) return { ...req, headers: json, body: '{}' };
+              return { ...req, headers: { ...json, 'x-session-token': flow.sessionToken }, body: JSON.stringify({ code: nextCode(flow.totp) }) };
+            },
+          }] as any,
+        }),
+      },
       'user-info': { opts: async () => ({ url: base + '/user_info/', headers: await bearer() }) },
     };
     const unknown = ONLY.filter((s) => !(s in scenarios));
