@@ -122,7 +122,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
         const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales), reply });
         const action = `${tp.basePath}${INTERACTION_PATH}/${details.uid}`;
         if (details.prompt.name === 'login') {
-          return pages.sendPage(reply, pages.renderSignIn(ctx, { action: `${action}/login`, loginHint: str(details.params.login_hint), extras: pages.drawSignInExtras(ctx, { context: 'oidc', action: `${action}/login` }) }), 200, ANY);
+          return pages.sendPage(reply, pages.renderSignIn(ctx, { action: `${action}/login`, loginHint: str(details.params.login_hint), extras: pages.drawSignInExtras(ctx, { context: 'oidc', step: 'password', action: `${action}/login` }) }), 200, ANY);
         }
         const client = await tp.provider.Client.find(String(details.params.client_id));
         const scopes = [...new Set([...(details.prompt.details.missingOIDCScope as string[] | undefined ?? [])])];
@@ -221,6 +221,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
     return pages.renderMfaCode(ctx, {
       action: `${interactionPath(tp, details.uid)}/mfa`, error, trustDays: twoFactors ? 0 : settings.trust_browser_days,
       cancelHref: interactionPath(tp, details.uid),
+      extras: pages.drawSignInExtras(ctx, { context: 'oidc', step: 'mfa', action: `${interactionPath(tp, details.uid)}/mfa` }),
     });
   }
 

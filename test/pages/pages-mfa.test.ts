@@ -16,6 +16,8 @@ import { startApp, type TestApp } from '../helpers/app.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
 import { ManualClock } from '../../src/core/index.ts';
 import { Browser, assertPage, pyotpCode, pyotpSkip, text, title } from './support.ts';
+import { addSecuritySection, addSignInExtra } from '../../src/http/pages/index.ts';
+import { html } from '../../src/http/pages/html.ts';
 
 const PW = 'pages-mfa-passphrase-1';
 
@@ -25,6 +27,10 @@ const shownSecret = (body: string) => {
   assert.ok(m, 'the key is shown as text');
   return m[1]!.replace(/ /g, '');
 };
+// What another module (passkeys) would add: drawn on every page of these suites, escaped.
+addSecuritySection({ name: 'test-passkeys', render: async (ctx, d) => html`<h2>Passkeys of ${d.principal.user.username}</h2><p>${ctx.t('passkeysTitle')} ${'<script>x</script>'}</p>` });
+addSignInExtra({ name: 'test-passkey-button', render: (_ctx, d) => html`<p class="extra">extra for ${d.step} in ${d.context} at ${d.action}</p>` });
+
 const codesOf = (body: string) => [...body.matchAll(/<li><code>([a-z0-9-]+)<\/code><\/li>/g)].map((m) => m[1]!);
 
 for (const { engine, skip } of engines) {
@@ -33,6 +39,12 @@ for (const { engine, skip } of engines) {
     const clock = new ManualClock(Date.now());
     let secret = '';
     let recovery: string[] = [];
+    let benKey = '';
+    /** Ben's key, for a code of the next step. */
+    const benSecret = async () => {
+      clock.advance(30_000);
+      return benKey;
+    };
     /** The next TOTP step's code: each test moves the clock on so that no code is a replay. */
     const nextCode = async () => {
       clock.advance(30_000);
@@ -187,6 +199,8 @@ for (const { engine, skip } of engines) {
       // Ben enrols too; Ann's trust cookie in Ben's browser does not skip Ben's code.
       const ben = await t.store.read.users.findByUsername((await t.core.tenants.resolve(undefined)).pk, 'ben');
       const setup = await t.core.secondFactors.totpSetup(await t.core.tenants.resolve(undefined), ben!);
+      benKey = setup.secret;
+      noteSecret(benKey);
       await t.core.secondFactors.totpActivate(await t.core.tenants.resolve(undefined), ben!, await pyotpCode(setup.secret, clock.now()));
       const c = new Browser(t);
       c.jar.set('latchkey_trust', { value: trust, path: '/' });
@@ -267,6 +281,25 @@ for (const { engine, skip } of engines) {
       // The next sign-in asks the code.
       const c = new Browser(t);
       assert.equal((await signIn(c, 'cleo', '/tenants/acme')).r.headers.location, '/tenants/acme/account/login/code/');
+    });
+
+    it('every Security form refuses a POST without the form token (403, nothing changed); other modules\' sections and sign-in extras are drawn where they belong', async () => {
+      const b = new Browser(t);
+      const { token } = await signIn(b, 'ben');
+      const step = await b.go('GET', '/account/login/code/');
+      assert.match(step.body, /<p class="extra">extra for mfa in pages at \/account\/login\/code\/<\/p>/);
+      await b.go('POST', '/account/login/code/', { csrf_token: token, code: await pyotpCode((await benSecret()), clock.now()) });
+      assert.ok(b.jar.has('sessionid'));
+      const security = await b.go('GET', '/account/security/');
+      assert.match(security.body, /<section><h2>Passkeys of ben<\/h2><p>Passkeys &lt;script&gt;x&lt;\/script&gt;<\/p><\/section>/, 'a section, escaped');
+      assert.match((await new Browser(t).go('GET', '/account/login/')).body, /extra for password in pages at \/account\/login\//);
+      const before = text(security.body);
+      for (const page of ['security/totp/', 'security/totp/off/', 'security/recovery-codes/', 'security/reauthenticate/']) {
+        for (const form of [{}, { csrf_token: 'x'.repeat(43) }] as Array<Record<string, string>>) {
+          assertPage(await b.go('POST', `/account/${page}`, { ...form, code: '123456', password: PW }), 403, /expired/);
+        }
+      }
+      assert.equal(text((await b.go('GET', '/account/security/')).body), before, 'nothing changed');
     });
 
     it('the code step and the Security page in French; signed out, the Security pages send to the sign-in and back', async () => {

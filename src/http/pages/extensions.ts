@@ -1,6 +1,6 @@
 // Room on the pages for parts drawn by other modules (passkeys: pages/passkeys.ts). A module adds
-// a section to the Security page, or something under the sign-in form (a "sign in with a
-// passkey" button), once at start-up; each is drawn with the page's context and escapes what it
+// a section to the Security page, or something under the sign-in form or the code form (a "sign
+// in with a passkey" button, "use a passkey instead"), once at start-up; each is drawn with the page's context and escapes what it
 // shows through `html`. Sections are drawn in the order they were added.
 import type { Core, Principal } from '../../core/index.ts';
 import type { PageContext } from './context.ts';
@@ -15,9 +15,14 @@ export interface SecuritySection {
 
 export interface SignInExtra {
   name: string;
-  /** Drawn under the sign-in form; `context` says which sign-in (the standalone page, or an OpenID interaction's `action`). */
-  render(ctx: PageContext, d: { context: 'pages' | 'oidc'; action: string }): SafeHtml | undefined;
+  /**
+   * Drawn under a sign-in form: `step` says which (the password form, or the second factor's
+   * code form, whose flow token is in the `latchkey_signin` cookie: mfa-cookies.ts), `context`
+   * which sign-in (the standalone page, or an OpenID interaction), `action` where its form posts.
+   */
+  render(ctx: PageContext, d: SignInExtraContext): SafeHtml | undefined;
 }
+export interface SignInExtraContext { context: 'pages' | 'oidc'; step: 'password' | 'mfa'; action: string }
 
 const securitySections: SecuritySection[] = [];
 const signInExtras: SignInExtra[] = [];
@@ -37,6 +42,6 @@ export async function drawSecuritySections(ctx: PageContext, d: { core: Core; pr
   const out = await Promise.all(securitySections.map((s) => s.render(ctx, d)));
   return out.filter((x): x is SafeHtml => x !== undefined);
 }
-export function drawSignInExtras(ctx: PageContext, d: { context: 'pages' | 'oidc'; action: string }): SafeHtml[] {
+export function drawSignInExtras(ctx: PageContext, d: SignInExtraContext): SafeHtml[] {
   return signInExtras.map((s) => s.render(ctx, d)).filter((x): x is SafeHtml => x !== undefined);
 }

@@ -11,7 +11,7 @@ import { classify } from '../errors.ts';
 import { setSessionCookies } from '../plugins/session-cookies.ts';
 import type { PageContext } from './context.ts';
 import { verifyFormCsrf } from './context.ts';
-import { drawSecuritySections } from './extensions.ts';
+import { drawSecuritySections, drawSignInExtras } from './extensions.ts';
 import { safeNext, sessionOf, str, queryParam } from './forms.ts';
 import { sendPage } from './layout.ts';
 import { clearFlowCookie, flowCookie, setTrustCookie } from './mfa-cookies.ts';
@@ -49,6 +49,7 @@ export function mfaPageRoutes(app: FastifyInstance, d: MfaPageDeps): void {
     return renderMfaCode(ctx, {
       action: at(ctx, 'login/code/'), error, trustDays: settings.trust_browser_days, hidden: { next },
       cancelHref: at(ctx, 'login/') + (next ? `?next=${encodeURIComponent(next)}` : ''),
+      extras: drawSignInExtras(ctx, { context: 'pages', step: 'mfa', action: at(ctx, 'login/code/') }),
     });
   };
 

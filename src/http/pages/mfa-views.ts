@@ -21,6 +21,8 @@ export interface MfaCodeView {
   hidden?: Record<string, string | undefined>;
   /** Where "cancel" goes (the sign-in form). */
   cancelHref: string;
+  /** Drawn under the form (extensions.ts: a passkey instead of a code). */
+  extras?: readonly SafeHtml[];
 }
 
 /** The sign-in's second step. Posts `code`, `trust` (`yes` when ticked) and `csrf_token`. */
@@ -30,7 +32,7 @@ export function renderMfaCode(ctx: PageContext, v: MfaCodeView): string {
 <form method="post" action="${v.action}" novalidate>${csrfField(ctx)}${hidden(v.hidden ?? {})}
 ${field({ name: 'code', label: ctx.t('mfaCode'), autocomplete: 'one-time-code', inputmode: 'text', autofocus: true }, errors)}
 ${v.trustDays ? html`<label class="check" for="f-trust"><input id="f-trust" type="checkbox" name="trust" value="yes"> <span>${ctx.t('mfaTrust', { days: v.trustDays })}</span></label>` : ''}
-<button type="submit">${ctx.t('mfaButton')}</button></form>
+<button type="submit">${ctx.t('mfaButton')}</button></form>${v.extras ?? ''}
 <ul class="links"><li><a href="${v.cancelHref}">${ctx.t('mfaCancel')}</a></li></ul>`);
 }
 

@@ -88,7 +88,7 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
       const ctx = await contextOf(request, reply);
       const settings = await core.settings.forTenant(ctx.tenant.pk);
       const next = safeNext(queryParam(request, 'next') ?? '');
-      return sendPage(reply, renderSignIn(ctx, { action: at(ctx, 'login/'), signUp: settings.registration_enabled, next, extras: drawSignInExtras(ctx, { context: 'pages', action: at(ctx, 'login/') }) }));
+      return sendPage(reply, renderSignIn(ctx, { action: at(ctx, 'login/'), signUp: settings.registration_enabled, next, extras: drawSignInExtras(ctx, { context: 'pages', step: 'password', action: at(ctx, 'login/') }) }));
     });
     app.post(p('login/'), { schema: { hide: true } }, async (request, reply) => {
       const ctx = await contextOf(request, reply);
