@@ -196,7 +196,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
           pages.setTrustCookie(request, reply, trust.token, trust.expiresAt);
         }
       }
-      return signedIn(tp, request, reply, outcome.user.id, outcome.amr, twoFactors);
+      return signedIn(tp, request, reply, outcome.user.id, outcome.amr, twoFactors, { ctx, recoveryCodesLeft: outcome.recoveryCodesLeft });
     }));
 
     app.post(`${prefix}${INTERACTION_PATH}/:uid/confirm`, { schema: { hide: true } }, (request, reply) => formPost(request, reply, async (tp, details, ctx, body) => {
@@ -230,12 +230,17 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
    * the ID and access tokens carry. One factor where the client asked for two is refused in
    * OpenID Connect's words (unmet_authentication_requirements, to the client).
    */
-  async function signedIn(tp: TenantProvider, request: FastifyRequest, reply: FastifyReply, accountId: string, amr: string[], twoFactors: boolean) {
+  async function signedIn(
+    tp: TenantProvider, request: FastifyRequest, reply: FastifyReply, accountId: string, amr: string[], twoFactors: boolean,
+    recovery?: { ctx: pages.PageContext; recoveryCodesLeft?: number },
+  ) {
     const acr = acrOf(amr);
     const result = twoFactors && acr !== ACR_2FA
       ? { error: 'unmet_authentication_requirements', error_description: 'The account has no second factor.' }
       : { login: { accountId, amr: oidcAmr(amr), acr } };
     const to = await tp.provider.interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: false });
+    // After a recovery code, the person is told how many are left before going on to the client.
+    if (recovery?.recoveryCodesLeft !== undefined) return pages.sendPage(reply, pages.renderRecoveryUsed(recovery.ctx, { left: recovery.recoveryCodesLeft, next: to }), 200, ANY);
     return reply.redirect(to, 303);
   }
 

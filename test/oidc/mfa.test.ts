@@ -24,6 +24,7 @@ for (const { engine, skip } of engines) {
     let app: OidcApp;
     let config: oc.Configuration;
     let secret = '';
+    let recovery: string[] = [];
     // The core's clock, moved on one TOTP step for each code (a code works once); the provider keeps real time.
     const clock = new ManualClock(Date.now());
     const freshCode = async () => {
@@ -41,7 +42,8 @@ for (const { engine, skip } of engines) {
       secret = setup.secret;
       noteSecret(secret);
       const made = await app.t.core.secondFactors.totpActivate(tenant, tess, await pyotpCode(secret, clock.now()));
-      made.recoveryCodes?.forEach(noteSecret);
+      recovery = made.recoveryCodes ?? [];
+      recovery.forEach(noteSecret);
       const c = await app.client({ first_party: true });
       config = await oc.discovery(new URL(app.issuer()), c.client_id, undefined, oc.ClientSecretBasic(c.client_secret!), { execute: [oc.allowInsecureRequests] });
     });
@@ -102,6 +104,21 @@ for (const { engine, skip } of engines) {
       assert.deepEqual(at.amr, ['pwd', 'otp', 'mfa']);
       assert.equal(at.acr, ACR_2FA);
       assert.equal(typeof id.auth_time, 'number');
+    });
+
+    it('a recovery code signs in too: a page says how many are left, its link goes on to the client; amr pwd+rc+mfa, acr 2fa', async () => {
+      const r = await authorize({ username: 'tess', code: async () => recovery[0]! });
+      assert.equal(r.page.status, 200, r.page.text.slice(0, 300));
+      assert.match(r.page.text, /You have 9 recovery codes left/);
+      const link = /<li><a href="([^"]+)">Continue<\/a>/.exec(r.page.text)?.[1];
+      assert.ok(link, 'a link onwards');
+      const page = await r.browser.follow(new URL(link!.replace(/&amp;/g, '&'), app.base).href, app.base);
+      const { id } = await tokensOf({ ...r, page });
+      assert.deepEqual(id.amr, ['pwd', 'rc', 'mfa']);
+      assert.equal(id.acr, ACR_2FA);
+      // The same recovery code again: refused.
+      const again = await authorize({ username: 'tess', code: async () => recovery[0]! });
+      assert.equal(again.page.status, 400);
     });
 
     it('the code form without its interaction\'s cookie starts again; without the form token it is refused', async () => {

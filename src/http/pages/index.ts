@@ -15,7 +15,7 @@ export { signInErrorMessage } from './messages.ts';
 export { chooseLocale, type Locale } from './locales/index.ts';
 export { hostedPages } from './routes.ts';
 // The second factor's step (the OpenID interaction shows it too) and the pages' room for passkeys.
-export { renderMfaCode, type MfaCodeView } from './mfa-views.ts';
+export { renderMfaCode, renderRecoveryUsed, type MfaCodeView } from './mfa-views.ts';
 export { finishPagesSignIn } from './mfa-routes.ts';
 export { setFlowCookie, clearFlowCookie, flowCookie, setTrustCookie, trustCookie } from './mfa-cookies.ts';
 export { addSecuritySection, addSignInExtra, drawSignInExtras, type SecuritySection, type SignInExtra, type SignInExtraContext } from './extensions.ts';
