@@ -17,9 +17,8 @@ import { Type } from '@sinclair/typebox';
 const P = '/_allauth/:client/v1';
 const params = Client;
 const headers = SessionTokenHeader;
-const authOr = { anyOf: [AuthenticationResponse, ReauthenticationResponse] };
+/** A 401 is either kind: not signed in (AuthenticationResponse) or not recently enough (ReauthenticationResponse). */
 const AuthOrReauth = Type.Unsafe<any>({ oneOf: [AuthenticationResponse, ReauthenticationResponse] });
-void authOr;
 
 /**
  * Recovery codes are kept only as hashes: the codes themselves can be shown only by the answer
@@ -66,13 +65,13 @@ export async function accountRoutes(app: TypedApp, { core }: Options) {
   };
 
   app.get(`${P}/account/email`, {
-    schema: { tags: tags('email'), summary: 'List email addresses', params, headers, response: { 200: EmailAddresses, 401: AuthenticationResponse, ...common } },
+    schema: { tags: tags('email'), summary: 'List email addresses', params, headers, response: { ...common, 200: EmailAddresses, 401: AuthenticationResponse } },
   }, async (request) => addresses(signedIn(request)));
 
   app.post(`${P}/account/email`, {
     schema: {
       tags: tags('email'), summary: 'Add email address', description: 'Adds an address and mails its verification link. Needs a recent sign-in or reauthentication.',
-      params, headers, body: EmailBody, response: { 200: EmailAddresses, 400: ErrorResponse, 401: AuthOrReauth, 409: ConflictResponse, ...common },
+      params, headers, body: EmailBody, response: { ...common, 200: EmailAddresses, 400: ErrorResponse, 401: AuthOrReauth, 409: ConflictResponse },
     },
   }, async (request) => {
     const p = signedIn(request);
@@ -84,7 +83,7 @@ export async function accountRoutes(app: TypedApp, { core }: Options) {
   app.put(`${P}/account/email`, {
     schema: {
       tags: tags('email'), summary: 'Request email verification', params, headers, body: EmailBody,
-      response: { 200: StatusOKResponse, 400: ErrorResponse, 403: ForbiddenResponse, 401: AuthenticationResponse, 410: SessionGoneResponse, 429: common[429], 503: common[503] },
+      response: { ...common, 200: StatusOKResponse, 401: AuthenticationResponse },
     },
   }, async (request) => {
     const p = signedIn(request);
@@ -95,7 +94,7 @@ export async function accountRoutes(app: TypedApp, { core }: Options) {
   app.patch(`${P}/account/email`, {
     schema: {
       tags: tags('email'), summary: 'Change primary email address', description: 'Only a verified address can be primary. Needs a recent sign-in or reauthentication.',
-      params, headers, body: MarkPrimaryEmailBody, response: { 200: EmailAddresses, 400: ErrorResponse, 401: AuthOrReauth, ...common },
+      params, headers, body: MarkPrimaryEmailBody, response: { ...common, 200: EmailAddresses, 400: ErrorResponse, 401: AuthOrReauth },
     },
   }, async (request) => {
     const p = signedIn(request);
@@ -107,7 +106,7 @@ export async function accountRoutes(app: TypedApp, { core }: Options) {
   app.delete(`${P}/account/email`, {
     schema: {
       tags: tags('email'), summary: 'Remove an email address', description: 'Needs a recent sign-in or reauthentication.',
-      params, headers, body: EmailBody, response: { 200: EmailAddresses, 400: ErrorResponse, 401: AuthOrReauth, ...common },
+      params, headers, body: EmailBody, response: { ...common, 200: EmailAddresses, 400: ErrorResponse, 401: AuthOrReauth },
     },
   }, async (request) => {
     const p = signedIn(request);
@@ -121,7 +120,7 @@ export async function accountRoutes(app: TypedApp, { core }: Options) {
     schema: {
       tags: tags('password'), summary: 'Change password',
       description: 'The current password is needed when the account has one. Needs a recent sign-in or reauthentication. Answers the session (200): this session stays signed in, the others end.',
-      params, headers, body: ChangePasswordBody, response: { 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthOrReauth, ...common },
+      params, headers, body: ChangePasswordBody, response: { ...common, 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthOrReauth },
     },
   }, async (request) => {
     const p = signedIn(request);
@@ -138,7 +137,7 @@ export async function accountRoutes(app: TypedApp, { core }: Options) {
 
   app.get(`${P}/account/authenticators`, {
     config: { enrolment: true },
-    schema: { tags: tags('2FA'), summary: 'List authenticators', params, headers, response: { 200: AuthenticatorsResponse, 401: AuthenticationResponse, ...common } },
+    schema: { tags: tags('2FA'), summary: 'List authenticators', params, headers, response: { ...common, 200: AuthenticatorsResponse, 401: AuthenticationResponse } },
   }, async (request) => {
     const p = signedIn(request);
     return { status: 200, data: (await core.secondFactors.list(p.user)).map(presentAuthenticator) };
@@ -149,7 +148,7 @@ export async function accountRoutes(app: TypedApp, { core }: Options) {
     schema: {
       tags: tags('2FA'), summary: 'TOTP authenticator status',
       description: 'The active TOTP authenticator (200), or none (404) with a secret to set one up: `meta.secret`, `meta.totp_url` (otpauth://) and `meta.totp_svg` (the URI as a QR code, SVG). The same secret for ten minutes.',
-      params, headers, response: { 200: TOTPAuthenticatorResponse, 404: TOTPAuthenticatorNotFound, 409: ConflictResponse, 401: AuthenticationResponse, ...common },
+      params, headers, response: { ...common, 200: TOTPAuthenticatorResponse, 404: TOTPAuthenticatorNotFound, 409: ConflictResponse, 401: AuthenticationResponse },
     },
   }, async (request, reply) => {
     const p = signedIn(request);
@@ -163,7 +162,7 @@ export async function accountRoutes(app: TypedApp, { core }: Options) {
     config: { enrolment: true },
     schema: {
       tags: tags('2FA'), summary: 'Activate TOTP', description: 'The code from the app set up with the secret of GET. The first second factor also makes ten recovery codes (`meta.recovery_codes_generated`; GET recovery-codes shows them for five minutes).',
-      params, headers, body: SetupTOTPBody, response: { 200: TOTPAuthenticatorResponse, 400: ErrorResponse, 401: ReauthenticationResponse, 409: ConflictResponse, ...common },
+      params, headers, body: SetupTOTPBody, response: { ...common, 200: TOTPAuthenticatorResponse, 400: ErrorResponse, 401: AuthOrReauth, 409: ConflictResponse },
     },
   }, async (request) => {
     const p = signedIn(request);
@@ -175,7 +174,7 @@ export async function accountRoutes(app: TypedApp, { core }: Options) {
   });
 
   app.delete(`${P}/account/authenticators/totp`, {
-    schema: { tags: tags('2FA'), summary: 'Deactivate TOTP', params, headers, response: { 200: StatusOKResponse, 401: ReauthenticationResponse, 404: NotFound, ...common } },
+    schema: { tags: tags('2FA'), summary: 'Deactivate TOTP', params, headers, response: { ...common, 200: StatusOKResponse, 401: AuthOrReauth, 404: NotFound } },
   }, async (request) => {
     const p = signedIn(request);
     await core.reauthentication.require(p);
@@ -194,7 +193,7 @@ export async function accountRoutes(app: TypedApp, { core }: Options) {
     config: { enrolment: true },
     schema: {
       tags: tags('2FA'), summary: 'List recovery codes', description: 'Counts of the recovery codes. `unused_codes` lists them only within five minutes of making them, in the session that made them (only hashes are kept); empty otherwise.',
-      params, headers, response: { 200: RecoveryCodesResponse, 401: ReauthenticationResponse, 404: NotFound, ...common },
+      params, headers, response: { ...common, 200: RecoveryCodesResponse, 401: AuthOrReauth, 404: NotFound },
     },
   }, async (request) => {
     const p = signedIn(request);
@@ -206,7 +205,7 @@ export async function accountRoutes(app: TypedApp, { core }: Options) {
     config: { enrolment: true },
     schema: {
       tags: tags('2FA'), summary: 'Regenerate recovery codes', description: 'Ten new codes replace all the old ones; answered once (200, `unused_codes`).',
-      params, headers, response: { 200: RecoveryCodesResponse, 400: ErrorResponse, 401: ReauthenticationResponse, ...common },
+      params, headers, response: { ...common, 200: RecoveryCodesResponse, 400: ErrorResponse, 401: AuthOrReauth },
     },
   }, async (request) => {
     const p = signedIn(request);
@@ -223,12 +222,12 @@ export async function accountRoutes(app: TypedApp, { core }: Options) {
 
   app.get(`${P}/auth/sessions`, {
     config: { enrolment: true },
-    schema: { tags: tags('sessions'), summary: 'List sessions', params, headers, response: { 200: Sessions, 401: AuthenticationResponse, ...common } },
+    schema: { tags: tags('sessions'), summary: 'List sessions', params, headers, response: { ...common, 200: Sessions, 401: AuthenticationResponse } },
   }, async (request) => ({ status: 200, data: await sessionsOf(signedIn(request)) }));
 
   app.delete(`${P}/auth/sessions`, {
     config: { enrolment: true },
-    schema: { tags: tags('sessions'), summary: 'End one or more sessions', params, headers, body: EndSessionsBody, response: { 200: Sessions, 401: AuthenticationResponse, ...common } },
+    schema: { tags: tags('sessions'), summary: 'End one or more sessions', params, headers, body: EndSessionsBody, response: { ...common, 200: Sessions, 401: AuthenticationResponse } },
   }, async (request, reply) => {
     const p = signedIn(request);
     const wanted = new Set(request.body.sessions);
@@ -248,7 +247,7 @@ export async function accountRoutes(app: TypedApp, { core }: Options) {
     config: { credentialAnswer: true },
     schema: {
       tags: tags('tokens'), summary: 'Refresh the access token', description: 'A new access token and a new refresh token (the refresh token rotates; a reused one ends its family).',
-      body: RefreshTokenBody, response: { 200: RefreshTokenResponse, 400: ErrorResponse, ...common },
+      body: RefreshTokenBody, response: { ...common, 200: RefreshTokenResponse, 400: ErrorResponse },
     },
   }, async (request: FastifyRequest<{ Body: { refresh_token: string } }>) => {
     const asked = requestedTenant(request);

@@ -37,7 +37,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
   app.get(`${P}/config`, {
     schema: {
       tags: tags('configuration'), summary: 'Get configuration', description: 'What is on for the tenant (X-Tenant): no phone numbers; providers as configured; the second-factor types.',
-      params, response: { 200: ConfigurationResponse, ...common },
+      params, response: { ...common, 200: ConfigurationResponse },
     },
   }, async (request, reply) => {
     ensureCsrfCookie(request, reply);
@@ -61,7 +61,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
     config: { enrolment: true },
     schema: {
       tags: tags('current session'), summary: 'Get authentication status', params, headers,
-      response: { 200: AuthenticatedResponse, 401: AuthenticationResponse, ...common },
+      response: { ...common, 200: AuthenticatedResponse, 401: AuthenticationResponse },
     },
   }, async (request, reply) => {
     ensureCsrfCookie(request, reply);
@@ -72,7 +72,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
 
   app.delete(`${P}/auth/session`, {
     config: { enrolment: true },
-    schema: { tags: tags('current session'), summary: 'Logout', params, headers, response: { 401: AuthenticationResponse, ...common } },
+    schema: { tags: tags('current session'), summary: 'Logout', params, headers, response: { ...common, 401: AuthenticationResponse } },
   }, async (request, reply) => {
     const p = request.headless?.principal;
     if (p) await core.signOut.signOut(p);
@@ -88,7 +88,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
     config: { credentialAnswer: true },
     schema: {
       tags: tags('account'), summary: 'Login', description: 'Login using a username-password or email-password combination. A second factor, when the account has one, is the pending `mfa_authenticate` flow (401).',
-      params, body: LoginBody, response: { 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse, 409: ConflictResponse, ...common },
+      params, body: LoginBody, response: { ...common, 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse, 409: ConflictResponse },
     },
   }, async (request, reply) => {
     refuseIfSignedIn(request);
@@ -105,7 +105,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
     config: { credentialAnswer: true, fieldNames: { password1: 'password', new_password2: 'password', non_field_errors: 'password' } },
     schema: {
       tags: tags('account'), summary: 'Signup', description: 'A username, and an e-mail address when the tenant makes verified addresses mandatory (then the pending flow is `verify_email`). Without a username, the e-mail address is the username.',
-      params, body: SignupBody, response: { 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse, 409: ConflictResponse, ...common },
+      params, body: SignupBody, response: { ...common, 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse, 409: ConflictResponse },
     },
   }, async (request, reply) => {
     refuseIfSignedIn(request);
@@ -123,7 +123,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
   app.post(`${P}/auth/reauthenticate`, {
     schema: {
       tags: tags('account'), summary: 'Reauthenticate', description: 'Proves a signed-in session again with its password (the `reauthenticate` flow).',
-      params, headers, body: ReauthenticateBody, response: { 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse, ...common },
+      params, headers, body: ReauthenticateBody, response: { ...common, 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse },
     },
   }, async (request) => {
     const p = signedIn(request);
@@ -135,7 +135,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
     schema: {
       tags: tags('account'), summary: 'Get email verification information', params,
       headers: Type.Object({ 'x-email-verification-key': Type.String({ description: 'The email verification key', maxLength: 500 }) }),
-      response: { 200: EmailVerificationInfo, 400: ErrorResponse, 409: ConflictResponse, ...common },
+      response: { ...common, 200: EmailVerificationInfo, 400: ErrorResponse, 409: ConflictResponse },
     },
   }, async (request) => {
     const info = await core.emailVerification.describe(String(request.headers['x-email-verification-key']));
@@ -148,7 +148,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
   app.post(`${P}/auth/email/verify`, {
     schema: {
       tags: tags('account'), summary: 'Verify an email', description: 'Confirms the address with the key of the link sent to it; continues a sign-in waiting on it.',
-      params, headers, body: VerifyEmailBody, response: { 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse, 409: ConflictResponse, ...common },
+      params, headers, body: VerifyEmailBody, response: { ...common, 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse, 409: ConflictResponse },
     },
   }, async (request, reply) => {
     const f = request.headless?.flow;
@@ -164,7 +164,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
   app.post(`${P}/auth/email/verify/resend`, {
     schema: {
       tags: tags('account'), summary: 'Resend email verification code', params, headers,
-      response: { 200: StatusOKResponse, 409: ConflictResponse, 429: TooManyRequests, 403: ForbiddenResponse, 410: SessionGoneResponse },
+      response: { ...common, 200: StatusOKResponse, 409: ConflictResponse },
     },
   }, async (request) => {
     const f = pendingFlow(request, 'verify_email');
@@ -176,7 +176,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
   app.post(`${P}/auth/password/request`, {
     schema: {
       tags: tags('password reset'), summary: 'Request password', description: 'Mails a reset link (stateless: 200). The link opens the tenant\'s hosted page; its key for auth/password/reset is `<uid>-<token>` of the link.',
-      params, body: RequestPasswordBody, response: { 200: StatusOKResponse, 400: ErrorResponse, 401: AuthenticationResponse, ...common },
+      params, body: RequestPasswordBody, response: { ...common, 200: StatusOKResponse, 400: ErrorResponse, 401: AuthenticationResponse },
     },
   }, async (request) => {
     await core.passwordReset.request(requestedTenant(request), request.body.email);
@@ -190,7 +190,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
     schema: {
       tags: tags('password reset'), summary: 'Get password reset information', params,
       headers: Type.Object({ 'x-password-reset-key': Type.String({ description: 'The password reset key: `<uid>-<token>`', maxLength: 500 }) }),
-      response: { 200: PasswordResetInfo, 400: ErrorResponse, 409: ConflictResponse, ...common },
+      response: { ...common, 200: PasswordResetInfo, 400: ErrorResponse, 409: ConflictResponse },
     },
   }, async (request) => {
     const user = await core.passwordReset.describe(splitKey(String(request.headers['x-password-reset-key'])));
@@ -201,7 +201,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
     config: { fieldNames: { token: 'key', uid: 'key', new_password2: 'password' } },
     schema: {
       tags: tags('password reset'), summary: 'Reset password', description: 'Sets the new password; nobody is signed in by it (401: sign in with the new password).',
-      params, body: ResetPasswordBody, response: { 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse, 409: ConflictResponse, ...common },
+      params, body: ResetPasswordBody, response: { ...common, 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse, 409: ConflictResponse },
     },
   }, async (request, reply) => {
     await core.passwordReset.confirm({ ...splitKey(request.body.key), new1: request.body.password, new2: request.body.password });
@@ -212,7 +212,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
     config: { credentialAnswer: true },
     schema: {
       tags: tags('2FA'), summary: 'Two-factor authentication', description: 'Completes the pending `mfa_authenticate` flow with a TOTP or recovery code. A wrong code leaves it pending and counts in the account\'s throttle.',
-      params, headers, body: MFAAuthenticateBody, response: { 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse, 409: ConflictResponse, ...common },
+      params, headers, body: MFAAuthenticateBody, response: { ...common, 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse, 409: ConflictResponse },
     },
   }, async (request, reply) => {
     const f = request.headless?.flow;
@@ -223,7 +223,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
   app.post(`${P}/auth/2fa/reauthenticate`, {
     schema: {
       tags: tags('2FA'), summary: 'Reauthenticate using 2FA', params, headers, body: MFAAuthenticateBody,
-      response: { 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse, ...common },
+      response: { ...common, 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse },
     },
   }, async (request) => {
     const p = signedIn(request);
@@ -234,7 +234,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
   app.post('/_allauth/browser/v1/auth/2fa/trust', {
     schema: {
       tags: tags('2FA'), summary: 'Trust this browser', description: 'Right after a sign-in that proved a second factor: `trust: true` keeps an HttpOnly cookie that skips the second factor of this account\'s sign-ins in this browser for the tenant\'s `trust_browser_days`.',
-      headers, body: MFATrustBody, response: { 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse, ...common },
+      headers, body: MFATrustBody, response: { ...common, 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse },
     },
   }, async (request, reply) => {
     const p = signedIn(request);
@@ -251,7 +251,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
   app.post(`${P}/auth/code/request`, {
     schema: {
       tags: tags('login by code'), summary: 'Request login code', description: 'Mails a sign-in code to the account of the address (the same answer whether or not there is one): the pending `login_by_code` flow.',
-      params, body: RequestLoginCodeBody, response: { 400: ErrorResponse, 401: AuthenticationResponse, ...common },
+      params, body: RequestLoginCodeBody, response: { ...common, 400: ErrorResponse, 401: AuthenticationResponse },
     },
   }, async (request, reply) => {
     refuseIfSignedIn(request);
@@ -265,7 +265,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
     config: { credentialAnswer: true },
     schema: {
       tags: tags('login by code'), summary: 'Confirm login code', params, headers, body: ConfirmLoginCodeBody,
-      response: { 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse, 409: ConflictResponse, ...common },
+      response: { ...common, 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse, 409: ConflictResponse },
     },
   }, async (request, reply) => {
     const f = pendingFlow(request, 'login_by_code');
@@ -283,7 +283,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
   app.post(`${P}/auth/code/resend`, {
     schema: {
       tags: tags('login by code'), summary: 'Resend login code', params, headers,
-      response: { 200: StatusOKResponse, 409: ConflictResponse, 429: TooManyRequests, 403: ForbiddenResponse, 410: SessionGoneResponse },
+      response: { ...common, 200: StatusOKResponse, 409: ConflictResponse },
     },
   }, async (request) => {
     const f = pendingFlow(request, 'login_by_code');

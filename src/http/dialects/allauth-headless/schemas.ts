@@ -208,5 +208,5 @@ export const SessionTokenHeader = Type.Object({ 'x-session-token': Type.Optional
 
 export const tags = (tag: string) => [`allauth headless: ${tag}`];
 
-/** What every headless route may also answer: a refused CSRF check or closed feature (403), a gone session (410), a limit (429), an unavailable database (503). */
-export const common = { 403: ForbiddenResponse, 410: SessionGoneResponse, 429: TooManyRequests, 503: Unavailable };
+/** What every headless route may also answer: bad input or an unknown tenant (400), a refused CSRF check or closed feature (403), a gone session (410), a limit (429), an unavailable database (503). */
+export const common = { 400: ErrorResponse, 403: ForbiddenResponse, 410: SessionGoneResponse, 429: TooManyRequests, 503: Unavailable };
