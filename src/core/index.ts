@@ -42,6 +42,9 @@ import { OPERATOR } from './actor.ts';
 import { SecretBox } from './secret-box.ts';
 import { SecondFactors } from './mfa/second-factors.ts';
 import { Reauthentication } from './mfa/reauthentication.ts';
+import { UpstreamClient } from './identity-providers/upstream-client.ts';
+import { IdentityProviders } from './identity-providers/identity-providers.ts';
+import { UpstreamSignIn } from './identity-providers/upstream-sign-in.ts';
 
 export * from './errors.ts';
 export * from './types.ts';
@@ -69,6 +72,8 @@ export type { Mailer, MailMessage } from './mail/mailer.ts';
 export type { EmailAddress } from './accounts/email-address.ts';
 export type { SocialAccount, ProvidersView } from './accounts/social-accounts.ts';
 export type { TokenPair } from './tokens/token-pairs.ts';
+export type { IdentityProvider, ProviderInput } from './identity-providers/identity-providers.ts';
+export { PROVIDER_KINDS, PRESETS } from './identity-providers/presets.ts';
 
 export interface CoreOptions {
   store: MigratableStore;
@@ -157,12 +162,15 @@ export function createCore(opts: CoreOptions) {
   const emailVerification = new EmailVerification({ store, clock, tenants, outbox, limits: emailLimits, publicUrl: opts.publicUrl });
   const passwordReset = new PasswordReset({ store, clock, settings, tenants, passwords, throttle, outbox, limits: emailLimits, publicUrl: opts.publicUrl });
   const emailAddresses = new EmailAddresses({ store, clock, events, verification: emailVerification, outbox, limits: emailLimits });
-  const socialAccounts = new SocialAccounts({ store, clock, events, settings, tenants, publicUrl: opts.publicUrl });
+  const upstreamClient = new UpstreamClient();
+  const identityProviders = new IdentityProviders({ store, clock, events, box: secretBox, client: upstreamClient, publicUrl: opts.publicUrl });
+  const socialAccounts = new SocialAccounts({ store, clock, events, settings, tenants, identityProviders, publicUrl: opts.publicUrl });
   const reauthentication = new Reauthentication({ clock, settings, sessions, secondFactors, passwords, throttle, events, origin });
   const loginCodes = new LoginCodes({ store, clock, counters, throttle, limits: emailLimits, outbox, tenants, origin });
+  const upstreamSignIn = new UpstreamSignIn({ store, clock, events, settings, tenants, users, providers: identityProviders, client: upstreamClient, publicUrl: opts.publicUrl });
   const signIn = new SignInFlow({
     store, clock, events, tenants, clients, settings,
-    factors: { password: passwordFactor({ store, hasher, throttle, origin }), code: loginCodes.factor() },
+    factors: { password: passwordFactor({ store, hasher, throttle, origin }), code: loginCodes.factor(), upstream: upstreamSignIn.factor() },
     issuers: { pairs: tokenPairs, sessions, tokenKeys },
     emails: { confirm: (key, ofUser) => emailVerification.verify(key, { ofUser }) },
     secondFactors,
@@ -179,6 +187,8 @@ export function createCore(opts: CoreOptions) {
     passwords, passwordChange, passwordReset, accountUnlock,
     // Self-service accounts.
     registration, emailVerification, emailAddresses, socialAccounts, outbox,
+    // Upstream identity providers and signing in through them.
+    identityProviders, upstreamSignIn,
 
     /** Makes the stored state ready: schema, default tenant, signing keys. Safe on every start. */
     async prepare(): Promise<void> {
@@ -209,7 +219,7 @@ export function createCore(opts: CoreOptions) {
      * its own pass here.
      */
     async resealSecrets(): Promise<{ kind: string; total: number; resealed: number }[]> {
-      return [{ kind: 'totp', ...(await secondFactors.resealSeeds()) }];
+      return [{ kind: 'totp', ...(await secondFactors.resealSeeds()) }, { kind: 'identity_provider_secret', ...(await identityProviders.resealSecrets()) }];
     },
 
     /** Creates the bootstrap superuser when the default tenant has none (never touches an existing user). */

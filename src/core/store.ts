@@ -23,6 +23,7 @@ import type { SigningKeysRepo } from './tokens/signing-keys-repo.ts';
 import type { TokenFamiliesRepo } from './tokens/token-families-repo.ts';
 import type { UsersRepo } from './users/users-repo.ts';
 import type { OidcPayloadsRepo } from './oidc/oidc-payloads-repo.ts';
+import type { IdentityProvidersRepo } from './identity-providers/identity-providers-repo.ts';
 import type { AuthenticatorsRepo, TrustedBrowsersRepo, WebauthnChallengesRepo } from './mfa/authenticators-repo.ts';
 
 export interface Repos {
@@ -47,6 +48,7 @@ export interface Repos {
   authenticators: AuthenticatorsRepo;
   webauthnChallenges: WebauthnChallengesRepo;
   trustedBrowsers: TrustedBrowsersRepo;
+  identityProviders: IdentityProvidersRepo;
 }
 
 /** `R`: a store may hand out more repositories than the core's (the import's batch writer). */

@@ -4,7 +4,7 @@ import type { Clock } from '../clock.ts';
 import { notFound, validationError } from '../errors.ts';
 import type { Events } from '../events.ts';
 import type { SettingsService } from '../settings/settings-service.ts';
-import type { UpstreamProvider } from '../settings/settings-schema.ts';
+import type { IdentityProviders } from '../identity-providers/identity-providers.ts';
 import type { TenantsService } from '../tenants/tenants-service.ts';
 import type { Page, PageRequest, Principal, User } from '../types.ts';
 
@@ -14,7 +14,7 @@ export interface ProvidersView {
   mfaRequired: boolean;
   ssoEnabled: boolean;
   ssoRegistration: boolean;
-  providers: Array<Pick<UpstreamProvider, 'id' | 'name'> & { login: string; connect: string }>;
+  providers: Array<{ id: string; name: string; kind: string; login: string; connect: string }>;
 }
 
 export interface SocialAccount {
@@ -26,27 +26,34 @@ export interface SocialAccount {
 }
 
 export class SocialAccounts {
-  private readonly d: { store: Store; clock: Clock; events: Events; settings: SettingsService; tenants: TenantsService; publicUrl: string };
+  private readonly d: { store: Store; clock: Clock; events: Events; settings: SettingsService; tenants: TenantsService; identityProviders: IdentityProviders; publicUrl: string };
 
   constructor(deps: SocialAccounts['d']) {
     this.d = deps;
   }
 
+  /**
+   * The tenant's sign-in options and its enabled upstream providers, each with the URLs that start
+   * a sign-in (`login`) or connect it to the signed-in account (`connect`). `sso_enabled`: at
+   * least one provider is enabled; `sso_registration`: one of them makes accounts on first sign-in.
+   */
   async providers(tenantName: string | undefined): Promise<ProvidersView> {
     const tenant = await this.d.tenants.resolve(tenantName);
     const s = await this.d.settings.forTenant(tenant.pk);
+    const enabled = await this.d.identityProviders.enabled(tenant.pk);
+    const query = tenantName ? `?tenant=${encodeURIComponent(tenant.name)}` : '';
     return {
       registrationEnabled: s.registration_enabled, passwordForgottenEnabled: s.password_forgotten_enabled, mfaRequired: s.mfa_required,
-      ssoEnabled: s.sso_enabled, ssoRegistration: s.sso_registration,
-      providers: s.social_providers.map((p) => ({
-        id: p.id, name: p.name,
-        login: `${this.d.publicUrl}/api/auth/social/${p.id}/login/`,
-        connect: `${this.d.publicUrl}/api/auth/social/${p.id}/connect/`,
+      ssoEnabled: enabled.length > 0, ssoRegistration: enabled.some((p) => p.jit),
+      providers: enabled.map((p) => ({
+        id: p.slug, name: p.name, kind: p.kind,
+        login: `${this.d.publicUrl}/api/auth/social/${p.slug}/login/${query}`,
+        connect: `${this.d.publicUrl}/api/auth/social/${p.slug}/connect/`,
       })),
     };
   }
 
-  /** Links an upstream account to a user (the upstream sign-in flow, to come, calls this). */
+  /** Links an upstream account to a user (the operator's tools and tests; sign-ins link through core.upstreamSignIn). */
   async link(user: User, provider: string, uid: string): Promise<SocialAccount> {
     try {
       const r = await this.d.store.transaction((x) => x.socialAccounts.insert({ tenant_pk: user.tenantPk, user_pk: user.pk, provider, uid, date_joined: this.d.clock.now(), last_login: null }));

@@ -17,7 +17,8 @@ import { hashRecoveryCode, looksLikeRecoveryCode, newRecoveryCodes, type Recover
 
 /** What a second factor proved, as RFC 8176 words it where it can (`rc`: a recovery code). */
 export type SecondFactorMethod = 'otp' | 'rc' | 'webauthn';
-export const SECOND_FACTOR_METHODS: readonly string[] = ['otp', 'rc', 'webauthn'];
+// `mfa`: an upstream identity provider trusted for it (trusted_for_mfa) said it checked several factors.
+export const SECOND_FACTOR_METHODS: readonly string[] = ['otp', 'rc', 'webauthn', 'mfa'];
 
 /** An enrolled authenticator as front-ends show it (never a seed or a hash). */
 export interface AuthenticatorView {

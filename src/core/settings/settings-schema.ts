@@ -166,6 +166,10 @@ export const SETTINGS = {
     type: 'boolean', default: false,
     description: 'Whether signing in through an upstream provider may create an account.',
   },
+  allowed_redirect_urls: {
+    type: 'text', default: '', maxLength: 2000,
+    description: 'Space-separated origins (https://app.example.com) a sign-in through an upstream identity provider may send the browser back to with `next`, besides PUBLIC_URL\'s own.',
+  },
   social_providers: {
     type: 'providers', default: [],
     description: 'Upstream sign-in providers: a JSON array of {id, name, issuer?, authorize_url, token_url, client_id, client_secret}.',

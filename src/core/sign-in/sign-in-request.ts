@@ -8,7 +8,13 @@ import type { NewSession } from '../sessions/sessions-service.ts';
 export type FirstFactorInput =
   | { method: 'password'; by: 'username' | 'email'; identifier: string; password: string }
   /** A code e-mailed by `core.loginCodes.request` (its `codeToken` names the request). */
-  | { method: 'code'; codeToken: string; code: string };
+  | { method: 'code'; codeToken: string; code: string }
+  /**
+   * Back from an upstream identity provider (core/identity-providers/upstream-sign-in.ts):
+   * `callback` is the URL it sent the browser to (with code and state), `binding` the value of the
+   * cookie set when the sign-in began there.
+   */
+  | { method: 'upstream'; provider: string; callback: string; binding: string | undefined };
 
 /** What a completed sign-in hands out: the front-end chooses (issuers.ts). */
 export type Issue =

@@ -11,6 +11,7 @@ import { countersRefreshKeys } from './0008-counters-refresh-keys.ts';
 import { oidcPayloads } from './0011-oidc-payloads.ts';
 import { signInFlows } from './0010-sign-in-flows.ts';
 import { secondFactors } from './0012-second-factors.ts';
+import { identityProviders } from './0013-identity-providers.ts';
 import { clientFirstParty } from './0015-client-first-party.ts';
 
 /** Versioned migrations, in order. Append only: a released migration is never edited. */
@@ -26,6 +27,7 @@ export function migrations(engine: Engine): Record<string, Migration> {
     '0010-sign-in-flows': signInFlows(),
     '0011-oidc-payloads': oidcPayloads(),
     '0012-second-factors': secondFactors(engine),
+    '0013-identity-providers': identityProviders(engine),
     '0015-client-first-party': clientFirstParty(),
   };
 }
@@ -38,6 +40,8 @@ export async function migrateToLatest(db: Kysely<any>, engine: Engine): Promise<
     provider: { getMigrations: async () => migrations(engine) },
     migrationTableName: 'latchkey_migrations',
     migrationLockTableName: 'latchkey_migrations_lock',
+    // A migration numbered below one already applied (0013 after 0015) still runs on databases made meanwhile.
+    allowUnorderedMigrations: true,
   });
   const result: MigrationResultSet = await migrator.migrateToLatest();
   if (result.error) {

@@ -99,6 +99,8 @@ export function socialAccountsRepo(db: Kysely<DB>): SocialAccountsRepo {
       return { count: Number(n), items };
     },
     find: (pk: number) => db.selectFrom('social_accounts').selectAll().where('pk', '=', pk).executeTakeFirst(),
+    findByUid: (tenantPk: number, provider: string, uid: string) => db.selectFrom('social_accounts').selectAll().where('tenant_pk', '=', tenantPk).where('provider', '=', provider).where('uid', '=', uid).executeTakeFirst(),
+    touch: async (pk: number, lastLogin: number) => void (await db.updateTable('social_accounts').set({ last_login: lastLogin }).where('pk', '=', pk).execute()),
     async insert(row: Omit<SocialAccountRecord, 'pk'>) {
       return db.insertInto('social_accounts').values(row).returningAll().executeTakeFirstOrThrow();
     },
