@@ -39,7 +39,7 @@ const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).s
 /** Scenarios whose every request checks a password: compared with the hash limit. */
 const HASH_BOUND = new Set(['login', 'token-login', 'oauth-password', 'headless-login']);
 /** totp-verify: sign-ins waiting on their TOTP step, seeded per second of load (each is used once). */
-const TOTP_FLOWS_PER_S = Number(env.BENCH_TOTP_FLOWS_PER_S ?? 600);
+const TOTP_FLOWS_PER_S = Number(env.BENCH_TOTP_FLOWS_PER_S ?? 1500);
 
 const freePort = () => new Promise<number>((resolve, reject) => {
   const s = net.createServer().on('error', reject).listen(0, '127.0.0.1', () => {
