@@ -350,6 +350,27 @@ for (const { engine, skip } of engines) {
       assert.deepEqual(done.data.data.methods.map((m: any) => m.method), ['code', 'mfa']);
     });
 
+    it('a tenant that makes verified addresses mandatory: signup waits on verify_email, the mailed key completes it', async () => {
+      await t.core.tenants.create('verified', 'Verified');
+      const tenant = await t.core.tenants.resolve('verified');
+      await t.store.transaction((r) => r.settings.put(tenant.pk, 'email_verification_mandatory', 'true', clock.now()));
+      t.core.settings.invalidate(tenant.pk);
+      const c = app({ 'x-tenant': 'verified' });
+      const email = `v${++n}@example.com`;
+      const before = smtp.messages.filter((m) => m.to.includes(email)).length;
+      const up = await c.call({ method: 'POST', path: 'auth/signup', body: { email, password: PW } });
+      assert.equal(up.statusCode, 401, up.body);
+      assert.equal(pendingFlow(up.data), 'verify_email');
+      const key = decodeURIComponent(/[?&]key=([^&\s"<]+)/.exec((await smtp.next(email, before)).text)![1]!);
+      const info = await c.call({ method: 'GET', path: 'auth/email/verify', headers: { 'x-email-verification-key': key } });
+      assert.equal(info.data.meta.is_authenticating, true);
+      assert.equal((await login(app({ 'x-tenant': 'verified' }), email)).statusCode, 401, 'the password alone waits on the address too');
+      const done = await c.call({ method: 'POST', path: 'auth/email/verify', body: { key } });
+      assert.equal(done.statusCode, 200, done.body);
+      assert.equal(done.data.data.user.username, email);
+      assert.ok(c.access);
+    });
+
     it('signup, e-mail verification (GET the key, POST it), sessions list and end', async () => {
       const c = app();
       const email = `new${++n}@example.com`;
