@@ -1,18 +1,88 @@
-// The tenant's sign-in options and upstream providers, and a user's linked social accounts.
+// The tenant's sign-in options and upstream providers, a user's linked social accounts, and the
+// browser redirects that sign in (`login`) or connect (`connect`) through a provider: the browser
+// goes there with state, PKCE and nonce, comes back to `callback`, and ends at `next` with the
+// `sessionid` session (login) or the link made (connect). The request is bound to the browser by
+// the `lk_upstream` cookie (HttpOnly, SameSite=Lax: it must come along on the provider's redirect).
 import { Type } from '@sinclair/typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requestedTenant } from '../../plugins/tenant-and-client.ts';
+import { setSessionCookies } from '../../plugins/session-cookies.ts';
 import { limitOffset, limitOffsetLinks } from '../../pagination.ts';
 import { iso } from './presenters.ts';
 import { Detail, errors, security, tags, LimitOffset, IntId, list, type Options, type TypedApp } from './schemas.ts';
 
+const BINDING_COOKIE = 'lk_upstream';
+const ProviderParam = Type.Object({ provider: Type.String({ maxLength: 50 }) });
+const redirect = { 302: Type.Null({ description: 'To the identity provider' }) };
+
 export async function socialRoutes(typed: TypedApp, { core, publicUrl }: Options) {
+  const bind = (reply: FastifyReply, binding: string) => reply.setCookie(BINDING_COOKIE, binding, {
+    path: '/api/auth/social/', httpOnly: true, sameSite: 'lax', secure: publicUrl.startsWith('https:'), maxAge: 600,
+  });
+  const binding = (request: FastifyRequest) => (request.cookies as Record<string, string | undefined>)[BINDING_COOKIE];
+
+  typed.get('/api/auth/social/:provider/login/', {
+    schema: {
+      operationId: 'auth_social_login_retrieve', tags, summary: 'Sign in through an upstream identity provider (a browser redirect)',
+      description: 'Redirects the browser to the provider. Back at `callback`, the browser gets the `sessionid` session and is sent to `next` (PUBLIC_URL\'s origin or one of the tenant\'s `allowed_redirect_urls`). `tenant` names the tenant (or X-Tenant).',
+      params: ProviderParam,
+      querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 2000 })), tenant: Type.Optional(Type.String({ maxLength: 64 })), login_hint: Type.Optional(Type.String({ maxLength: 254 })) }),
+      response: { ...redirect, ...errors },
+    },
+  }, async (request, reply) => {
+    const begun = await core.upstreamSignIn.begin({ tenant: request.query.tenant || requestedTenant(request), provider: request.params.provider, purpose: 'login', next: request.query.next, loginHint: request.query.login_hint });
+    bind(reply, begun.binding);
+    return reply.redirect(begun.url, 302);
+  });
+
+  typed.get('/api/auth/social/:provider/connect/', {
+    config: { auth: true },
+    schema: {
+      operationId: 'auth_social_connect_retrieve', tags, security, summary: 'Connect an upstream identity provider to the signed-in account (a browser redirect)',
+      description: 'Redirects the browser to the provider; back at `callback`, the identity is linked to the account (refused when it is linked to another) and the browser sent to `next`.',
+      params: ProviderParam, querystring: Type.Object({ next: Type.Optional(Type.String({ maxLength: 2000 })) }),
+      response: { ...redirect, ...errors },
+    },
+  }, async (request, reply) => {
+    const begun = await core.upstreamSignIn.begin({ tenant: undefined, principal: request.principal!, provider: request.params.provider, purpose: 'connect', next: request.query.next });
+    bind(reply, begun.binding);
+    return reply.redirect(begun.url, 302);
+  });
+
+  typed.get('/api/auth/social/:provider/callback/', {
+    config: { auth: 'optional' },
+    schema: {
+      operationId: 'auth_social_callback_retrieve', tags, summary: 'Where the identity provider sends the browser back (register it as the redirect URI)',
+      params: ProviderParam,
+      querystring: Type.Object({ code: Type.Optional(Type.String({ maxLength: 4096 })), state: Type.Optional(Type.String({ maxLength: 200 })), iss: Type.Optional(Type.String({ maxLength: 2000 })), error: Type.Optional(Type.String({ maxLength: 200 })), error_description: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: true }),
+      response: { 302: Type.Null({ description: 'To `next`' }), ...errors },
+    },
+  }, async (request, reply) => {
+    const callback = `${publicUrl}${request.url}`;
+    const started = await core.upstreamSignIn.peek(callback);
+    const provider = request.params.provider;
+    const presented = binding(request);
+    reply.clearCookie(BINDING_COOKIE, { path: '/api/auth/social/' });
+    if (started?.purpose === 'connect') {
+      const { next } = await core.upstreamSignIn.connect({ tenant: started.tenant, provider, callback, binding: presented, principal: request.principal });
+      return reply.redirect(next, 302);
+    }
+    // An unknown state fails in the factor, in the tenant the request names.
+    const { issued } = await core.signIn.now({
+      tenant: started?.tenant.name ?? requestedTenant(request), issue: { kind: 'session_and_key' },
+      factor: { method: 'upstream', provider, callback, binding: presented },
+    });
+    setSessionCookies(reply, issued.session, publicUrl);
+    return reply.redirect(started!.next, 302);
+  });
+
   typed.get('/api/auth/providers/', {
     schema: {
       operationId: 'auth_providers_list', tags, summary: 'Sign-in options of the tenant and its upstream providers', querystring: LimitOffset,
       response: {
         200: list(Type.Object({
           mfa_required: Type.Boolean(), password_forgotten_enabled: Type.Boolean(), registration_enabled: Type.Boolean(), sso_enabled: Type.Boolean(), sso_registration: Type.Boolean(),
-          providers: Type.Array(Type.Object({ configured: Type.Boolean(), connect: Type.String(), display_name: Type.String(), id: Type.String(), login: Type.String(), name: Type.String() })),
+          providers: Type.Array(Type.Object({ configured: Type.Boolean(), connect: Type.String(), display_name: Type.String(), id: Type.String(), kind: Type.String(), login: Type.String(), name: Type.String() })),
         })),
         ...errors,
       },
@@ -22,7 +92,7 @@ export async function socialRoutes(typed: TypedApp, { core, publicUrl }: Options
     const item = {
       mfa_required: v.mfaRequired, password_forgotten_enabled: v.passwordForgottenEnabled, registration_enabled: v.registrationEnabled,
       sso_enabled: v.ssoEnabled, sso_registration: v.ssoRegistration,
-      providers: v.providers.map((p) => ({ configured: true, connect: p.connect, display_name: p.name, id: p.id, login: p.login, name: p.name })),
+      providers: v.providers.map((p) => ({ configured: true, connect: p.connect, display_name: p.name, id: p.id, kind: p.kind, login: p.login, name: p.name })),
     };
     const page = limitOffset(request.query);
     return { ...limitOffsetLinks(publicUrl, request, page, 1), results: page.offset === 0 ? [item] : [] };

@@ -10,6 +10,7 @@ import { groupRoutes } from './group-routes.ts';
 import { configurationRoutes } from './configuration-routes.ts';
 import { adminRoutes } from './admin-routes.ts';
 import { accountRoutes } from './account-routes.ts';
+import { identityProviderRoutes } from './identity-provider-routes.ts';
 
 export interface DialectOptions {
   core: Core;
@@ -29,6 +30,7 @@ export async function v1Dialect(app: FastifyInstance, opts: DialectOptions) {
   await configurationRoutes(typed, opts);
   await adminRoutes(typed, opts);
   await accountRoutes(typed, opts);
+  await identityProviderRoutes(typed, opts);
 }
 
 export type TypedApp = FastifyInstance<any, any, any, any, TypeBoxTypeProvider>;
