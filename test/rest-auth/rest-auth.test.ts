@@ -6,7 +6,7 @@ import { engines } from '../helpers/engines.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { startSmtpSink, linkParam, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { smtpMailer } from '../../src/mail/transports.ts';
-import { ManualClock } from '../../src/core/index.ts';
+import { ManualClock, OPERATOR } from '../../src/core/index.ts';
 
 const PW = 'a-long-passphrase-1';
 const basic = (u: string, p: string) => ({ authorization: 'Basic ' + Buffer.from(`${u}:${p}`).toString('base64') });
@@ -315,8 +315,8 @@ for (const { engine, skip } of engines) {
     });
 
     it('providers reflect the tenant settings; social accounts list, and disconnect is refused for the last way in', async () => {
-      await setting('social_providers', JSON.stringify([{ id: 'acme-sso', name: 'Acme SSO', authorize_url: 'https://sso.example/auth', token_url: 'https://sso.example/token', client_id: 'cid', client_secret: 'provider-secret-123' }]));
-      await setting('sso_enabled', 'true');
+      // A GitHub-kind provider needs no discovery: nothing is fetched at save.
+      await t.core.identityProviders.create(OPERATOR, await t.core.tenants.resolve(undefined), { id: 'acme-sso', name: 'Acme SSO', kind: 'github', clientId: 'cid', clientSecret: 'provider-secret-123' });
       const p = await t.request({ method: 'GET', url: '/api/auth/providers/' });
       assert.equal(p.statusCode, 200);
       const item = p.json().results[0];

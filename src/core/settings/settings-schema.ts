@@ -172,7 +172,7 @@ export const SETTINGS = {
   },
   social_providers: {
     type: 'providers', default: [],
-    description: 'Upstream sign-in providers: a JSON array of {id, name, issuer?, authorize_url, token_url, client_id, client_secret}.',
+    description: 'No longer read: upstream sign-in providers are managed at /api/identity-providers/ (their secrets sealed). Kept so that older exports still import.',
   },
   registration_enabled: {
     type: 'boolean', default: true,
