@@ -462,7 +462,10 @@ for (const { engine, skip } of engines) {
     }
 
     it('coverage: every operation was sent, and most answered 2xx at least once', (t) => {
-      const succeeded = operations.filter((o) => [...(statuses.get(o.id)?.keys() ?? [])].some((s) => s < 300));
+      // The headless API (/_allauth/...) answers a caller without its session token or CSRF cookie
+      // with 401/403 by design: sent like the others, but not counted in the share of successes.
+      const succeeded = operations.filter((o) => !o.path.startsWith('/_allauth/') && [...(statuses.get(o.id)?.keys() ?? [])].some((s) => s < 300));
+      const counted = operations.filter((o) => !o.path.startsWith('/_allauth/'));
       for (const o of operations) {
         const seen = statuses.get(o.id);
         assert.ok(seen && seen.size > 0, `${o.id} was never sent`);
@@ -471,7 +474,7 @@ for (const { engine, skip } of engines) {
       t.diagnostic(`${succeeded.length} of ${operations.length} operations answered 2xx at least once`);
       // The REST-auth API adds operations that succeed only with a one-time key from an e-mail
       // (verification, reset) or an id the caller owns: blind requests rarely hit those.
-      assert.ok(succeeded.length >= operations.length * 0.7, `only ${succeeded.length} operations ever succeeded: the generators miss the schemas`);
+      assert.ok(succeeded.length >= counted.length * 0.7, `only ${succeeded.length} of ${counted.length} operations ever succeeded: the generators miss the schemas`);
     });
 
     it('a fuzzed run leaves the service working: health, sign-in, and the invariants', async () => {
