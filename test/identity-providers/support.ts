@@ -70,7 +70,7 @@ export interface StandIn {
   /** Who signs in at /authorize next (the stand-in has no forms). */
   account: { sub: string } & UpstreamAccount;
   /** Spoils the next ID tokens and answers. */
-  spoil: { aud?: string; iss?: string; nonce?: string; issParam?: string; down?: boolean };
+  spoil: { aud?: string; iss?: string; nonce?: string; issParam?: string; down?: boolean; foreignKey?: boolean };
   close(): Promise<void>;
 }
 
@@ -78,6 +78,7 @@ export async function startStandIn(opts: { clientId: string; clientSecret: strin
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const { privateKey, publicKey } = await generateKeyPair('ES256');
+  const foreign = (await generateKeyPair('ES256')).privateKey;
   const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
   const codes = new Map<string, { challenge: string; nonce: string; redirectUri: string; account: StandIn['account'] }>();
   const tokens = new Map<string, StandIn['account']>();
@@ -130,7 +131,7 @@ export async function startStandIn(opts: { clientId: string; clientSecret: strin
         const { sub, ...claims } = grant.account;
         const idToken = await new SignJWT({ ...claims, nonce: self.spoil.nonce ?? grant.nonce })
           .setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(self.spoil.iss ?? base).setAudience(self.spoil.aud ?? opts.clientId)
-          .setSubject(sub).setIssuedAt().setExpirationTime('5m').sign(privateKey);
+          .setSubject(sub).setIssuedAt().setExpirationTime('5m').sign(self.spoil.foreignKey ? foreign : privateKey);
         return json(res, 200, { access_token: access, token_type: 'Bearer', expires_in: 300, id_token: idToken });
       }
       case '/userinfo': {
