@@ -371,6 +371,62 @@ for (const { engine, skip } of engines) {
       assert.ok(c.access);
     });
 
+    it('login by code: a resend voids the earlier code, a code expires after five minutes, wrong codes count in the account throttle', async () => {
+      const { name, email } = await newUser();
+      const codeOf = async (after: number) => /sign-in code is ([A-Z0-9]{6})/.exec((await smtp.next(email, after)).text)![1]!;
+      const count = () => smtp.messages.filter((m) => m.to.includes(email)).length;
+      clock.advance(400_000);
+      const c = app();
+      let k = count();
+      await c.call({ method: 'POST', path: 'auth/code/request', body: { email } });
+      const first = await codeOf(k);
+      clock.advance(200_000);
+      k = count();
+      assert.equal((await c.call({ method: 'POST', path: 'auth/code/resend' })).statusCode, 200);
+      const second = await codeOf(k);
+      if (first !== second) assert.equal((await c.call({ method: 'POST', path: 'auth/code/confirm', body: { code: first } })).statusCode, 400, 'the earlier code no longer works');
+      assert.equal((await c.call({ method: 'POST', path: 'auth/code/confirm', body: { code: second } })).statusCode, 200);
+      // Expired: five minutes after the request.
+      clock.advance(400_000);
+      const d = app();
+      k = count();
+      await d.call({ method: 'POST', path: 'auth/code/request', body: { email } });
+      const late = await codeOf(k);
+      clock.advance(301_000);
+      assert.equal((await d.call({ method: 'POST', path: 'auth/code/confirm', body: { code: late } })).statusCode, 400);
+      // Two requests' wrong codes (3 + 3) pass the throttle's threshold (5): the password must wait too.
+      for (let i = 0; i < 2; i++) {
+        clock.advance(400_000);
+        const e = app();
+        k = count();
+        await e.call({ method: 'POST', path: 'auth/code/request', body: { email } });
+        await codeOf(k); // the request is stored with its mail, after the answer
+        for (const w of ['EEEEEE', 'FFFFFF', 'GGGGGG']) await e.call({ method: 'POST', path: 'auth/code/confirm', body: { code: w } });
+      }
+      assert.equal((await login(app(), name)).statusCode, 429);
+    });
+
+    it('a tenant that requires a second factor: the password signs in for enrolment only (no tokens), then TOTP is set up', async () => {
+      await t.core.tenants.create('strict', 'Strict');
+      const tenant = await t.core.tenants.resolve('strict');
+      await t.store.transaction((r) => r.settings.put(tenant.pk, 'mfa_required', 'true', clock.now()));
+      t.core.settings.invalidate(tenant.pk);
+      const { name } = await newUser('strict');
+      const c = app({ 'x-tenant': 'strict' });
+      const r = await login(c, name);
+      assert.equal(r.statusCode, 200, r.body);
+      assert.equal(r.data.meta.access_token, undefined, 'no tokens before a second factor exists');
+      assert.equal((await c.call({ method: 'GET', path: 'account/email' })).statusCode, 403);
+      assert.equal((await c.call({ method: 'GET', path: 'auth/session' })).statusCode, 200);
+      const uri = await enrolTotp(c);
+      const d = app({ 'x-tenant': 'strict' });
+      assert.equal((await login(d, name)).statusCode, 401);
+      const ok = await d.call({ method: 'POST', path: 'auth/2fa/authenticate', body: { code: await pyotpCode(uri, clock.now()) } });
+      assert.equal(ok.statusCode, 200);
+      assert.ok(ok.data.meta.access_token);
+      assert.equal((await d.call({ method: 'GET', path: 'account/email' })).statusCode, 200);
+    });
+
     it('signup, e-mail verification (GET the key, POST it), sessions list and end', async () => {
       const c = app();
       const email = `new${++n}@example.com`;

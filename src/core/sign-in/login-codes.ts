@@ -3,8 +3,9 @@
 // that names the request (the same answer, in the same time, whether or not the address has an
 // account: the look-up and the mail happen after it). The code is stored only as a hash bound to
 // its token, works once, for five minutes, and three wrong codes end the request; wrong codes
-// also count in the account's failure throttle, as wrong passwords do. A resend makes a new code
-// for the same token and voids the earlier ones.
+// also count in the account's failure throttle, as wrong passwords do. A request counts in the
+// address's e-mail limit (`verification_email_limit`); a resend makes a new code for the same
+// token, voids the earlier ones, and is allowed three times per request.
 import crypto from 'node:crypto';
 import type { Store } from '../store.ts';
 import type { Clock } from '../clock.ts';
@@ -76,8 +77,8 @@ export class LoginCodes {
     const row = await this.live(codeToken);
     const { count } = await this.d.counters.incr(generationKey(codeToken), LOGIN_CODE_LIFETIME_S * 2);
     if (count > MAX_RESENDS) throw new DomainError('RATE_LIMITED', 'Too many codes were sent. Request a new one later.', { retryAfter: 60 });
+    // The request counted in the address's e-mail limit; its resends are bounded by MAX_RESENDS.
     if (!row || row.tenantPk !== tenant.pk) return; // the same answer for a request without an account
-    await this.d.limits.count(tenant, 'login_code', row.email);
     this.d.outbox.afterAnswer(() => this.mail(tenant, codeToken, count, row.email, row.username, row.user.pk, this.d.clock.now()));
   }
 
