@@ -14,7 +14,7 @@ for (const { engine, skip } of engines) {
     before(async () => {
       app = await oidcApp(engine);
       upstream = await oidcApp(engine);
-      const erin = await upstream.t.createUser({ username: 'erin', password: PASSWORD, email: 'erin@upstream.example', firstName: 'Erin' });
+      const erin = await upstream.t.createUser({ username: 'erin', password: PASSWORD, email: 'erin@upstream.example' });
       await upstream.t.store.db.updateTable('users').set({ email_verified: 1 as any }).where('pk', '=', erin.pk).execute();
     });
     after(async () => {

@@ -12,6 +12,7 @@ import { queryParam, safeNext, sessionOf, str, tenantParam } from './forms.ts';
 import { setFlowCookie, trustCookie } from './mfa-cookies.ts';
 import { finishPagesSignIn, mfaPageRoutes } from './mfa-routes.ts';
 import { drawSignInExtras } from './extensions.ts';
+import { upstreamButtons } from './upstream.ts';
 import {
   renderError, renderForgot, renderMessage, renderReset, renderSignedIn, renderSignedOut, renderSignIn, renderSignOut, renderSignUp,
 } from './views.ts';
@@ -88,7 +89,7 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
       const ctx = await contextOf(request, reply);
       const settings = await core.settings.forTenant(ctx.tenant.pk);
       const next = safeNext(queryParam(request, 'next') ?? '');
-      return sendPage(reply, renderSignIn(ctx, { action: at(ctx, 'login/'), signUp: settings.registration_enabled, next, extras: drawSignInExtras(ctx, { context: 'pages', step: 'password', action: at(ctx, 'login/') }) }));
+      return sendPage(reply, renderSignIn(ctx, { action: at(ctx, 'login/'), signUp: settings.registration_enabled, next, extras: drawSignInExtras(ctx, { context: 'pages', step: 'password', action: at(ctx, 'login/') }), providers: await upstreamButtons(core, ctx, next) }));
     });
     app.post(p('login/'), { schema: { hide: true } }, async (request, reply) => {
       const ctx = await contextOf(request, reply);

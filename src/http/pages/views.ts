@@ -49,6 +49,8 @@ export interface SignInView {
   next?: string;
   /** Drawn under the form (extensions.ts: a passkey button). */
   extras?: readonly SafeHtml[];
+  /** One button per enabled upstream identity provider: its name and where it starts (REST-auth's login URL). */
+  providers?: readonly { name: string; href: string }[];
 }
 
 /** Sign in. Posts `login`, `password` and `csrf_token` (and `next` when given). */
@@ -58,6 +60,7 @@ ${alert(v.error)}<form method="post" action="${v.action}" novalidate>${csrfField
 ${field({ name: 'login', label: ctx.t('usernameOrEmail'), autocomplete: 'username', value: v.loginHint, autofocus: !v.loginHint })}
 ${field({ name: 'password', label: ctx.t('password'), type: 'password', autocomplete: 'current-password', autofocus: !!v.loginHint })}
 <button type="submit">${ctx.t('signInButton')}</button></form>${v.extras ?? ''}
+${v.providers?.length ? html`<section class="providers" aria-label="${ctx.t('orUpstream')}"><p>${ctx.t('orUpstream')}</p><ul class="links">${v.providers.map((p) => html`<li><a class="button" href="${p.href}">${ctx.t('signInWith', { provider: p.name })}</a></li>`)}</ul></section>` : ''}
 <ul class="links"><li><a href="${url(ctx, 'password/forgot/')}">${ctx.t('forgotLink')}</a></li>${v.signUp === false ? '' : html`<li><a href="${url(ctx, 'signup/')}">${ctx.t('signUpLink')}</a></li>`}</ul>`);
 }
 

@@ -10,6 +10,8 @@ export const en = {
   usernameOrEmail: 'Username or e-mail address',
   password: 'Password',
   signInButton: 'Sign in',
+  signInWith: 'Sign in with {provider}',
+  orUpstream: 'Or sign in with another account',
   forgotLink: 'Forgot your password?',
   signUpLink: 'Create an account',
   haveAccountLink: 'Already have an account? Sign in',

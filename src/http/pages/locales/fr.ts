@@ -10,6 +10,8 @@ export const fr: Catalogue = {
   usernameOrEmail: 'Nom d’utilisateur ou adresse e-mail',
   password: 'Mot de passe',
   signInButton: 'Se connecter',
+  signInWith: 'Se connecter avec {provider}',
+  orUpstream: 'Ou se connecter avec un autre compte',
   forgotLink: 'Mot de passe oublié ?',
   signUpLink: 'Créer un compte',
   haveAccountLink: 'Vous avez déjà un compte ? Connectez-vous',
