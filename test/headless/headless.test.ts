@@ -102,6 +102,18 @@ for (const { engine, skip } of engines) {
       assert.equal(again.data.errors[0].param, 'refresh_token');
       const out = await c.call({ method: 'DELETE', path: 'auth/session' });
       assert.equal(out.statusCode, 401);
+      // Signing out ends the tokens that came with the session too.
+      const afterOut = await c.call({ method: 'POST', path: 'tokens/refresh', body: { refresh_token: fresh.data.data.refresh_token } });
+      assert.equal(afterOut.statusCode, 400);
+      assert.equal((await t.request({ method: 'GET', url: '/api/auth/user/', headers: { authorization: `Bearer ${fresh.data.data.access_token}` } })).statusCode, 401);
+      // A session token whose family part names another user's family ends only its own session.
+      const victim = app();
+      await login(victim, (await newUser()).name);
+      const attacker = app();
+      await login(attacker, (await newUser()).name);
+      attacker.token = `${attacker.token!.split('~')[0]}~${victim.token!.split('~')[1]}`;
+      assert.equal((await attacker.call({ method: 'DELETE', path: 'auth/session' })).statusCode, 401);
+      assert.equal((await victim.call({ method: 'POST', path: 'tokens/refresh', body: { refresh_token: victim.refresh } })).statusCode, 200);
       c.token = r.data.meta.session_token;
       const gone = await c.call({ method: 'GET', path: 'auth/session' });
       assert.equal(gone.statusCode, 410);

@@ -11,7 +11,7 @@ import {
   RefreshTokenResponse, SessionGoneResponse, SessionTokenHeader, Sessions, SetupTOTPBody, StatusOKResponse, TOTPAuthenticatorNotFound, TOTPAuthenticatorResponse,
   common, tags, type Options, type TypedApp,
 } from './schemas.ts';
-import { answerAuthenticated, signedIn, ts } from './kit.ts';
+import { answerAuthenticated, signedIn, signOutHeld, ts } from './kit.ts';
 import { Type } from '@sinclair/typebox';
 
 const P = '/_allauth/:client/v1';
@@ -231,10 +231,12 @@ export async function accountRoutes(app: TypedApp, { core }: Options) {
   }, async (request, reply) => {
     const p = signedIn(request);
     const wanted = new Set(request.body.sessions);
-    for (const s of (await core.signIns.list(p)).filter((x) => x.kind === 'session')) {
+    const current = p.sessionId !== undefined && wanted.has(sessionNumber(p.sessionId));
+    for (const s of (await core.signIns.list(p)).filter((x) => x.kind === 'session' && !x.current)) {
       if (wanted.has(sessionNumber(s.id.slice('session:'.length)))) await core.signIns.revoke(p, s.id);
     }
-    if (p.sessionId && wanted.has(sessionNumber(p.sessionId))) {
+    if (current) {
+      await signOutHeld(core, request);
       // The current one ended: this client is signed out (401), as allauth answers.
       request.headless = { client: request.headless!.client };
       throw new DomainError('NOT_AUTHENTICATED', 'Signed out.');

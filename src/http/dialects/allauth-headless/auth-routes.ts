@@ -14,7 +14,7 @@ import {
 } from './schemas.ts';
 import {
   TRUST_COOKIE, answerAuthenticated, answerOutcome, answerPending, flowsFor, extensions, issueFor, pendingFlow, providerList, refuseIfSignedIn, signedIn,
-  tenantOf, presentUser, STATE_COOKIE,
+  tenantOf, presentUser, STATE_COOKIE, signOutHeld,
 } from './kit.ts';
 
 const P = '/_allauth/:client/v1';
@@ -74,8 +74,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
     config: { enrolment: true },
     schema: { tags: tags('current session'), summary: 'Logout', params, headers, response: { ...common, 401: AuthenticationResponse } },
   }, async (request, reply) => {
-    const p = request.headless?.principal;
-    if (p) await core.signOut.signOut(p);
+    await signOutHeld(core, request);
     if (request.headless?.client === 'browser') {
       clearSessionCookie(reply);
       if (request.cookies?.[STATE_COOKIE]) reply.clearCookie(STATE_COOKIE, { path: '/_allauth/browser/' });

@@ -35,6 +35,8 @@ export interface Held {
   flow?: HeldFlow;
   /** An app's session token that does not (or no longer) stand(s): 410. */
   gone?: boolean;
+  /** The refresh-token family handed out with an app's session (its token's `~<family>` part): signing out ends it too. */
+  familyId?: string;
 }
 
 declare module 'fastify' {
@@ -73,7 +75,15 @@ export async function readHeld(core: Core, request: FastifyRequest): Promise<Hel
       throw new DomainError('CSRF_FAILED', 'CSRF Failed: CSRF token missing or incorrect.');
     }
   }
-  const sessionValue = client === 'app' ? headerOf(request, 'x-session-token') : request.cookies?.sessionid;
+  let sessionValue = client === 'app' ? headerOf(request, 'x-session-token') : request.cookies?.sessionid;
+  // An app's session token is `<session>~<family>` when tokens came with it (see answerOutcome).
+  const tilde = client === 'app' && sessionValue ? sessionValue.indexOf('~') : -1;
+  let familyId: string | undefined;
+  if (tilde > 0) {
+    const fam = sessionValue!.slice(tilde + 1);
+    familyId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(fam) ? fam : undefined;
+    sessionValue = sessionValue!.slice(0, tilde);
+  }
   const stateValue = client === 'app' ? sessionValue : request.cookies?.[STATE_COOKIE];
   if (sessionValue !== undefined && sessionValue !== '' && !sessionValue.startsWith('flow:') && !sessionValue.startsWith('code:')) {
     const found = await core.credentials.session(sessionValue);
@@ -82,6 +92,7 @@ export async function readHeld(core: Core, request: FastifyRequest): Promise<Hel
         throw new DomainError('CSRF_FAILED', 'CSRF Failed: CSRF token missing or incorrect.');
       }
       held.principal = found.principal;
+      held.familyId = familyId;
       return held;
     }
     if (client === 'app') held.gone = true;
@@ -223,11 +234,37 @@ export async function answerOutcome(core: Core, request: FastifyRequest, reply: 
   else {
     meta.session_token = issued.session.cookie;
     if (issued.tokens) {
+      // The token family goes with the session: the session token names it, so signing out ends both.
+      const fam = familyOf(issued.tokens.access);
+      if (fam) meta.session_token = `${issued.session.cookie}~${fam}`;
       meta.access_token = issued.tokens.access;
       meta.refresh_token = issued.tokens.refresh;
     }
   }
   return reply.code(200).send({ status: 200, data: { user: presentUser(outcome.user), methods: presentMethods(outcome.amr, core.clock.now(), outcome.user) }, meta });
+}
+
+/** The refresh family (`fam`) of an access token this server has just signed. */
+function familyOf(access: string): string | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(access.split('.')[1] ?? '', 'base64url').toString('utf8')) as { fam?: unknown };
+    return typeof claims.fam === 'string' ? claims.fam : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Signs the caller out: its session, and for an app the token family that came with it (if it is the caller's own). */
+export async function signOutHeld(core: Core, request: FastifyRequest): Promise<void> {
+  const p = request.headless?.principal;
+  if (!p) return;
+  const fam = request.headless?.familyId;
+  if (fam) {
+    await core.signIns.revoke(p, `jwt:${fam}`).catch((err) => {
+      if (!(err instanceof DomainError && err.code === 'NOT_FOUND')) throw err;
+    });
+  }
+  await core.signOut.signOut(p);
 }
 
 /** 200 with the signed-in session (GET auth/session, reauthentication). */
