@@ -50,6 +50,11 @@ for (const { engine, skip } of engines) {
       await raw('GET', '/_allauth/app/v1/auth/email/verify', { headers: { 'x-email-verification-key': 'nope' } });
       await raw('GET', '/_allauth/app/v1/auth/password/reset', { headers: { 'x-password-reset-key': 'x'.repeat(40) } });
       await raw('GET', '/_allauth/app/v1/auth/email/verify');
+      for (const url of ['/_allauth/app/v1/nope', '/_allauth/phone/v1/config', '/_allauth/app/v1/auth/phone/verify']) {
+        const r = await t.request({ method: 'GET', url });
+        assert.equal(r.statusCode, 404);
+        assert.equal(r.json().status, 404);
+      }
     });
 
     it('endpoints that need a session say so with the flows (401), and flow endpoints without their flow are 409', async () => {

@@ -31,4 +31,8 @@ export async function allauthHeadlessDialect(app: FastifyInstance, opts: Options
   });
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   for (const routes of HEADLESS_ROUTES) await routes(typed, opts);
+  // Any other path under /_allauth/: the specification's 404, not the other APIs' `{detail}`.
+  await app.register(async (inner) => {
+    inner.setNotFoundHandler((_request, reply) => reply.code(404).send({ status: 404, errors: [{ message: 'Not found.', code: 'not_found' }] }));
+  }, { prefix: '/_allauth' });
 }

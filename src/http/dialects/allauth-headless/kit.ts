@@ -305,6 +305,8 @@ export function headlessErrorHandler(core: Core) {
     const held = request.headless;
     const send = (status: number, body: unknown) => reply.code(status).send(body);
     if (c.kind === 'validation') {
+      // `/_allauth/<not a client>/v1/...`: no such path.
+      if (c.part === 'params') return send(404, withErrors(404, 'Not found.', 'not_found'));
       const rename = request.routeOptions.config?.fieldNames ?? {};
       const items = c.errors.length && c.part === 'body' ? errorItems(c.fields, 'Invalid input.', rename) : errorItems(c.fields, `Invalid ${c.part}.`);
       return send(400, { status: 400, errors: items });
