@@ -39,14 +39,15 @@ export class EmailVerification {
   }
 
   /** The address and account a verification key is for, without spending it (allauth's GET of the key). */
-  async describe(key: string): Promise<{ email: string; userPk: number }> {
+  async describe(key: string): Promise<{ email: string; user: User }> {
     const invalid = () => validationError({ key: ['Invalid or expired verification key.'] });
     if (key.length === 0 || key.length > 200) throw invalid();
     const row = await this.d.store.read.emailTokens.find(sha256(key));
     if (!row || row.purpose !== 'verify' || row.used_at !== null || row.expires_at <= this.d.clock.now() || row.email_pk === null) throw invalid();
     const address = await this.d.store.read.emailAddresses.find(row.email_pk);
-    if (!address) throw invalid();
-    return { email: address.email, userPk: address.userPk };
+    const user = address && (await this.d.store.read.users.findByPk(address.userPk));
+    if (!address || !user) throw invalid();
+    return { email: address.email, user };
   }
 
   /**

@@ -107,11 +107,13 @@ export class SignInFlow {
   }
 
   /** The step a pending sign-in waits on, or undefined when its token is unknown, used or expired (front-ends that show it). */
-  async pending(flowToken: string): Promise<{ step: PendingStep; expiresAt: number; userPk: number; tenantPk: number } | undefined> {
+  async pending(flowToken: string): Promise<{ step: PendingStep; expiresAt: number; user: User; tenantPk: number } | undefined> {
     if (flowToken.length === 0 || flowToken.length > 200) return undefined;
     const flow = await this.d.store.read.pendingFlows.find(sha256(flowToken));
     if (!flow || flow.expiresAt <= this.d.clock.now()) return undefined;
-    return { step: flow.step, expiresAt: flow.expiresAt, userPk: flow.userPk, tenantPk: flow.tenantPk };
+    const user = await this.d.store.read.users.findByPk(flow.userPk);
+    if (!user) return undefined;
+    return { step: flow.step, expiresAt: flow.expiresAt, user, tenantPk: flow.tenantPk };
   }
 
   /** Continues a pending sign-in with what its step asked for. */

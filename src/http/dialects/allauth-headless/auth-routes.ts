@@ -137,11 +137,9 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
       response: { ...common, 200: EmailVerificationInfo, 400: ErrorResponse, 409: ConflictResponse },
     },
   }, async (request) => {
-    const info = await core.emailVerification.describe(String(request.headers['x-email-verification-key']));
-    const user = await core.store.read.users.findByPk(info.userPk);
-    if (!user) throw new DomainError('VALIDATION_FAILED', 'key', { fields: { key: ['Invalid or expired key.'] } });
+    const { email, user } = await core.emailVerification.describe(String(request.headers['x-email-verification-key']));
     const f = request.headless?.flow;
-    return { status: 200, data: { email: info.email, user: presentUser(user) }, meta: { is_authenticating: f?.step === 'verify_email' && f.userPk === user.pk } };
+    return { status: 200, data: { email, user: presentUser(user) }, meta: { is_authenticating: f?.step === 'verify_email' && f.user?.pk === user.pk } };
   });
 
   app.post(`${P}/auth/email/verify`, {
@@ -167,8 +165,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
     },
   }, async (request) => {
     const f = pendingFlow(request, 'verify_email');
-    const user = f.userPk === undefined ? undefined : await core.store.read.users.findByPk(f.userPk);
-    if (user?.email) await core.emailVerification.resend(requestedTenant(request), user.email);
+    if (f.user?.email) await core.emailVerification.resend(requestedTenant(request), f.user.email);
     return { status: 200 };
   });
 

@@ -26,7 +26,8 @@ export interface HeldFlow {
   token: string;
   /** The step it waits on (`login_by_code` for a code request). */
   step: PendingStep | 'login_by_code';
-  userPk?: number;
+  /** The account the pending sign-in is for (not known for a code request). */
+  user?: User;
 }
 
 export interface Held {
@@ -102,7 +103,7 @@ export async function readHeld(core: Core, request: FastifyRequest): Promise<Hel
     const handle = parseFlowHandle(stateValue);
     if (handle?.kind === 'flow') {
       const p = await core.signIn.pending(handle.token);
-      if (p && (await tenantOk(p.tenantPk))) held.flow = { kind: 'flow', token: handle.token, step: p.step, userPk: p.userPk };
+      if (p && (await tenantOk(p.tenantPk))) held.flow = { kind: 'flow', token: handle.token, step: p.step, user: p.user };
     } else if (handle?.kind === 'code') {
       held.flow = { kind: 'code', token: handle.token, step: 'login_by_code' };
     }
@@ -195,10 +196,7 @@ export async function flowsFor(core: Core, request: FastifyRequest): Promise<Arr
     const entry: Record<string, unknown> = flows.find((x) => x.id === id) ?? { id };
     if (!flows.includes(entry)) flows.push(entry);
     entry.is_pending = true;
-    if (id === 'mfa_authenticate' && f.userPk !== undefined) {
-      const user = await core.store.read.users.findByPk(f.userPk);
-      if (user) entry.types = [...new Set((await core.secondFactors.list(user)).map((a) => a.type))];
-    }
+    if (id === 'mfa_authenticate' && f.user) entry.types = [...new Set((await core.secondFactors.list(f.user)).map((a) => a.type))];
   }
   return flows;
 }
@@ -223,7 +221,7 @@ export async function answerPending(core: Core, request: FastifyRequest, reply: 
 /** Presents what a sign-in came to: 200 with the session (and tokens, for apps), or 401 with the pending step. */
 export async function answerOutcome(core: Core, request: FastifyRequest, reply: FastifyReply, outcome: SignInOutcome) {
   if (outcome.status === 'pending') {
-    return answerPending(core, request, reply, { kind: 'flow', token: outcome.flowToken, step: outcome.step, userPk: outcome.user.pk });
+    return answerPending(core, request, reply, { kind: 'flow', token: outcome.flowToken, step: outcome.step, user: outcome.user });
   }
   const issued = outcome.issued;
   if (issued.kind !== 'session') throw new Error('headless sign-ins issue sessions');
