@@ -247,7 +247,7 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
   app.post(`${P}/auth/code/request`, {
     schema: {
       tags: tags('login by code'), summary: 'Request login code', description: 'Mails a sign-in code to the account of the address (the same answer whether or not there is one): the pending `login_by_code` flow.',
-      params, body: RequestLoginCodeBody, response: { ...common, 400: ErrorResponse, 401: AuthenticationResponse },
+      params, body: RequestLoginCodeBody, response: { ...common, 400: ErrorResponse, 401: AuthenticationResponse, 409: ConflictResponse },
     },
   }, async (request, reply) => {
     refuseIfSignedIn(request);

@@ -29,6 +29,13 @@ export async function allauthHeadlessDialect(app: FastifyInstance, opts: Options
     request.headless = await readHeld(opts.core, request);
     await checkClient(opts.core, request);
   });
+  // Operation ids for the OpenAPI document (the specification has none): headless_<method>_<path>.
+  app.addHook('onRoute', (route) => {
+    if (!route.schema || (route.schema as { operationId?: string }).operationId) return;
+    const method = String(Array.isArray(route.method) ? route.method[0] : route.method).toLowerCase();
+    const path = route.url.replace('/_allauth/', '').replace(':client/', '').replace(/[^a-z0-9]+/gi, '_').replace(/^_|_$/g, '');
+    (route.schema as { operationId?: string }).operationId = `headless_${path}_${method}`;
+  });
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   for (const routes of HEADLESS_ROUTES) await routes(typed, opts);
   // Any other path under /_allauth/: the specification's 404, not the other APIs' `{detail}`.
