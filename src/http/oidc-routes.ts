@@ -7,6 +7,7 @@ import { DomainError, type Core, type Tenant } from '../core/index.ts';
 import { INTERACTION_PATH, OidcProviders, type TenantProvider } from '../oidc/provider.ts';
 import * as pages from './pages/index.ts';
 import { ACR_2FA, acrOf, asksTwoFactors, oidcAmr } from '../oidc/acr.ts';
+import { clearUpstreamBinding, setUpstreamBinding, upstreamBinding } from './plugins/upstream-cookie.ts';
 
 interface Options {
   core: Core;
@@ -122,7 +123,20 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
         const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales), reply });
         const action = `${tp.basePath}${INTERACTION_PATH}/${details.uid}`;
         if (details.prompt.name === 'login') {
-          return pages.sendPage(reply, pages.renderSignIn(ctx, { action: `${action}/login`, loginHint: str(details.params.login_hint), extras: pages.drawSignInExtras(ctx, { context: 'oidc', step: 'password', action: `${action}/login` }) }), 200, ANY);
+          // login_hint `idp:<id>`: the sign-in goes to that upstream identity provider and back to `${action}/upstream`.
+          const hint = str(details.params.login_hint);
+          let error: string | undefined;
+          if (hint?.startsWith('idp:')) {
+            try {
+              const begun = await core.upstreamSignIn.begin({ tenant: tp.tenant.name === 'default' ? undefined : tp.tenant.name, provider: hint.slice(4), purpose: 'interaction', next: `${action}/upstream` });
+              setUpstreamBinding(reply, begun.binding, opts.publicUrl);
+              return reply.redirect(begun.url, 303);
+            } catch (err) {
+              if (!(err instanceof DomainError)) throw err;
+              error = err.message;
+            }
+          }
+          return pages.sendPage(reply, pages.renderSignIn(ctx, { action: `${action}/login`, error, loginHint: hint?.startsWith('idp:') ? undefined : hint, extras: pages.drawSignInExtras(ctx, { context: 'oidc', step: 'password', action: `${action}/login` }) }), error ? 400 : 200, ANY);
         }
         const client = await tp.provider.Client.find(String(details.params.client_id));
         const scopes = [...new Set([...(details.prompt.details.missingOIDCScope as string[] | undefined ?? [])])];
@@ -164,6 +178,42 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
       }
       return signedIn(tp, request, reply, outcome.user.id, outcome.amr, twoFactors);
     }));
+
+    // Back from an upstream identity provider (REST-auth's callback forwards its query here): the upstream first factor, then as a password sign-in.
+    app.get(`${prefix}${INTERACTION_PATH}/:uid/upstream`, { schema: { hide: true } }, async (request, reply) => {
+      const tp = await providerOr404(request, reply);
+      if (!tp) return reply;
+      return interaction(tp, request, reply, async (details) => {
+        const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales), reply });
+        if (details.prompt.name !== 'login') return reply.redirect(interactionPath(tp, details.uid), 303);
+        const query = new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1 || request.url.length));
+        const provider = query.get('provider') ?? '';
+        query.delete('provider');
+        const binding = upstreamBinding(request);
+        clearUpstreamBinding(reply);
+        const twoFactors = asksTwoFactors(details.params);
+        let outcome;
+        try {
+          const client = await core.clients.identify(tp.tenant, String(details.params.client_id));
+          outcome = await core.signIn.start({
+            tenant: tp.tenant.name === 'default' ? undefined : tp.tenant.name, issue: { kind: 'identity' }, client, continuable: true,
+            factor: { method: 'upstream', provider, callback: `${opts.publicUrl}/api/auth/social/${encodeURIComponent(provider)}/callback/?${query}`, binding },
+          });
+        } catch (err) {
+          if (!(err instanceof DomainError)) throw err;
+          const message = err.fields?.non_field_errors?.[0] ?? pages.signInErrorMessage(ctx, err) ?? err.message;
+          return pages.sendPage(reply, pages.renderSignIn(ctx, { action: `${interactionPath(tp, details.uid)}/login`, error: message }), err.code === 'UNAVAILABLE' ? 503 : 400, ANY);
+        }
+        if (outcome.status === 'pending') {
+          if (outcome.step === 'mfa_authenticate') {
+            pages.setFlowCookie(request, reply, outcome.flowToken, interactionPath(tp, details.uid), outcome.expiresAt);
+            return pages.sendPage(reply, await mfaForm(tp, details, ctx, twoFactors), 200, ANY);
+          }
+          return pages.sendPage(reply, pages.renderSignIn(ctx, { action: `${interactionPath(tp, details.uid)}/login`, error: ctx.t(outcome.step === 'mfa_enroll' ? 'mfaEnrolRequiredOidc' : 'verifyFirst') }), 403, ANY);
+        }
+        return signedIn(tp, request, reply, outcome.user.id, outcome.amr, twoFactors);
+      });
+    });
 
     app.post(`${prefix}${INTERACTION_PATH}/:uid/mfa`, { schema: { hide: true } }, (request, reply) => formPost(request, reply, async (tp, details, ctx, body) => {
       if (details.prompt.name !== 'login') return reply.redirect(interactionPath(tp, details.uid), 303);

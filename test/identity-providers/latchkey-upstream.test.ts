@@ -4,8 +4,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { engines } from '../helpers/engines.ts';
-import { Browser, oidcApp, PASSWORD, type OidcApp } from '../oidc/support.ts';
-import { browse } from './support.ts';
+import { oidcApp, PASSWORD, type OidcApp } from '../oidc/support.ts';
+import { Browser, browse } from './support.ts';
 
 for (const { engine, skip } of engines) {
   describe(`Latchkey signing in through another Latchkey (${engine.name})`, { skip }, () => {

@@ -4,8 +4,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { engines } from '../helpers/engines.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
-import { Browser, oidcApp, type OidcApp } from '../oidc/support.ts';
-import { browse, startStandIn, type StandIn } from './support.ts';
+import { oidcApp, type OidcApp } from '../oidc/support.ts';
+import { Browser, browse, startStandIn, type StandIn } from './support.ts';
 
 const SECRET = 'pages-stand-in-secret-0123456789';
 noteSecret(SECRET);

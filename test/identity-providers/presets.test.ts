@@ -7,9 +7,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { engines } from '../helpers/engines.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
-import { Browser, oidcApp, PASSWORD, type OidcApp } from '../oidc/support.ts';
+import { oidcApp, PASSWORD, type OidcApp } from '../oidc/support.ts';
 import { OPERATOR } from '../../src/core/index.ts';
-import { browse, startStandIn, type StandIn } from './support.ts';
+import { Browser, browse, startStandIn, type StandIn } from './support.ts';
 
 const SECRET = 'stand-in-client-secret-0123456789';
 noteSecret(SECRET);

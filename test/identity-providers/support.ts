@@ -8,7 +8,48 @@ import assert from 'node:assert/strict';
 import Provider from 'oidc-provider';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { freePort } from '../helpers/processes.ts';
-import { Browser, formOf } from '../oidc/support.ts';
+import { formOf } from '../oidc/support.ts';
+
+/**
+ * A browser without JavaScript that keeps cookies as browsers do, by host (not port), path and
+ * name: two providers on one machine each keep their own `_interaction` cookie.
+ */
+export class Browser {
+  private jar = new Map<string, { host: string; path: string; name: string; value: string }>();
+  lastUrl = '';
+
+  private keep(url: URL, res: Response) {
+    for (const line of res.headers.getSetCookie()) {
+      const [pair, ...attrs] = line.split(';');
+      const i = pair!.indexOf('=');
+      const name = pair!.slice(0, i).trim();
+      const value = pair!.slice(i + 1).trim();
+      const path = attrs.map((a) => a.trim()).find((a) => a.toLowerCase().startsWith('path='))?.slice(5) ?? '/';
+      const key = `${url.hostname}|${path}|${name}`;
+      const expired = attrs.some((a) => /^max-age=0$/i.test(a.trim()) || /expires=thu, 01 jan 1970/i.test(a.trim()));
+      if (expired || value === '') this.jar.delete(key);
+      else this.jar.set(key, { host: url.hostname, path, name, value });
+    }
+  }
+
+  async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<{ status: number; location?: string; text: string; url: string }> {
+    const u = new URL(url);
+    const headers: Record<string, string> = { accept: 'text/html' };
+    const cookie = [...this.jar.values()].filter((c) => c.host === u.hostname && u.pathname.startsWith(c.path)).map((c) => `${c.name}=${c.value}`).join('; ');
+    if (cookie) headers.cookie = cookie;
+    let body: string | undefined;
+    if (init.form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = new URLSearchParams(init.form).toString();
+    }
+    const res = await fetch(u, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
+    this.keep(u, res);
+    const text = await res.text();
+    this.lastUrl = url;
+    const loc = res.headers.get('location');
+    return { status: res.status, location: loc ? new URL(loc, u).href : undefined, text, url };
+  }
+}
 
 export interface UpstreamAccount {
   email?: string;

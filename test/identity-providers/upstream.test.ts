@@ -8,8 +8,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { engines } from '../helpers/engines.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
-import { Browser, oidcApp, PASSWORD, type OidcApp } from '../oidc/support.ts';
-import { browse, startOidcProvider } from './support.ts';
+import { oidcApp, PASSWORD, type OidcApp } from '../oidc/support.ts';
+import { Browser, browse, startOidcProvider } from './support.ts';
 
 const SECRET = 'upstream-client-secret-0123456789abcdef';
 noteSecret(SECRET);

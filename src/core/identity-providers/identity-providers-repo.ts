@@ -36,7 +36,7 @@ export interface UpstreamRequestRecord {
   tenantPk: number;
   providerPk: number;
   bindingHash: string;
-  purpose: 'login' | 'connect';
+  purpose: 'login' | 'connect' | 'interaction';
   /** Connect: the signed-in user the link is for. */
   userPk: number | null;
   codeVerifier: string;

@@ -84,8 +84,11 @@ export class UpstreamSignIn {
     return url.href;
   }
 
-  /** Starts a sign-in (`login`) or a link for the signed-in `principal` (`connect`) at a provider. */
-  async begin(a: { tenant: string | undefined; provider: string; purpose: 'login' | 'connect'; principal?: Principal; next?: string; loginHint?: string }): Promise<Begun> {
+  /**
+   * Starts a sign-in (`login`; `interaction`: for the OpenID provider's interaction, which finishes
+   * it itself at `next`) or a link for the signed-in `principal` (`connect`) at a provider.
+   */
+  async begin(a: { tenant: string | undefined; provider: string; purpose: 'login' | 'connect' | 'interaction'; principal?: Principal; next?: string; loginHint?: string }): Promise<Begun> {
     const tenant = a.principal?.tenant ?? (await this.d.tenants.resolve(a.tenant));
     if (a.purpose === 'connect' && !a.principal) throw new DomainError('NOT_AUTHENTICATED', 'Authentication credentials were not provided.');
     const record = await this.d.providers.usable(tenant.pk, a.provider);
@@ -108,7 +111,7 @@ export class UpstreamSignIn {
   }
 
   /** What a callback's state started, without spending it (the front-end picks login or connect, and where to go). */
-  async peek(callback: string): Promise<{ purpose: 'login' | 'connect'; next: string; tenant: Tenant } | undefined> {
+  async peek(callback: string): Promise<{ purpose: 'login' | 'connect' | 'interaction'; next: string; tenant: Tenant } | undefined> {
     const state = stateOf(callback);
     const req = state ? await this.d.store.read.identityProviders.findRequest(sha256(state)) : undefined;
     if (!req || req.expiresAt <= this.d.clock.now()) return undefined;
@@ -122,7 +125,7 @@ export class UpstreamSignIn {
     if (!state) throw refusedUpstream('The callback has no state: start the sign-in again.');
     const req = await this.d.store.read.identityProviders.findRequest(sha256(state));
     const record = req ? await this.d.store.read.identityProviders.findByPk(req.providerPk) : undefined;
-    if (!req || !record || req.expiresAt <= this.d.clock.now() || req.tenantPk !== tenantPk || record.slug !== slug || req.purpose !== purpose
+    if (!req || !record || req.expiresAt <= this.d.clock.now() || req.tenantPk !== tenantPk || record.slug !== slug || (purpose === 'connect') !== (req.purpose === 'connect')
       || !binding || !safeEqual(req.bindingHash, sha256(binding))) throw startAgain();
     if (!record.enabled) throw refusedUpstream(`The identity provider "${record.name}" is not enabled.`);
     if (!(await this.d.store.transaction((r) => r.identityProviders.consumeRequest(req.stateHash, this.d.clock.now())))) throw startAgain();

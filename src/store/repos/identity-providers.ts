@@ -121,7 +121,7 @@ export function identityProvidersRepo(kysely: Kysely<DB>): IdentityProvidersRepo
       const r = await db.selectFrom('upstream_requests').selectAll().where('state_hash', '=', stateHash).where('used_at', 'is', null).executeTakeFirst();
       if (!r) return undefined;
       return {
-        stateHash: r.state_hash, tenantPk: r.tenant_pk, providerPk: r.provider_pk, bindingHash: r.binding_hash, purpose: r.purpose as 'login' | 'connect',
+        stateHash: r.state_hash, tenantPk: r.tenant_pk, providerPk: r.provider_pk, bindingHash: r.binding_hash, purpose: r.purpose as UpstreamRequestRecord['purpose'],
         userPk: r.user_pk, codeVerifier: r.code_verifier, nonce: r.nonce, next: r.next, createdAt: Number(r.created_at), expiresAt: Number(r.expires_at),
       };
     },

@@ -2,25 +2,19 @@
 // browser redirects that sign in (`login`) or connect (`connect`) through a provider: the browser
 // goes there with state, PKCE and nonce, comes back to `callback`, and ends at `next` with the
 // `sessionid` session (login) or the link made (connect). The request is bound to the browser by
-// the `lk_upstream` cookie (HttpOnly, SameSite=Lax: it must come along on the provider's redirect).
+// the `lk_upstream` cookie (plugins/upstream-cookie.ts).
 import { Type } from '@sinclair/typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requestedTenant } from '../../plugins/tenant-and-client.ts';
 import { setSessionCookies } from '../../plugins/session-cookies.ts';
+import { clearUpstreamBinding, setUpstreamBinding, upstreamBinding } from '../../plugins/upstream-cookie.ts';
 import { limitOffset, limitOffsetLinks } from '../../pagination.ts';
 import { iso } from './presenters.ts';
 import { Detail, errors, security, tags, LimitOffset, IntId, list, type Options, type TypedApp } from './schemas.ts';
 
-const BINDING_COOKIE = 'lk_upstream';
 const ProviderParam = Type.Object({ provider: Type.String({ maxLength: 50 }) });
 const redirect = { 302: Type.Null({ description: 'To the identity provider' }) };
 
 export async function socialRoutes(typed: TypedApp, { core, publicUrl }: Options) {
-  const bind = (reply: FastifyReply, binding: string) => reply.setCookie(BINDING_COOKIE, binding, {
-    path: '/api/auth/social/', httpOnly: true, sameSite: 'lax', secure: publicUrl.startsWith('https:'), maxAge: 600,
-  });
-  const binding = (request: FastifyRequest) => (request.cookies as Record<string, string | undefined>)[BINDING_COOKIE];
-
   typed.get('/api/auth/social/:provider/login/', {
     schema: {
       operationId: 'auth_social_login_retrieve', tags, summary: 'Sign in through an upstream identity provider (a browser redirect)',
@@ -31,7 +25,7 @@ export async function socialRoutes(typed: TypedApp, { core, publicUrl }: Options
     },
   }, async (request, reply) => {
     const begun = await core.upstreamSignIn.begin({ tenant: request.query.tenant || requestedTenant(request), provider: request.params.provider, purpose: 'login', next: request.query.next, loginHint: request.query.login_hint });
-    bind(reply, begun.binding);
+    setUpstreamBinding(reply, begun.binding, publicUrl);
     return reply.redirect(begun.url, 302);
   });
 
@@ -45,7 +39,7 @@ export async function socialRoutes(typed: TypedApp, { core, publicUrl }: Options
     },
   }, async (request, reply) => {
     const begun = await core.upstreamSignIn.begin({ tenant: undefined, principal: request.principal!, provider: request.params.provider, purpose: 'connect', next: request.query.next });
-    bind(reply, begun.binding);
+    setUpstreamBinding(reply, begun.binding, publicUrl);
     return reply.redirect(begun.url, 302);
   });
 
@@ -61,8 +55,14 @@ export async function socialRoutes(typed: TypedApp, { core, publicUrl }: Options
     const callback = `${publicUrl}${request.url}`;
     const started = await core.upstreamSignIn.peek(callback);
     const provider = request.params.provider;
-    const presented = binding(request);
-    reply.clearCookie(BINDING_COOKIE, { path: '/api/auth/social/' });
+    if (started?.purpose === 'interaction') {
+      // Begun by the OpenID provider's interaction: it finishes the sign-in (its cookie comes along).
+      const query = new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1 || request.url.length));
+      query.set('provider', provider);
+      return reply.redirect(`${started.next}?${query}`, 302);
+    }
+    const presented = upstreamBinding(request);
+    clearUpstreamBinding(reply);
     if (started?.purpose === 'connect') {
       const { next } = await core.upstreamSignIn.connect({ tenant: started.tenant, provider, callback, binding: presented, principal: request.principal });
       return reply.redirect(next, 302);
