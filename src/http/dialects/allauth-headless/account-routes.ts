@@ -7,8 +7,8 @@ import { DomainError } from '../../../core/index.ts';
 import { requestedTenant } from '../../plugins/tenant-and-client.ts';
 import {
   AuthenticatedResponse, AuthenticationResponse, AuthenticatorsResponse, ChangePasswordBody, Client, ConflictResponse, EmailAddresses, EmailBody,
-  EndSessionsBody, ErrorResponse, ForbiddenResponse, MarkPrimaryEmailBody, NotFound, RecoveryCodesResponse, ReauthenticationResponse, RefreshTokenBody,
-  RefreshTokenResponse, SessionGoneResponse, SessionTokenHeader, Sessions, SetupTOTPBody, StatusOKResponse, TOTPAuthenticatorNotFound, TOTPAuthenticatorResponse,
+  EndSessionsBody, ErrorResponse, MarkPrimaryEmailBody, NotFound, RecoveryCodesResponse, ReauthenticationResponse, RefreshTokenBody,
+  RefreshTokenResponse, SessionTokenHeader, Sessions, SetupTOTPBody, StatusOKResponse, TOTPAuthenticatorNotFound, TOTPAuthenticatorResponse,
   common, tags, type Options, type TypedApp,
 } from './schemas.ts';
 import { answerAuthenticated, signedIn, signOutHeld, ts } from './kit.ts';

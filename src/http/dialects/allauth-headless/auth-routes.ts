@@ -8,8 +8,8 @@ import { requestedTenant } from '../../plugins/tenant-and-client.ts';
 import { clearSessionCookie } from '../../plugins/session-cookies.ts';
 import {
   AuthenticatedResponse, AuthenticationResponse, Client, ConfigurationResponse, ConfirmLoginCodeBody, ConflictResponse, EmailVerificationInfo,
-  ErrorResponse, ForbiddenResponse, LoginBody, MFAAuthenticateBody, MFATrustBody, PasswordResetInfo, ReauthenticateBody, RequestLoginCodeBody,
-  RequestPasswordBody, ResetPasswordBody, SessionGoneResponse, SessionTokenHeader, SignupBody, StatusOKResponse, TooManyRequests, VerifyEmailBody,
+  ErrorResponse, LoginBody, MFAAuthenticateBody, MFATrustBody, PasswordResetInfo, ReauthenticateBody, RequestLoginCodeBody,
+  RequestPasswordBody, ResetPasswordBody, SessionTokenHeader, SignupBody, StatusOKResponse, VerifyEmailBody,
   common, tags, type Options, type TypedApp,
 } from './schemas.ts';
 import {

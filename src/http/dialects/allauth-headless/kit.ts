@@ -288,7 +288,7 @@ export function errorItems(fields: Record<string, string[]> | undefined, fallbac
   for (const [field, messages] of Object.entries(fields ?? {})) {
     for (const message of messages) {
       const param = field === 'non_field_errors' ? undefined : (rename[field] ?? field);
-      items.push({ message, code: CODE_OF[message] ?? (param === undefined ? 'invalid' : 'invalid'), ...(param ? { param } : {}) });
+      items.push({ message, code: CODE_OF[message] ?? 'invalid', ...(param ? { param } : {}) });
     }
   }
   return items.length ? items : [{ message: fallback, code: 'invalid' }];
