@@ -32,9 +32,14 @@ export class Browser {
     }
   }
 
-  async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<{ status: number; location?: string; text: string; url: string }> {
+  /** The value of a cookie this browser keeps for `host`. */
+  cookie(host: string, name: string): string | undefined {
+    return [...this.jar.values()].find((c) => c.host === host && c.name === name)?.value;
+  }
+
+  async request(url: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<{ status: number; location?: string; text: string; url: string }> {
     const u = new URL(url);
-    const headers: Record<string, string> = { accept: 'text/html' };
+    const headers: Record<string, string> = { accept: 'text/html', ...init.headers };
     const cookie = [...this.jar.values()].filter((c) => c.host === u.hostname && u.pathname.startsWith(c.path)).map((c) => `${c.name}=${c.value}`).join('; ');
     if (cookie) headers.cookie = cookie;
     let body: string | undefined;
@@ -112,6 +117,8 @@ export interface StandIn {
   account: { sub: string } & UpstreamAccount;
   /** Spoils the next ID tokens and answers. */
   spoil: { aud?: string; iss?: string; nonce?: string; issParam?: string; down?: boolean; foreignKey?: boolean };
+  /** An ID token as the provider's own SDK would hand an app. */
+  mint(claims: Record<string, unknown> & { sub: string }, opts?: { aud?: string; foreignKey?: boolean; iss?: string }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -125,6 +132,8 @@ export async function startStandIn(opts: { clientId: string; clientSecret: strin
   const tokens = new Map<string, StandIn['account']>();
   const self: StandIn = {
     base, account: { sub: 'u1', email: 'someone@example.com', email_verified: true, name: 'Some One' }, spoil: {},
+    mint: ({ sub, ...claims }, o = {}) => new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(o.iss ?? base).setAudience(o.aud ?? opts.clientId)
+      .setSubject(sub).setIssuedAt().setExpirationTime('5m').sign(o.foreignKey ? foreign : privateKey),
     close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
   };
   const json = (res: http.ServerResponse, status: number, body: unknown) => {

@@ -6,6 +6,7 @@
 // The library's errors become two domain answers: the provider refused or answered wrongly
 // (VALIDATION_FAILED), or it cannot be reached (UNAVAILABLE).
 import * as oc from 'openid-client';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { DomainError, validationError } from '../errors.ts';
 import type { IdentityProviderRecord } from './identity-providers-repo.ts';
 import { PRESETS, type Preset } from './presets.ts';
@@ -79,6 +80,44 @@ function classify(err: unknown, name: string): DomainError {
 
 export class UpstreamClient {
   private readonly cache = new Map<string, { config: oc.Configuration; at: number }>();
+  private readonly keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+
+  /**
+   * Tokens an app obtained from the provider itself (its native SDK): an ID token, verified
+   * against the provider's published keys with its issuer and our client id as audience (there is
+   * no nonce of ours to check); or, for a plain OAuth 2.0 provider, an access token, which the
+   * profile API must accept.
+   */
+  async identifyToken(p: EffectiveProvider, t: { idToken?: string; accessToken?: string }): Promise<UpstreamIdentity> {
+    const config = await this.configuration(p);
+    try {
+      if (p.preset.protocol === 'oidc') {
+        if (!t.idToken) throw refusedUpstream('An id_token is required for this provider.');
+        const meta = config.serverMetadata();
+        if (!meta.jwks_uri) throw refusedUpstream(`The identity provider "${p.record.name}" publishes no keys.`);
+        let keys = this.keySets.get(meta.jwks_uri);
+        if (!keys) {
+          keys = createRemoteJWKSet(new URL(meta.jwks_uri), { timeoutDuration: TIMEOUT_S * 1000 });
+          if (this.keySets.size > 1000) this.keySets.clear();
+          this.keySets.set(meta.jwks_uri, keys);
+        }
+        const { payload } = await jwtVerify(t.idToken, keys, { issuer: meta.issuer, audience: p.record.clientId, requiredClaims: ['sub', 'exp', 'iat'] }).catch((err: unknown) => {
+          const code = (err as { code?: string }).code ?? '';
+          if (code === 'ERR_JWKS_TIMEOUT' || err instanceof TypeError) throw unreachable(p.record.name);
+          throw refusedUpstream(`The ID token was refused: ${(err as Error).message}`);
+        });
+        const claims: Record<string, unknown> = { ...payload };
+        if (claims.email === undefined && t.accessToken && meta.userinfo_endpoint) {
+          for (const [k, v] of Object.entries(await oc.fetchUserInfo(config, t.accessToken, String(claims.sub)))) if (claims[k] === undefined) claims[k] = v;
+        }
+        return fromClaims(claims);
+      }
+      if (!t.accessToken) throw refusedUpstream('An access_token is required for this provider.');
+      return await this.githubProfile(config, p, t.accessToken);
+    } catch (err) {
+      throw classify(err, p.record.name);
+    }
+  }
 
   /** The library's configuration of a provider: discovered for OpenID Connect (cached ten minutes), built from the endpoints for OAuth 2.0. */
   async configuration(p: EffectiveProvider, fresh = false): Promise<oc.Configuration> {

@@ -133,9 +133,19 @@ export class UpstreamSignIn {
   }
 
   private async identify(record: IdentityProviderRecord, req: UpstreamRequestRecord, state: string, callback: string): Promise<UpstreamIdentity> {
-    const who = await this.d.client.identify(this.d.providers.open(record), new URL(callback), {
+    return this.admit(record, await this.d.client.identify(this.d.providers.open(record), new URL(callback), {
       state, nonce: req.nonce, codeVerifier: req.codeVerifier, redirectUri: this.d.providers.callbackUrl(record.slug),
-    });
+    }));
+  }
+
+  /** An app's tokens from the provider: the client id they were issued to must be this provider's. */
+  private async identifyToken(record: IdentityProviderRecord, token: { clientId: string; idToken?: string; accessToken?: string }): Promise<UpstreamIdentity> {
+    if (token.clientId !== record.clientId) throw fieldError('token', 'This client_id is not the provider\'s.');
+    return this.admit(record, await this.d.client.identifyToken(this.d.providers.open(record), token));
+  }
+
+  /** The provider's policy on who may come in (allowed domains). */
+  private admit(record: IdentityProviderRecord, who: UpstreamIdentity): UpstreamIdentity {
     if (record.allowedDomains.length > 0) {
       const domain = who.email?.split('@').pop()?.toLowerCase();
       if (!who.email || !who.emailVerified || !domain || !record.allowedDomains.includes(domain)) {
@@ -150,8 +160,16 @@ export class UpstreamSignIn {
     return {
       method: 'upstream',
       prove: async (tenant, input) => {
-        const { req, record, state } = await this.spend(tenant.pk, input.provider, input.callback, input.binding, 'login');
-        const who = await this.identify(record, req, state, input.callback);
+        let record: IdentityProviderRecord;
+        let who: UpstreamIdentity;
+        if ('token' in input) {
+          record = await this.d.providers.usable(tenant.pk, input.provider);
+          who = await this.identifyToken(record, input.token);
+        } else {
+          const spent = await this.spend(tenant.pk, input.provider, input.callback, input.binding, 'login');
+          record = spent.record;
+          who = await this.identify(record, spent.req, spent.state, input.callback);
+        }
         const { user, linkPk } = await this.accountFor(tenant, record, who);
         const amr = ['fed', ...(record.trustedForMfa && who.amr.some((m) => MULTI_FACTOR_AMR.includes(m)) ? ['mfa'] : [])];
         const proof: FirstFactorProof = {
@@ -215,6 +233,19 @@ export class UpstreamSignIn {
     }
   }
 
+  /** Connects the identity an app's provider tokens stand for to the signed-in account. */
+  async connectToken(principal: Principal, provider: string, token: { clientId: string; idToken?: string; accessToken?: string }): Promise<void> {
+    const record = await this.d.providers.usable(principal.tenant.pk, provider);
+    const who = await this.identifyToken(record, token);
+    await this.linkTo(principal.user, record, who);
+  }
+
+  private async linkTo(user: User, record: IdentityProviderRecord, who: UpstreamIdentity): Promise<void> {
+    const linked = await this.d.store.read.socialAccounts.findByUid(user.tenantPk, record.slug, who.subject);
+    if (linked && linked.user_pk !== user.pk) throw refusedUpstream(`This "${record.name}" account is already connected to another user.`);
+    if (!linked) await this.link(user, record, who.subject);
+  }
+
   /** Finishes a connect: the upstream identity joins the account that started it (itself signed in). */
   async connect(a: { tenant: Tenant; provider: string; callback: string; binding: string | undefined; principal?: Principal }): Promise<{ next: string }> {
     const { req, record, state } = await this.spend(a.tenant.pk, a.provider, a.callback, a.binding, 'connect');
@@ -222,10 +253,7 @@ export class UpstreamSignIn {
     if (a.principal && a.principal.user.pk !== req.userPk) throw startAgain();
     const user = req.userPk === null ? undefined : await this.d.store.read.users.findByPk(req.userPk);
     if (!user || !user.isActive) throw startAgain();
-    const who = await this.identify(record, req, state, a.callback);
-    const linked = await this.d.store.read.socialAccounts.findByUid(a.tenant.pk, record.slug, who.subject);
-    if (linked && linked.user_pk !== user.pk) throw refusedUpstream(`This "${record.name}" account is already connected to another user.`);
-    if (!linked) await this.link(user, record, who.subject);
+    await this.linkTo(user, record, await this.identify(record, req, state, a.callback));
     return { next: req.next };
   }
 }

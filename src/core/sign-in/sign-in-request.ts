@@ -14,7 +14,9 @@ export type FirstFactorInput =
    * `callback` is the URL it sent the browser to (with code and state), `binding` the value of the
    * cookie set when the sign-in began there.
    */
-  | { method: 'upstream'; provider: string; callback: string; binding: string | undefined };
+  | { method: 'upstream'; provider: string; callback: string; binding: string | undefined }
+  /** Tokens an app got from the provider's own SDK (the headless API's provider/token): verified with the provider. */
+  | { method: 'upstream'; provider: string; token: { clientId: string; idToken?: string; accessToken?: string } };
 
 /** What a completed sign-in hands out: the front-end chooses (issuers.ts). */
 export type Issue =

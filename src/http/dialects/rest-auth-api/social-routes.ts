@@ -59,7 +59,7 @@ export async function socialRoutes(typed: TypedApp, { core, publicUrl }: Options
       // Begun by the OpenID provider's interaction: it finishes the sign-in (its cookie comes along).
       const query = new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1 || request.url.length));
       query.set('provider', provider);
-      return reply.redirect(`${started.next}?${query}`, 302);
+      return reply.redirect(`${started.next}${started.next.includes('?') ? '&' : '?'}${query}`, 302);
     }
     const presented = upstreamBinding(request);
     clearUpstreamBinding(reply);
