@@ -124,11 +124,13 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
         const action = `${tp.basePath}${INTERACTION_PATH}/${details.uid}`;
         if (details.prompt.name === 'login') {
           // login_hint `idp:<id>`: the sign-in goes to that upstream identity provider and back to `${action}/upstream`.
+          // Without a hint, the tenant's `oidc_upstream_provider` (when set).
           const hint = str(details.params.login_hint);
+          const upstream = hint?.startsWith('idp:') ? hint.slice(4) : hint ? undefined : (await core.settings.forTenant(tp.tenant.pk)).oidc_upstream_provider || undefined;
           let error: string | undefined;
-          if (hint?.startsWith('idp:')) {
+          if (upstream) {
             try {
-              const begun = await core.upstreamSignIn.begin({ tenant: tp.tenant.name === 'default' ? undefined : tp.tenant.name, provider: hint.slice(4), purpose: 'interaction', next: `${action}/upstream` });
+              const begun = await core.upstreamSignIn.begin({ tenant: tp.tenant.name === 'default' ? undefined : tp.tenant.name, provider: upstream, purpose: 'interaction', next: `${action}/upstream` });
               setUpstreamBinding(reply, begun.binding, opts.publicUrl);
               return reply.redirect(begun.url, 303);
             } catch (err) {

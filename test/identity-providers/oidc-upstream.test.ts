@@ -53,6 +53,29 @@ for (const { engine, skip } of engines) {
       assert.ok((claims.amr as string[]).includes('fed'), JSON.stringify(claims.amr));
     });
 
+    it('the tenant\'s oidc_upstream_provider sends a sign-in without login_hint upstream; a username hint still gets the sign-in page', async () => {
+      const set = (value: string) => app.t.request({ method: 'POST', url: '/api/configuration/', headers: app.admin, payload: { key: 'oidc_upstream_provider', value } });
+      assert.equal((await set('corp')).statusCode, 201);
+      try {
+        const verifier = oc.randomPKCECodeVerifier();
+        const state = oc.randomState();
+        const url = oc.buildAuthorizationUrl(config, { redirect_uri: REDIRECT, scope: 'openid', state, code_challenge: await oc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256' });
+        const browser = new Browser();
+        const r = await browse(browser, url.href, { login: 'frank', stop: (u) => u.startsWith(REDIRECT) });
+        assert.ok(r.location?.startsWith(REDIRECT), `${r.status} ${r.text.slice(0, 200)}`);
+        const tokens = await oc.authorizationCodeGrant(config, new URL(r.location!), { pkceCodeVerifier: verifier, expectedState: state });
+        assert.ok((tokens.claims()!.amr as string[]).includes('fed'));
+        const hinted = await authorize('frank');
+        const b2 = new Browser();
+        const toPage = await browse(b2, hinted.url.href, { stop: (u) => u.includes('/interaction/') });
+        const page = await b2.request(toPage.location!);
+        assert.equal(page.status, 200);
+        assert.ok(page.text.includes('name="password"'), 'a login_hint that names a user: the sign-in page');
+      } finally {
+        await set('');
+      }
+    });
+
     it('an unknown provider in login_hint: the sign-in page with a message, no redirect', async () => {
       const a = await authorize('idp:nope');
       const browser = new Browser();

@@ -170,6 +170,10 @@ export const SETTINGS = {
     type: 'text', default: '', maxLength: 2000,
     description: 'Space-separated origins (https://app.example.com) a sign-in through an upstream identity provider may send the browser back to with `next`, besides PUBLIC_URL\'s own.',
   },
+  oidc_upstream_provider: {
+    type: 'text', default: '', maxLength: 50,
+    description: 'The id of an identity provider (/api/identity-providers/) the OpenID provider\'s sign-in goes to when the client sends no login_hint (login_hint `idp:<id>` picks one itself); empty: Latchkey\'s own sign-in page.',
+  },
   social_providers: {
     type: 'providers', default: [],
     description: 'No longer read: upstream sign-in providers are managed at /api/identity-providers/ (their secrets sealed). Kept so that older exports still import.',
