@@ -12,7 +12,7 @@ import { queryParam, safeNext, sessionOf, str, tenantParam } from './forms.ts';
 import { setFlowCookie, trustCookie } from './mfa-cookies.ts';
 import { finishPagesSignIn, mfaPageRoutes } from './mfa-routes.ts';
 import { drawSignInExtras } from './extensions.ts';
-import { upstreamButtons } from './upstream.ts';
+import { upstreamButtons, upstreamPageRoutes } from './upstream.ts';
 import {
   renderError, renderForgot, renderMessage, renderReset, renderSignedIn, renderSignedOut, renderSignIn, renderSignOut, renderSignUp,
 } from './views.ts';
@@ -148,6 +148,7 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
     });
 
     mfaPageRoutes(app, { core, publicUrl, p, contextOf, csrfRefused });
+    upstreamPageRoutes(app, { core, publicUrl, p, contextOf, csrfRefused });
 
     app.get(p('signup/'), { schema: { hide: true } }, async (request, reply) => {
       const ctx = await contextOf(request, reply);
