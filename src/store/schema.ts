@@ -216,6 +216,8 @@ export interface DB {
   authenticators: AuthenticatorsTable;
   webauthn_challenges: WebauthnChallengesTable;
   trusted_browsers: TrustedBrowsersTable;
+  identity_providers: IdentityProvidersTable;
+  upstream_requests: UpstreamRequestsTable;
 }
 
 export interface AuthenticatorsTable {
@@ -247,3 +249,43 @@ export interface TrustedBrowsersTable {
   created_at: number;
   expires_at: number;
 }
+
+/** Upstream identity providers of the tenants (migration 0013); `client_secret` sealed. */
+export interface IdentityProvidersTable {
+  pk: Generated<number>;
+  tenant_pk: number;
+  slug: string;
+  name: string;
+  kind: string;
+  issuer: string | null;
+  authorization_endpoint: string | null;
+  token_endpoint: string | null;
+  userinfo_endpoint: string | null;
+  emails_endpoint: string | null;
+  client_id: string;
+  client_secret: string | null;
+  scopes: string;
+  enabled: boolean | number;
+  jit: boolean | number;
+  allowed_domains: string;
+  trusted_for_mfa: boolean | number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Authorization requests sent upstream and not yet answered (single use). */
+export interface UpstreamRequestsTable {
+  state_hash: string;
+  tenant_pk: number;
+  provider_pk: number;
+  binding_hash: string;
+  purpose: string;
+  user_pk: number | null;
+  code_verifier: string;
+  nonce: string;
+  next: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+

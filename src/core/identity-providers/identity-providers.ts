@@ -225,7 +225,8 @@ export class IdentityProviders {
     if (input.enabled !== undefined) r.enabled = input.enabled;
     if (input.jit !== undefined) r.jit = input.jit;
     if (input.trustedForMfa !== undefined) r.trustedForMfa = input.trustedForMfa;
-    let secret: string | null = base.clientSecretSealed === null ? null : this.d.box.open(base.clientSecretSealed, this.context(base.tenantPk, base.slug));
+    // The stored secret is opened only when it is kept (a new one replaces it even if no configured key opens the old).
+    let secret: string | null = input.clientSecret !== undefined || base.clientSecretSealed === null ? null : this.d.box.open(base.clientSecretSealed, this.context(base.tenantPk, base.slug));
     if (input.clientSecret !== undefined) {
       if (input.clientSecret !== null && input.clientSecret.length > 4000) errors.add('client_secret', 'Ensure this field has no more than 4000 characters.');
       else secret = input.clientSecret === null || input.clientSecret === '' ? null : input.clientSecret;

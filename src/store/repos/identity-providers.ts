@@ -1,49 +1,10 @@
 // The tenants' identity providers and the authorization requests sent to them
 // (core/identity-providers/identity-providers-repo.ts says what they are).
-import type { Generated, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { DB } from '../schema.ts';
 import { toFlag } from './rows.ts';
 import type { IdentityProviderRecord, IdentityProvidersRepo, UpstreamRequestRecord } from '../../core/identity-providers/identity-providers-repo.ts';
 import type { ProviderKind } from '../../core/identity-providers/presets.ts';
-
-interface IdentityProvidersTable {
-  pk: Generated<number>;
-  tenant_pk: number;
-  slug: string;
-  name: string;
-  kind: string;
-  issuer: string | null;
-  authorization_endpoint: string | null;
-  token_endpoint: string | null;
-  userinfo_endpoint: string | null;
-  emails_endpoint: string | null;
-  client_id: string;
-  client_secret: string | null;
-  scopes: string;
-  enabled: boolean | number;
-  jit: boolean | number;
-  allowed_domains: string;
-  trusted_for_mfa: boolean | number;
-  created_at: number;
-  updated_at: number;
-}
-
-interface UpstreamRequestsTable {
-  state_hash: string;
-  tenant_pk: number;
-  provider_pk: number;
-  binding_hash: string;
-  purpose: string;
-  user_pk: number | null;
-  code_verifier: string;
-  nonce: string;
-  next: string;
-  created_at: number;
-  expires_at: number;
-  used_at: number | null;
-}
-
-type Tables = DB & { identity_providers: IdentityProvidersTable; upstream_requests: UpstreamRequestsTable };
 
 const words = (s: string): string[] => (s ? s.split(' ').filter(Boolean) : []);
 const flag = (v: boolean | number): boolean => v === true || v === 1;
@@ -81,8 +42,7 @@ function toRow(r: Partial<Omit<IdentityProviderRecord, 'pk'>>): Record<string, u
   return out;
 }
 
-export function identityProvidersRepo(kysely: Kysely<DB>): IdentityProvidersRepo {
-  const db = kysely as unknown as Kysely<Tables>;
+export function identityProvidersRepo(db: Kysely<DB>): IdentityProvidersRepo {
   return {
     async list(tenantPk, page) {
       const [{ n }] = await db.selectFrom('identity_providers').where('tenant_pk', '=', tenantPk).select((eb) => eb.fn.countAll<number>().as('n')).execute();
