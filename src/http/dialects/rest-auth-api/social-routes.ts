@@ -11,11 +11,11 @@ import { limitOffset, limitOffsetLinks } from '../../pagination.ts';
 import { iso } from './presenters.ts';
 import { Detail, errors, security, tags, LimitOffset, IntId, list, type Options, type TypedApp } from './schemas.ts';
 
-const ProviderParam = Type.Object({ provider: Type.String({ maxLength: 50 }) });
+const ProviderParam = Type.Object({ id: Type.String({ maxLength: 50, description: 'The identity provider\'s id' }) });
 const redirect = { 302: Type.Null({ description: 'To the identity provider' }) };
 
 export async function socialRoutes(typed: TypedApp, { core, publicUrl }: Options) {
-  typed.get('/api/auth/social/:provider/login/', {
+  typed.get('/api/auth/social/:id/login/', {
     schema: {
       operationId: 'auth_social_login_retrieve', tags, summary: 'Sign in through an upstream identity provider (a browser redirect)',
       description: 'Redirects the browser to the provider. Back at `callback`, the browser gets the `sessionid` session and is sent to `next` (PUBLIC_URL\'s origin or one of the tenant\'s `allowed_redirect_urls`). `tenant` names the tenant (or X-Tenant).',
@@ -24,12 +24,12 @@ export async function socialRoutes(typed: TypedApp, { core, publicUrl }: Options
       response: { ...redirect, ...errors },
     },
   }, async (request, reply) => {
-    const begun = await core.upstreamSignIn.begin({ tenant: request.query.tenant || requestedTenant(request), provider: request.params.provider, purpose: 'login', next: request.query.next, loginHint: request.query.login_hint });
+    const begun = await core.upstreamSignIn.begin({ tenant: request.query.tenant || requestedTenant(request), provider: request.params.id, purpose: 'login', next: request.query.next, loginHint: request.query.login_hint });
     setUpstreamBinding(reply, begun.binding, publicUrl);
     return reply.redirect(begun.url, 302);
   });
 
-  typed.get('/api/auth/social/:provider/connect/', {
+  typed.get('/api/auth/social/:id/connect/', {
     config: { auth: true },
     schema: {
       operationId: 'auth_social_connect_retrieve', tags, security, summary: 'Connect an upstream identity provider to the signed-in account (a browser redirect)',
@@ -38,12 +38,12 @@ export async function socialRoutes(typed: TypedApp, { core, publicUrl }: Options
       response: { ...redirect, ...errors },
     },
   }, async (request, reply) => {
-    const begun = await core.upstreamSignIn.begin({ tenant: undefined, principal: request.principal!, provider: request.params.provider, purpose: 'connect', next: request.query.next });
+    const begun = await core.upstreamSignIn.begin({ tenant: undefined, principal: request.principal!, provider: request.params.id, purpose: 'connect', next: request.query.next });
     setUpstreamBinding(reply, begun.binding, publicUrl);
     return reply.redirect(begun.url, 302);
   });
 
-  typed.get('/api/auth/social/:provider/callback/', {
+  typed.get('/api/auth/social/:id/callback/', {
     config: { auth: 'optional' },
     schema: {
       operationId: 'auth_social_callback_retrieve', tags, summary: 'Where the identity provider sends the browser back (register it as the redirect URI)',
@@ -54,7 +54,7 @@ export async function socialRoutes(typed: TypedApp, { core, publicUrl }: Options
   }, async (request, reply) => {
     const callback = `${publicUrl}${request.url}`;
     const started = await core.upstreamSignIn.peek(callback);
-    const provider = request.params.provider;
+    const provider = request.params.id;
     if (started?.purpose === 'interaction') {
       // Begun by the OpenID provider's interaction: it finishes the sign-in (its cookie comes along).
       const query = new URLSearchParams(request.url.slice(request.url.indexOf('?') + 1 || request.url.length));
