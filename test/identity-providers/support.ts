@@ -64,9 +64,10 @@ export interface UpstreamAccount {
 }
 
 /** oidc-provider on a loopback port, one confidential client whose redirect URIs are given. */
-export async function startOidcProvider(opts: { clientId: string; clientSecret: string; redirectUris: string[]; accounts: Record<string, UpstreamAccount> }) {
+export async function startOidcProvider(opts: { clientId: string; clientSecret: string; redirectUris: string[]; accounts: Record<string, UpstreamAccount>; host?: 'localhost' }) {
   const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
+  // `localhost` is another site than Latchkey's 127.0.0.1 for a browser's cookies.
+  const issuer = `http://${opts.host ?? '127.0.0.1'}:${port}`;
   const provider = new Provider(issuer, {
     clients: [{ client_id: opts.clientId, client_secret: opts.clientSecret, redirect_uris: opts.redirectUris, grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_post' }],
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },

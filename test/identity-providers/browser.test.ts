@@ -1,0 +1,77 @@
+// The provider button in a real browser (Debian's chromium through playwright-core), JavaScript
+// off: a tenant's sign-in page shows it, a click goes to the upstream (panva's oidc-provider on
+// `localhost`, another site than Latchkey's 127.0.0.1, so the binding cookie must survive a
+// cross-site redirect as SameSite=Lax), its own forms are filled in, and the browser lands on the
+// tenant's account page signed in. axe-core finds nothing serious on the sign-in page with its buttons.
+// SQLite only (both engines: the other files here). Skipped when /usr/bin/chromium is missing outside CI.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { chromium, type Browser } from 'playwright-core';
+import { engines } from '../helpers/engines.ts';
+import { startApp, type TestApp } from '../helpers/app.ts';
+import { freePort } from '../helpers/processes.ts';
+import { noteSecret } from '../helpers/secret-log.ts';
+import { OPERATOR } from '../../src/core/index.ts';
+import { startOidcProvider } from './support.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const skip = !fs.existsSync(CHROMIUM) && process.env.CI !== 'true' ? `${CHROMIUM} is not installed: browser test skipped` : false;
+const sqlite = engines.find((e) => e.engine.name === 'sqlite')!.engine;
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const SECRET = 'browser-upstream-secret-0123456789';
+noteSecret(SECRET);
+
+describe('the provider button in Chromium [sqlite]', { skip, timeout: 120_000 }, () => {
+  let t: TestApp;
+  let base: string;
+  let browser: Browser;
+  let op: Awaited<ReturnType<typeof startOidcProvider>>;
+  before(async () => {
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    t = await startApp(sqlite, { publicUrl: base });
+    await t.app.listen({ host: '127.0.0.1', port });
+    const acme = await t.core.tenants.create('acme', 'Acme Rockets');
+    op = await startOidcProvider({
+      clientId: 'latchkey', clientSecret: SECRET, redirectUris: [`${base}/api/auth/social/corp/callback/`], host: 'localhost',
+      accounts: { wile: { email: 'wile@acme.test', email_verified: true, name: 'Wile E.' } },
+    });
+    await t.core.identityProviders.create(OPERATOR, acme, { id: 'corp', name: 'Corp SSO', kind: 'oidc', issuer: op.issuer, clientId: 'latchkey', clientSecret: SECRET, jit: true });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+  });
+  after(async () => {
+    await browser?.close();
+    await op?.close();
+    await t?.close();
+  });
+
+  it('click, sign in at the upstream, land on the tenant\'s account page signed in', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto(`${base}/tenants/acme/account/login/`);
+    await page.getByRole('link', { name: 'Sign in with Corp SSO' }).click();
+    await page.waitForURL((u) => u.href.startsWith(op.issuer));
+    await page.locator('input[name="login"]').fill('wile');
+    await page.locator('input[name="password"]').fill('anything');
+    await page.locator('button[type="submit"]').click();
+    // oidc-provider's development consent page.
+    await page.locator('button[type="submit"]').click();
+    await page.waitForURL(`${base}/tenants/acme/account/`);
+    assert.ok((await page.content()).includes('wile'), await page.content());
+    const cookies = await context.cookies(base);
+    assert.ok(cookies.some((c) => c.name === 'sessionid'));
+    assert.ok(!cookies.some((c) => c.name === 'lk_upstream'), 'the binding cookie is spent');
+    await context.close();
+  });
+
+  it('axe-core finds nothing serious or critical on the sign-in page with its buttons', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${base}/tenants/acme/account/login/`);
+    await page.evaluate(AXE);
+    const ids = await page.evaluate(async () => (await (globalThis as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string }> }> } }).axe.run()).violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id));
+    assert.deepEqual(ids, []);
+    await page.close();
+  });
+});
