@@ -8,6 +8,7 @@ import { engines } from '../helpers/engines.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
 import { oidcApp, type OidcApp } from '../oidc/support.ts';
 import { Browser, startStandIn, type StandIn } from './support.ts';
+import { pyotpCode } from '../pages/support.ts';
 
 const SECRET = 'headless-stand-in-secret-0123456789';
 noteSecret(SECRET);
@@ -60,6 +61,21 @@ for (const { engine, skip } of engines) {
       assert.equal(other.statusCode, 400);
       assert.equal((await appCall('POST', 'auth/provider/token', { provider: 'nope', process: 'login', token: { client_id: 'latchkey', id_token: idToken } })).statusCode, 404);
       assert.equal((await app.t.store.db.selectFrom('social_accounts').selectAll().where('uid', '=', 'tok-2').execute()).length, 0);
+    });
+
+    it('a second factor enrolled here: the provider token leaves the sign-in pending at mfa_authenticate', async () => {
+      const tenant = await app.t.core.tenants.resolve(undefined);
+      const hal = await app.t.createUser({ username: 'hal', email: 'hal@people.example' });
+      await app.t.store.db.updateTable('users').set({ email_verified: 1 as any }).where('pk', '=', hal.pk).execute();
+      const secret = (await app.t.core.secondFactors.totpSetup(tenant, hal)).secret;
+      noteSecret(secret);
+      await app.t.core.secondFactors.totpActivate(tenant, hal, await pyotpCode(secret, Date.now()));
+      const idToken = await idp.mint({ sub: 'hal-up', email: 'hal@people.example', email_verified: true });
+      const r = await appCall('POST', 'auth/provider/token', { provider: 'acme', process: 'login', token: { client_id: 'latchkey', id_token: idToken } });
+      assert.equal(r.statusCode, 401, r.body);
+      assert.ok(r.json().data.flows.some((f: any) => f.id === 'mfa_authenticate' && f.is_pending), r.body);
+      assert.ok(r.json().meta.session_token.startsWith('flow:'));
+      assert.equal(r.json().meta.is_authenticated, false);
     });
 
     it('auth/provider/signup is never pending: 409', async () => {
