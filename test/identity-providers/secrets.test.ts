@@ -19,6 +19,13 @@ for (const { engine, skip } of engines) {
     const coreWith = (keys: string[]) => createCore({ store: f.store, publicUrl: PUBLIC_URL, clock: f.clock, hasher: fastHasher(), mailer: outboxMailerForTests(), secretBox: new SecretBox(keys) });
     const row = (slug: string) => f.store.db.selectFrom('identity_providers' as any).selectAll().where('slug', '=', slug).executeTakeFirstOrThrow() as Promise<any>;
 
+    it('with an https PUBLIC_URL, plain http even to loopback is refused', async () => {
+      const prod = createCore({ store: f.store, publicUrl: 'https://auth.example.com', clock: f.clock, hasher: fastHasher(), mailer: outboxMailerForTests(), secretBox: new SecretBox([A]) });
+      const tenant = await prod.tenants.resolve(undefined);
+      await rejectsWith(prod.identityProviders.create(OPERATOR, tenant, { id: 'local', kind: 'oidc', issuer: 'http://127.0.0.1:8080', clientId: 'x' }), 'VALIDATION_FAILED');
+      await rejectsWith(prod.identityProviders.create(OPERATOR, tenant, { id: 'local2', kind: 'github', tokenEndpoint: 'http://localhost:9000/token', clientId: 'x' }), 'VALIDATION_FAILED');
+    });
+
     it('sealed and bound to the provider; resealed under a new key; a lost key fails closed', async () => {
       const tenant = await f.core.tenants.resolve(undefined);
       // GitHub-kind providers need no discovery.

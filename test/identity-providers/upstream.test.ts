@@ -77,6 +77,7 @@ for (const { engine, skip } of engines) {
       assert.ok(unreachable.json().issuer[0].includes('discovery'), unreachable.body);
       assert.ok((await post({ id: 'ftp', kind: 'oidc', issuer: 'ftp://idp.example' })).json().issuer);
       assert.ok((await post({ id: 'plain', kind: 'oidc', issuer: 'http://idp.example' })).json().issuer, 'plain http only on loopback');
+      assert.ok((await post({ id: 'cred', kind: 'oidc', issuer: 'https://user:pw@idp.example' })).json().issuer, 'no credentials in URLs');
       assert.ok((await post({ id: 'noissuer', kind: 'oidc' })).json().issuer);
       assert.ok((await post({ id: 'Bad Id', kind: 'google' })).json().id);
       assert.ok((await post({ id: 'k', kind: 'saml' })).json().kind);

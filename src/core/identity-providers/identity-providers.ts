@@ -40,7 +40,8 @@ export interface ProviderInput {
 /** A provider as its managers see it: never its secret, only whether it has one. */
 export type IdentityProvider = Omit<IdentityProviderRecord, 'clientSecretSealed' | 'tenantPk' | 'pk'> & { hasClientSecret: boolean; callbackUrl: string };
 
-const urlProblem = (v: string): string | undefined => {
+/** `loopbackHttp`: plain http to the loopback interface is accepted only where PUBLIC_URL is itself such (development, tests). */
+const urlProblem = (v: string, loopbackHttp: boolean): string | undefined => {
   let u: URL;
   try {
     u = new URL(v);
@@ -49,7 +50,7 @@ const urlProblem = (v: string): string | undefined => {
   }
   if (v.length > 2000) return 'Ensure this field has no more than 2000 characters.';
   if (u.username || u.password || u.hash) return 'A URL without credentials or fragment is required.';
-  if (u.protocol !== 'https:' && !isLoopbackHttp(u)) return 'An https URL is required (plain http only on the loopback interface).';
+  if (u.protocol !== 'https:' && !(loopbackHttp && isLoopbackHttp(u))) return 'An https URL is required.';
   return undefined;
 };
 
@@ -203,7 +204,7 @@ export class IdentityProviders {
         r[key[f]] = null;
         continue;
       }
-      const problem = urlProblem(v);
+      const problem = urlProblem(v, isLoopbackHttp(new URL(this.d.publicUrl)));
       if (problem) errors.add(f, problem);
       else r[key[f]] = v;
     }
