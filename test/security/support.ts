@@ -23,6 +23,8 @@ export interface CallOptions {
   raw?: string | Buffer;
   bearer?: string;
   cookie?: string;
+  /** `manual`: a redirect is the answer (its Location may be another site, such as an upstream provider's). */
+  redirect?: 'follow' | 'manual';
 }
 
 export interface Live {
@@ -60,7 +62,7 @@ export async function call(base: string, method: string, path: string, o: CallOp
   }
   if (o.bearer !== undefined) headers.authorization = `Bearer ${o.bearer}`;
   if (o.cookie !== undefined) headers.cookie = o.cookie;
-  const r = await fetch(base + path, { method, headers, body });
+  const r = await fetch(base + path, { method, headers, body, redirect: o.redirect ?? 'follow' });
   const text = await r.text();
   let parsed: any;
   try {

@@ -17,8 +17,12 @@ import { Type } from '@sinclair/typebox';
 const P = '/_allauth/:client/v1';
 const params = Client;
 const headers = SessionTokenHeader;
-/** A 401 is either kind: not signed in (AuthenticationResponse) or not recently enough (ReauthenticationResponse). */
-const AuthOrReauth = Type.Unsafe<any>({ oneOf: [AuthenticationResponse, ReauthenticationResponse] });
+/**
+ * A 401 is either kind: not signed in (AuthenticationResponse) or not recently enough
+ * (ReauthenticationResponse; the specification lists only this one). `anyOf`: a reauthentication
+ * answer is also a valid authentication answer (its `is_authenticated` is a boolean there).
+ */
+const AuthOrReauth = Type.Unsafe<any>({ anyOf: [ReauthenticationResponse, AuthenticationResponse] });
 
 /**
  * Recovery codes are kept only as hashes: the codes themselves can be shown only by the answer

@@ -301,7 +301,9 @@ export function headlessErrorHandler(core: Core) {
   return async (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const c = classify(err, request.headers['content-type']);
     const held = request.headless;
-    const send = (status: number, body: unknown) => reply.code(status).send(body);
+    // The refusal's body is built here in the specification's shape, not a route's answer: a route's
+    // response schema for the same status (GET totp's 404 carries `meta`) must not reshape it.
+    const send = (status: number, body: unknown) => reply.code(status).serializer(JSON.stringify).send(body);
     if (c.kind === 'validation') {
       // `/_allauth/<not a client>/v1/...`: no such path.
       if (c.part === 'params') return send(404, withErrors(404, 'Not found.', 'not_found'));
