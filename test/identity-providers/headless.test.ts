@@ -105,6 +105,19 @@ for (const { engine, skip } of engines) {
       const direct = await app.t.request({ method: 'GET', url: '/_allauth/browser/v1/auth/provider/callback?to=https%3A%2F%2Fevil.example%2F&provider=acme&state=x&code=y' });
       assert.equal(direct.statusCode, 400);
 
+      // A plain HTML form (no script to set a header) sends Django's csrfmiddlewaretoken field instead.
+      const plain = await new Browser().request(`${app.base}/_allauth/browser/v1/auth/provider/redirect`, {
+        form: { provider: 'acme', process: 'login', callback_url: '/app/callback', csrfmiddlewaretoken: 'abcdefabcdefabcdefabcdefabcdef12' },
+        headers: { cookie: 'csrftoken=abcdefabcdefabcdefabcdefabcdef12', origin: app.base },
+      });
+      assert.equal(plain.status, 302, plain.text);
+      assert.ok(plain.location!.startsWith(idp.base));
+      const forged = await new Browser().request(`${app.base}/_allauth/browser/v1/auth/provider/redirect`, {
+        form: { provider: 'acme', process: 'login', callback_url: '/app/callback', csrfmiddlewaretoken: 'another-token-another-token-00000' },
+        headers: { cookie: 'csrftoken=abcdefabcdefabcdefabcdefabcdef12', origin: app.base },
+      });
+      assert.equal(forged.status, 403, 'a form token that is not the cookie\'s is refused');
+
       const fresh = new Browser();
       idp.spoil = { aud: 'other' };
       r = await fresh.request(`${app.base}/_allauth/browser/v1/auth/provider/redirect`, { form: { provider: 'acme', process: 'login', callback_url: '/app/callback' }, headers: csrf });

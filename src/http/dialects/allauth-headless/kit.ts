@@ -58,6 +58,15 @@ function parseFlowHandle(value: string): { kind: 'flow' | 'code'; token: string 
   return m ? { kind: m[1] as 'flow' | 'code', token: m[2]! } : undefined;
 }
 
+/** The CSRF token a browser request carries: the header, else a form's `csrfmiddlewaretoken`. */
+function csrfOf(request: FastifyRequest): string | undefined {
+  const header = request.headers['x-csrftoken'];
+  if (typeof header === 'string') return header;
+  const body = request.body as Record<string, unknown> | undefined;
+  const isForm = (request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
+  return isForm && body && typeof body.csrfmiddlewaretoken === 'string' ? body.csrfmiddlewaretoken : undefined;
+}
+
 /** Reads what the request holds: run once per request, before validation (index.ts). */
 export async function readHeld(core: Core, request: FastifyRequest): Promise<Held> {
   const client = clientOf(request);
@@ -68,9 +77,12 @@ export async function readHeld(core: Core, request: FastifyRequest): Promise<Hel
     const t = await core.tenants.findByName(asked);
     return t !== undefined && t.pk === tenantPk;
   };
+  // The token comes in `X-CSRFToken`, or, from a plain HTML form (the provider redirect is one), as
+  // Django's `csrfmiddlewaretoken` field.
+  const csrf = csrfOf(request);
   if (client === 'browser' && UNSAFE.has(request.method)) {
     refuseUntrustedOrigin(request);
-    const header = request.headers['x-csrftoken'];
+    const header = csrf;
     const cookie = request.cookies?.csrftoken;
     if (typeof header !== 'string' || !cookie || header.length > 200 || !crypto.timingSafeEqual(Buffer.from(sha(header)), Buffer.from(sha(cookie)))) {
       throw new DomainError('CSRF_FAILED', 'CSRF Failed: CSRF token missing or incorrect.');
@@ -89,7 +101,7 @@ export async function readHeld(core: Core, request: FastifyRequest): Promise<Hel
   if (sessionValue !== undefined && sessionValue !== '' && !sessionValue.startsWith('flow:') && !sessionValue.startsWith('code:')) {
     const found = await core.credentials.session(sessionValue);
     if (found && (await tenantOk(found.principal.tenant.pk))) {
-      if (client === 'browser' && UNSAFE.has(request.method) && !found.csrfOk(headerOf(request, 'x-csrftoken'))) {
+      if (client === 'browser' && UNSAFE.has(request.method) && !found.csrfOk(csrf)) {
         throw new DomainError('CSRF_FAILED', 'CSRF Failed: CSRF token missing or incorrect.');
       }
       held.principal = found.principal;
