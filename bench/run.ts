@@ -20,7 +20,7 @@ import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { seedBench, BENCH_USER } from './seed.ts';
+import { seedBench, BENCH_USER, BENCH_CLIENT } from './seed.ts';
 import { measureHashCost, measureParallelHashRate } from './hash-cost.ts';
 import { seedTotpFlows, nextCode } from './headless-seed.ts';
 import crypto from 'node:crypto';
@@ -176,6 +176,12 @@ async function main() {
       for (let i = 0; i < CONNECTIONS; i++) refreshQueue.push((await obtain()).refresh!);
     };
 
+    const clientForm = {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${BENCH_CLIENT.id}:${BENCH_CLIENT.secret}`).toString('base64')}`,
+    };
+    const ccBody = new URLSearchParams({ grant_type: 'client_credentials', scope: BENCH_CLIENT.scope }).toString();
+
     type Scenario = { opts: () => Promise<autocannon.Options>; before?: () => Promise<void> };
     const bearer = async () => ({ authorization: `Bearer ${(await obtain()).access}` });
     const scenarios: Record<string, Scenario> = {
@@ -222,6 +228,17 @@ async function main() {
         }),
       },
       'user-info': { opts: async () => ({ url: base + '/user_info/', headers: await bearer() }) },
+      // The OpenID provider's machine-to-machine endpoints, with the bench client (client_secret_basic).
+      'client-credentials': { opts: async () => ({ url: base + '/oidc/token', method: 'POST', headers: clientForm, body: ccBody }) },
+      introspect: {
+        opts: async () => {
+          const { access_token: token } = await post('/oidc/token', ccBody, clientForm);
+          const form = new URLSearchParams({ token: token! }).toString();
+          const probe = await post('/oidc/token/introspection', form, clientForm);
+          if (probe.active !== (true as unknown)) throw new Error(`introspect: the token is not active: ${JSON.stringify(probe)}`);
+          return { url: base + '/oidc/token/introspection', method: 'POST', headers: clientForm, body: new URLSearchParams({ token: token! }).toString() };
+        },
+      },
     };
     const unknown = ONLY.filter((s) => !(s in scenarios));
     if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(scenarios).join(', ')}`);

@@ -8,11 +8,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { createArgon2Hasher, createCore } from '../src/core/index.ts';
 import { outboxMailer } from '../src/mail/transports.ts';
+import { sha256 } from '../src/core/secrets.ts';
 
 export const BENCH_USER = {
   username: process.env.BENCH_USERNAME ?? 'bench',
   email: process.env.BENCH_EMAIL ?? 'bench@example.com',
   password: process.env.BENCH_PASSWORD ?? 'bench-password-123',
+};
+
+/** The confidential client of the OAuth scenarios (client-credentials, introspect); the peer harness's defaults. */
+export const BENCH_CLIENT = {
+  id: process.env.BENCH_CLIENT_ID ?? 'bench-client',
+  secret: process.env.BENCH_CLIENT_SECRET ?? 'bench-client-secret-7c1e5a9d3b2f4e6a8c0d1f3b5a7e9c2d',
+  scope: 'api:read',
 };
 
 export interface SeedResult {
@@ -73,6 +81,18 @@ export async function seedBench(databaseUrl: string, opts: { extraUsers: number;
         }
       });
     }
+    // The bench client: client_credentials with the scope api:read (its secret kept as SHA-256, as the service keeps them).
+    const client = await store.read.clients.find(BENCH_CLIENT.id);
+    await store.transaction(async (r) => {
+      if (!client) {
+        await r.clients.insert({
+          clientId: BENCH_CLIENT.id, tenantPk: tenant.pk, name: 'Bench client', secretHash: sha256(BENCH_CLIENT.secret),
+          grantTypes: ['client_credentials'], redirectUris: [], scopes: [BENCH_CLIENT.scope], firstParty: false, createdAt: now, updatedAt: now,
+        });
+      } else {
+        await r.clients.update(client.pk, { secretHash: sha256(BENCH_CLIENT.secret), grantTypes: ['client_credentials'], scopes: [BENCH_CLIENT.scope], updatedAt: now });
+      }
+    });
     const [{ n }] = await store.db.selectFrom('users').where('tenant_pk', '=', tenant.pk).select((eb) => eb.fn.countAll<number>().as('n')).execute();
     return { benchId: bench.id, total: Number(n) };
   } finally {

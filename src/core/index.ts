@@ -24,6 +24,7 @@ import { LoginThrottle } from './credentials/login-throttle.ts';
 import { RollingLimit } from './credentials/rolling-limit.ts';
 import { TokenKeys } from './credentials/token-keys.ts';
 import { Credentials } from './authentication/credentials.ts';
+import { ClientGrants } from './tokens/client-grants.ts';
 import { SignOut } from './sessions/sign-out.ts';
 import { PasswordChange } from './credentials/password-change.ts';
 import { AccountUnlock } from './credentials/account-unlock.ts';
@@ -153,6 +154,7 @@ export function createCore(opts: CoreOptions) {
   const tokenKeys = new TokenKeys(clock);
   const secondFactors = new SecondFactors({ store, clock, events, box: secretBox, throttle, settings, origin, issuer: (t) => t.displayName || t.name });
   const credentials = new Credentials({ store, tenants, clients, sessions, accessTokens, mustEnrol: (t, u) => secondFactors.mustEnrol(t, u) });
+  const clientGrants = new ClientGrants({ store, clock, clients, accessTokens, settings, credentials });
   const tokenPairs = new TokenPairs({ store, clock, settings, accessTokens, refreshKeys, clients, tenants, events });
   const signOut = new SignOut({ store, clock, events, tokenPairs });
   const passwordChange = new PasswordChange({ store, settings, passwords });
@@ -181,6 +183,8 @@ export function createCore(opts: CoreOptions) {
     store, clock, hasher, secretBox, keys, accessTokens, tenants, settings, users, groups, sessions, clients, events, audit, signIns, broadcast, throttle,
     // Signing in and the credentials it hands out.
     signIn, credentials, tokenPairs, signOut, tokenKeys, loginCodes,
+    // The OpenID provider's machine-to-machine grants: client credentials, introspection, revocation.
+    clientGrants,
     // Second factors, and proving a signed-in session again before a sensitive change.
     secondFactors, reauthentication,
     // Passwords.

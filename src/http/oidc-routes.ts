@@ -17,6 +17,16 @@ interface Options {
 /** The sign-in and consent forms end in a redirect to the client: no `form-action 'self'` (layout.ts). */
 const ANY = { formAction: 'any' } as const;
 
+const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
+
+/** An OAuth 2.0 error answer (RFC 6749 5.2), with `detail` as every token endpoint of the service; `basic`: the client came by Basic. */
+function oauthError(reply: FastifyReply, status: number, error: string, description: string, basic = false): undefined {
+  void reply.code(status).headers(NO_STORE);
+  if (status === 401 && basic) void reply.header('www-authenticate', 'Basic realm="latchkey", error="invalid_client"');
+  void reply.send({ error, error_description: description, detail: description });
+  return undefined;
+}
+
 type RawRequest = FastifyRequest['raw'] & { originalUrl?: string; body?: unknown };
 
 const tenantOf = (request: FastifyRequest): string => {
@@ -80,15 +90,18 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
     return reply;
   }
 
-  // Introspection and revocation take the service's JWT access tokens: the provider knows them
-  // by their jti (provider.ts), so the form's `token` is read here and handed on as the jti.
+  // The machine-to-machine endpoints answer here, through the core (ClientGrants), without the
+  // provider: the client-credentials grant, and introspection and revocation of the service's
+  // JWT access tokens. The provider keeps every other grant and its own opaque tokens (refresh
+  // tokens): the form is handed on to it, a JWT of its code flow as its jti (provider.ts).
   await app.register(async (inner) => {
     inner.removeAllContentTypeParsers();
     inner.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, body));
     inner.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
-    const byJti = async (request: FastifyRequest, reply: FastifyReply) => {
-      if (typeof request.body === 'string') {
-        const form = new URLSearchParams(request.body);
+
+    /** Hands the form on to the provider (as parsed here), `token` swapped for its jti when it is a JWT of ours. */
+    const toProvider = async (request: FastifyRequest, reply: FastifyReply, form: URLSearchParams | undefined) => {
+      if (form) {
         const token = form.get('token');
         if (token && token.split('.').length === 3) {
           const jti = await core.accessTokens.verify(token).then((c) => c.jti, () => undefined);
@@ -99,9 +112,98 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
       }
       return handOff(request, reply);
     };
+
+    /** The form and the tenant of a machine-to-machine request; undefined when the answer is already sent. */
+    async function m2m(request: FastifyRequest, reply: FastifyReply): Promise<{ form: URLSearchParams; tenant: Tenant } | 'provider' | undefined> {
+      if (typeof request.body !== 'string') return 'provider';
+      let tenant: Tenant;
+      try {
+        tenant = await core.tenants.resolve(tenantOf(request));
+      } catch (err) {
+        if (err instanceof DomainError && err.code === 'TENANT_UNAVAILABLE') {
+          await reply.code(404).header('cache-control', 'no-store').send({ error: 'invalid_request', error_description: 'Unknown issuer.', detail: 'Unknown issuer.' });
+          return undefined;
+        }
+        throw err;
+      }
+      return { form: new URLSearchParams(request.body), tenant };
+    }
+
+    /** The client of the request (client_secret_basic or client_secret_post, or a public client's id), authenticated; undefined when refused (answered). */
+    async function client(request: FastifyRequest, reply: FastifyReply, tenant: Tenant, form: URLSearchParams) {
+      const auth = request.headers.authorization;
+      let id: string | undefined;
+      let secret: string | undefined;
+      const basic = typeof auth === 'string' && /^basic /i.test(auth);
+      try {
+        if (basic) {
+          const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
+          const i = decoded.indexOf(':');
+          if (i < 0) throw new DomainError('INVALID_CLIENT', 'Malformed Basic credentials.');
+          // RFC 6749 2.3.1: both parts are form-encoded before Basic.
+          const dec = (v: string) => decodeURIComponent(v.replace(/\+/g, ' '));
+          id = dec(decoded.slice(0, i));
+          secret = dec(decoded.slice(i + 1));
+          if (form.has('client_secret')) return oauthError(reply, 400, 'invalid_request', 'Use one client authentication method, not two.');
+        } else {
+          id = form.get('client_id') ?? undefined;
+          secret = form.get('client_secret') ?? undefined;
+        }
+        if (form.getAll('client_id').length > 1 || form.getAll('client_secret').length > 1) return oauthError(reply, 400, 'invalid_request', 'A parameter is repeated.');
+        if (!id) throw new DomainError('INVALID_CLIENT', 'Client authentication is required.');
+        return await core.clients.authenticate(tenant, id, secret);
+      } catch (err) {
+        if (err instanceof URIError) return oauthError(reply, 401, 'invalid_client', 'Malformed Basic credentials.', basic);
+        if (err instanceof DomainError && err.code === 'INVALID_CLIENT') return oauthError(reply, 401, 'invalid_client', err.message, basic);
+        throw err;
+      }
+    }
+
+    const token = async (request: FastifyRequest, reply: FastifyReply) => {
+      const got = await m2m(request, reply);
+      if (got === undefined) return reply;
+      if (got === 'provider' || got.form.get('grant_type') !== 'client_credentials') return toProvider(request, reply, got === 'provider' ? undefined : got.form);
+      const { form, tenant } = got;
+      if (form.getAll('grant_type').length > 1 || form.getAll('scope').length > 1) return oauthError(reply, 400, 'invalid_request', 'A parameter is repeated.');
+      const c = await client(request, reply, tenant, form);
+      if (!c) return reply;
+      try {
+        const t = await core.clientGrants.issue(tenant, c, form.get('scope') ?? undefined);
+        return reply.code(200).headers(NO_STORE).send({ access_token: t.accessToken, expires_in: t.expiresIn, token_type: 'Bearer', ...(t.scope ? { scope: t.scope } : {}) });
+      } catch (err) {
+        if (err instanceof DomainError && err.code === 'UNAUTHORIZED_CLIENT') return oauthError(reply, 400, 'unauthorized_client', err.message);
+        if (err instanceof DomainError && err.code === 'INVALID_SCOPE') return oauthError(reply, 400, 'invalid_scope', err.message);
+        throw err;
+      }
+    };
+
+    const introspection = async (request: FastifyRequest, reply: FastifyReply) => {
+      const got = await m2m(request, reply);
+      if (got === undefined) return reply;
+      const value = got === 'provider' ? null : got.form.get('token');
+      if (got === 'provider' || !value || value.split('.').length !== 3 || got.form.getAll('token').length > 1) return toProvider(request, reply, got === 'provider' ? undefined : got.form);
+      const c = await client(request, reply, got.tenant, got.form);
+      if (!c) return reply;
+      const answer = await core.clientGrants.introspect(got.tenant, c, value);
+      if (!answer) return toProvider(request, reply, got.form);
+      return reply.code(200).headers(NO_STORE).send(answer);
+    };
+
+    const revocation = async (request: FastifyRequest, reply: FastifyReply) => {
+      const got = await m2m(request, reply);
+      if (got === undefined) return reply;
+      const value = got === 'provider' ? null : got.form.get('token');
+      if (got === 'provider' || !value || value.split('.').length !== 3 || got.form.getAll('token').length > 1) return toProvider(request, reply, got === 'provider' ? undefined : got.form);
+      const c = await client(request, reply, got.tenant, got.form);
+      if (!c) return reply;
+      if (await core.clientGrants.revoke(got.tenant, c, value)) return reply.code(200).headers(NO_STORE).send('');
+      return toProvider(request, reply, got.form);
+    };
+
     for (const prefix of ['', '/tenants/:tenant']) {
-      inner.post(`${prefix}/oidc/token/introspection`, { schema: { hide: true } }, byJti);
-      inner.post(`${prefix}/oidc/token/revocation`, { schema: { hide: true } }, byJti);
+      inner.post(`${prefix}/oidc/token`, { schema: { hide: true } }, token);
+      inner.post(`${prefix}/oidc/token/introspection`, { schema: { hide: true } }, introspection);
+      inner.post(`${prefix}/oidc/token/revocation`, { schema: { hide: true } }, revocation);
     }
   });
 

@@ -160,12 +160,7 @@ export class OidcProviders {
       conformIdTokenClaims: false,
       pkce: { required: (_ctx, client) => client.tokenEndpointAuthMethod === 'none' },
       rotateRefreshToken: true,
-      // The provider keeps only its own scopes on a client-credentials token; the client's
-      // registered ones (`reports`, ...) travel as an extra claim, checked where the token is made.
-      extraTokenClaims: async (ctx, token) => {
-        // The parameters keep only the provider's own scopes: the form has what was asked.
-        const asked = (ctx.oidc?.body as { scope?: unknown } | undefined)?.scope;
-        if (token.kind === 'ClientCredentials') return typeof asked === 'string' && asked ? { scope: asked } : undefined;
+      extraTokenClaims: async (ctx) => {
         // A user's access token says how the user signed in, as the ID token does (acr.ts).
         const source = (ctx.oidc?.entities?.AuthorizationCode ?? ctx.oidc?.entities?.RefreshToken ?? ctx.oidc?.entities?.DeviceCode) as { acr?: unknown; amr?: unknown } | undefined;
         return source && (source.acr !== undefined || source.amr !== undefined) ? { acr: source.acr, amr: source.amr } : undefined;
@@ -206,6 +201,8 @@ export class OidcProviders {
         devInteractions: { enabled: false },
         introspection: { enabled: true },
         revocation: { enabled: true },
+        // Advertised in discovery; the grant itself is answered before the provider, through the
+        // core (oidc-routes.ts, ClientGrants), as are introspection and revocation of JWTs.
         clientCredentials: { enabled: true },
         userinfo: { enabled: true },
         rpInitiatedLogout: {
@@ -258,7 +255,15 @@ export class OidcProviders {
       const presented = Buffer.from(sha256Hex(String(actual)), 'utf8');
       return stored.length === presented.length && timingSafeEqual(stored, presented);
     };
-    installJwtAccessTokens(provider, core, tenant, { alg, audience: settings.token_audience, InvalidScope: errors.InvalidScope });
+    installJwtAccessTokens(provider, core, tenant, { alg, audience: settings.token_audience });
+    // Error bodies carry `detail` too, as every token endpoint of the service (design.md).
+    provider.use(async (ctx, next) => {
+      await next();
+      const body = ctx.body as Record<string, unknown> | undefined;
+      if (ctx.status >= 400 && body && typeof body === 'object' && !Buffer.isBuffer(body) && typeof body.error === 'string' && !('detail' in body)) {
+        ctx.body = { ...body, detail: typeof body.error_description === 'string' ? body.error_description : body.error };
+      }
+    });
     return { provider, tenant, issuer, basePath };
   }
 }
@@ -268,20 +273,14 @@ export class OidcProviders {
  * and userinfo work as they do), but what the client receives is the service's own access JWT
  * with that jti (access-tokens.ts), which the adapter maps back to the jti.
  */
-function installJwtAccessTokens(provider: OidcProvider, core: Core, tenant: Tenant, opts: { alg: 'ES256' | 'RS256'; audience: string; InvalidScope: new (description: string, scope: string) => Error }) {
-  for (const model of [provider.AccessToken, provider.ClientCredentials] as unknown as Array<{ prototype: Record<string, unknown> }>) {
+function installJwtAccessTokens(provider: OidcProvider, core: Core, tenant: Tenant, opts: { alg: 'ES256' | 'RS256'; audience: string }) {
+  for (const model of [provider.AccessToken] as unknown as Array<{ prototype: Record<string, unknown> }>) {
     const original = model.prototype.getValueAndPayload as (this: unknown) => Promise<{ value: string; payload: Record<string, unknown> }>;
     model.prototype.getValueAndPayload = async function getValueAndPayload(this: Record<string, unknown>) {
       const out = await original.call(this);
       const p = out.payload;
-      const extra = (p.extra ?? {}) as { scope?: unknown; acr?: unknown; amr?: unknown };
-      const scope = typeof p.scope === 'string' ? p.scope : typeof extra.scope === 'string' ? extra.scope : undefined;
-      if (this.kind === 'ClientCredentials' && scope) {
-        // The client's registered scopes bound what it may ask for (ClientsService.checkGrant's rule).
-        const client = await core.store.read.clients.find(String(p.clientId));
-        const unknown = scope.split(' ').find((s) => !client || (client.scopes.length > 0 && !client.scopes.includes(s)));
-        if (unknown !== undefined) throw new opts.InvalidScope('requested scope is not allowed', unknown);
-      }
+      const extra = (p.extra ?? {}) as { acr?: unknown; amr?: unknown };
+      const scope = typeof p.scope === 'string' ? p.scope : undefined;
       const accountId = typeof p.accountId === 'string' ? p.accountId : undefined;
       let username: string | undefined;
       let groups: string[] = [];

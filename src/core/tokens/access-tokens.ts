@@ -117,6 +117,19 @@ export class AccessTokens {
     });
   }
 
+  /** A client-credentials token (client-grants.ts): the same format, naming the client and no user. */
+  async issueForClient(input: {
+    clientId: string; tenant: string; family: string; jti: string; iat: number; exp: number; scope?: string; algorithm?: SigningAlg; audience?: string;
+  }): Promise<string> {
+    const { sign } = await this.keys.signingKey(input.algorithm);
+    return sign({
+      sub: input.clientId, tenant: input.tenant, fam: input.family, jti: input.jti, iat: input.iat, exp: input.exp,
+      iss: this.issuerOf(input.tenant), token_type: 'access', groups: [], client_id: input.clientId,
+      ...(input.scope ? { scope: input.scope } : {}),
+      ...(input.audience ? { aud: input.audience } : {}),
+    });
+  }
+
   /** Checks signature, algorithm, type, issuer and lifetime; throws TOKEN_INVALID otherwise. */
   async verify(token: string): Promise<AccessClaims> {
     const nowSec = this.clock.now() / 1000;
