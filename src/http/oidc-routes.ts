@@ -212,7 +212,15 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
     inner.removeAllContentTypeParsers();
     inner.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined));
     for (const prefix of ['', '/tenants/:tenant']) {
-      inner.get(`${prefix}/.well-known/openid-configuration`, { schema: { hide: true } }, handOff);
+      inner.get(`${prefix}/.well-known/openid-configuration`, {
+        schema: {
+          tags: ['oidc'], operationId: prefix ? 'oidc_discovery_tenant' : 'oidc_discovery',
+          summary: prefix ? 'OpenID Connect discovery of tenant NAME (issuer PUBLIC_URL/tenants/NAME)' : 'OpenID Connect discovery of the default tenant (issuer PUBLIC_URL)',
+          description: 'The provider metadata (OpenID Connect Discovery 1.0): issuer, authorization_endpoint, token_endpoint, userinfo_endpoint, jwks_uri, introspection_endpoint, revocation_endpoint, end_session_endpoint (all under the issuer\'s /oidc/), scopes_supported, grant_types_supported, code_challenge_methods_supported. 404 for an unknown or disabled tenant. See docs/oidc.md.',
+          ...(prefix ? { params: { type: 'object', properties: { tenant: { type: 'string', description: 'The tenant\'s name' } }, required: ['tenant'] } } : {}),
+          response: { 200: { type: 'object', additionalProperties: true, properties: { issuer: { type: 'string', format: 'uri' }, authorization_endpoint: { type: 'string' }, token_endpoint: { type: 'string' }, jwks_uri: { type: 'string' } } } },
+        },
+      }, handOff);
       inner.all(`${prefix}/oidc/*`, { schema: { hide: true } }, handOff);
     }
   });
