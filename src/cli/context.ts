@@ -46,7 +46,12 @@ export async function openCore(config: Config = loadConfig(), opts: OpenOptions 
     : outboxMailer(path.join(config.dataDir, 'outbox'), { from: config.mailFrom, log: (msg, meta) => log('info', msg, meta) });
   // A throw-away database keeps nothing sealed across restarts, so neither does its key.
   const secretKeys = config.databaseUrl === 'sqlite::memory:' && !config.secretKeys ? undefined : secretKeysFor(config.secretKeys, config.dataDir);
-  if (secretKeys?.generated) log('info', 'generated a secret key for sealed secrets (set LATCHKEY_SECRET_KEYS to share one across instances)', { file: secretKeys.generated });
+  // The server logs it; a command says it on standard error, so its output (`export`) stays its own.
+  if (secretKeys?.generated) {
+    const notice = 'generated a secret key for sealed secrets (set LATCHKEY_SECRET_KEYS to share one across instances)';
+    if (opts.log) opts.log('info', notice, { file: secretKeys.generated });
+    else console.error(`${notice}: ${secretKeys.generated}`);
+  }
   const core = createCore({
     secretBox: secretKeys ? new SecretBox(secretKeys.keys) : SecretBox.ephemeral(),
     store: opened, publicUrl: config.publicUrl, origin: requestOrigin, broadcast, counters, mailer,
