@@ -17,8 +17,9 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { engines } from '../helpers/engines.ts';
+import { auditPages, type VisitedPage } from '../helpers/page-audit.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
-import { freePort, ROOT } from '../helpers/processes.ts';
+import { freePort } from '../helpers/processes.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
 import { smtpMailer } from '../../src/mail/transports.ts';
@@ -31,8 +32,6 @@ const skip = !fs.existsSync(CHROMIUM) && !IN_CI
   ? `${CHROMIUM} is not installed (apt-get install chromium): browser test of the hosted pages skipped`
   : false;
 const sqlite = engines.find((e) => e.engine.name === 'sqlite')!.engine;
-const SHOTS = path.join(ROOT, 'docs/screenshots');
-const SCREENSHOTS = process.env.LATCHKEY_SCREENSHOTS === '1';
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const PW = 'browser-pages-passphrase-1';
 const NEW_PW = 'browser-pages-passphrase-2';
@@ -217,30 +216,7 @@ describe('hosted pages in a real browser [sqlite]', { skip, timeout: 180_000 }, 
 
   it('axe-core finds nothing serious or critical on any page, at desktop and phone widths', async () => {
     assert.ok(visited.length >= 15, `${visited.length} pages visited`);
-    const findings: string[] = [];
-    for (const width of [1280, 390]) {
-      // JavaScript on, for axe alone: each page is served again exactly as the browser got it.
-      const context = await newContext({ javaScriptEnabled: true, width });
-      const page = await context.newPage();
-      try {
-        for (const v of visited) {
-          await page.route(v.url, (route) => route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: v.html!, headers: { 'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self' https: http:" } }), { times: 1 });
-          await page.goto(v.url, { waitUntil: 'load' });
-          if (SCREENSHOTS) await page.screenshot({ path: path.join(SHOTS, `page-${v.name}-${width < 600 ? 'phone' : 'desktop'}.png`), fullPage: true });
-          await page.evaluate(AXE);
-          const result = await page.evaluate(async () => {
-            const r = await (globalThis as unknown as { axe: { run(o: object): Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }>; passes: unknown[] }> } }).axe.run({ resultTypes: ['violations'] });
-            return { violations: r.violations.map((x) => ({ id: x.id, impact: x.impact, n: x.nodes.length })), passes: r.passes.length };
-          });
-          for (const x of result.violations) {
-            if (x.impact === 'serious' || x.impact === 'critical') findings.push(`${v.name} @${width}: ${x.id} (${x.impact}, ${x.n} nodes)`);
-          }
-          assert.ok(result.passes > 0, `axe ran on ${v.name}`);
-        }
-      } finally {
-        await context.close();
-      }
-    }
+    const findings = await auditPages(newContext, visited as VisitedPage[], 'page');
     assert.deepEqual(findings, []);
   });
 

@@ -13,22 +13,19 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import * as oc from 'openid-client';
 import { decodeJwt } from 'jose';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { engines } from '../helpers/engines.ts';
+import { auditPages, type VisitedPage } from '../helpers/page-audit.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
-import { freePort, ROOT } from '../helpers/processes.ts';
+import { freePort } from '../helpers/processes.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
 import { OPERATOR } from '../../src/core/index.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = !fs.existsSync(CHROMIUM) && process.env.CI !== 'true' ? `${CHROMIUM} is not installed: browser test of the OpenID sign-in skipped` : false;
 const sqlite = engines.find((e) => e.engine.name === 'sqlite')!.engine;
-const SHOTS = path.join(ROOT, 'docs/screenshots');
-const SCREENSHOTS = process.env.LATCHKEY_SCREENSHOTS === '1';
-const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const PW = 'browser-oidc-passphrase-1';
 const LOGO = 'https://logo.acme.test/logo.svg';
 const ACCENT = '#7a1fa2';
@@ -162,28 +159,7 @@ describe('signing in to an app through the OpenID provider, in a real browser [s
 
   it('axe-core finds nothing serious or critical on these pages, at desktop and phone widths', async () => {
     assert.equal(visited.length, 7);
-    const findings: string[] = [];
-    for (const width of [1280, 390]) {
-      const context = await newContext({ javaScriptEnabled: true, width });
-      const page = await context.newPage();
-      try {
-        for (const v of visited) {
-          // Each page served again exactly as the browser got it (its forms are single-use).
-          await page.route(v.url, (route) => route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: v.html, headers: { 'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self' https: http:" } }), { times: 1 });
-          await page.goto(v.url, { waitUntil: 'load' });
-          if (SCREENSHOTS) await page.screenshot({ path: path.join(SHOTS, `oidc-${v.name}-${width < 600 ? 'phone' : 'desktop'}.png`), fullPage: true });
-          await page.evaluate(AXE);
-          const result = await page.evaluate(async () => {
-            const r = await (globalThis as unknown as { axe: { run(o: object): Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }>; passes: unknown[] }> } }).axe.run({ resultTypes: ['violations'] });
-            return { violations: r.violations.map((x) => ({ id: x.id, impact: x.impact, n: x.nodes.length })), passes: r.passes.length };
-          });
-          for (const x of result.violations) if (x.impact === 'serious' || x.impact === 'critical') findings.push(`${v.name} @${width}: ${x.id} (${x.impact}, ${x.n} nodes)`);
-          assert.ok(result.passes > 0, `axe ran on ${v.name}`);
-        }
-      } finally {
-        await context.close();
-      }
-    }
+    const findings = await auditPages(newContext, visited as VisitedPage[], 'oidc');
     assert.deepEqual(findings, []);
   });
 });
