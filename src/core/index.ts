@@ -42,6 +42,7 @@ import { DomainError } from './errors.ts';
 import { OPERATOR } from './actor.ts';
 import { SecretBox } from './secret-box.ts';
 import { SecondFactors } from './mfa/second-factors.ts';
+import { Passkeys } from './mfa/passkeys.ts';
 import { Reauthentication } from './mfa/reauthentication.ts';
 import { UpstreamClient } from './identity-providers/upstream-client.ts';
 import { IdentityProviders } from './identity-providers/identity-providers.ts';
@@ -170,9 +171,11 @@ export function createCore(opts: CoreOptions) {
   const reauthentication = new Reauthentication({ clock, settings, sessions, secondFactors, passwords, throttle, events, origin });
   const loginCodes = new LoginCodes({ store, clock, counters, throttle, limits: emailLimits, outbox, tenants, origin });
   const upstreamSignIn = new UpstreamSignIn({ store, clock, events, settings, tenants, users, providers: identityProviders, client: upstreamClient, publicUrl: opts.publicUrl });
+  const passkeys = new Passkeys({ store, clock, events, secondFactors, publicUrl: opts.publicUrl });
+  secondFactors.usePasskeys(passkeys);
   const signIn = new SignInFlow({
     store, clock, events, tenants, clients, settings,
-    factors: { password: passwordFactor({ store, hasher, throttle, origin }), code: loginCodes.factor(), upstream: upstreamSignIn.factor() },
+    factors: { password: passwordFactor({ store, hasher, throttle, origin }), code: loginCodes.factor(), upstream: upstreamSignIn.factor(), webauthn: passkeys.factor() },
     issuers: { pairs: tokenPairs, sessions, tokenKeys },
     emails: { confirm: (key, ofUser) => emailVerification.verify(key, { ofUser }) },
     secondFactors,
@@ -186,7 +189,7 @@ export function createCore(opts: CoreOptions) {
     // The OpenID provider's machine-to-machine grants: client credentials, introspection, revocation.
     clientGrants,
     // Second factors, and proving a signed-in session again before a sensitive change.
-    secondFactors, reauthentication,
+    secondFactors, reauthentication, passkeys,
     // Passwords.
     passwords, passwordChange, passwordReset, accountUnlock,
     // Self-service accounts.

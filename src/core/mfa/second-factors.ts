@@ -204,6 +204,11 @@ export class SecondFactors {
     });
   }
 
+  /** Recovery codes for a user's first second factor (passkeys.ts); undefined when they exist already. */
+  async ensureRecoveryCodesFor(tenant: Tenant, user: User): Promise<string[] | undefined> {
+    return this.d.store.transaction((r) => this.ensureRecoveryCodes(r, tenant, user));
+  }
+
   private async ensureRecoveryCodes(r: Store['read'], tenant: Tenant, user: User): Promise<string[] | undefined> {
     if ((await r.authenticators.forUser(user.pk)).some((a) => a.type === 'recovery_codes')) return undefined;
     const { codes, data } = newRecoveryCodes();

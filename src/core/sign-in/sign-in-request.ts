@@ -9,6 +9,8 @@ export type FirstFactorInput =
   | { method: 'password'; by: 'username' | 'email'; identifier: string; password: string }
   /** A code e-mailed by `core.loginCodes.request` (its `codeToken` names the request). */
   | { method: 'code'; codeToken: string; code: string }
+  /** A passkey alone (a discoverable credential): its answer to `core.passkeys.authenticationOptions(tenant)` (mfa/passkeys.ts). */
+  | { method: 'webauthn'; response: unknown }
   /**
    * Back from an upstream identity provider (core/identity-providers/upstream-sign-in.ts):
    * `callback` is the URL it sent the browser to (with code and state), `binding` the value of the
