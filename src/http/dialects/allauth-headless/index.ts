@@ -13,12 +13,13 @@ import { checkClient } from '../../plugins/tenant-and-client.ts';
 import { accountRoutes } from './account-routes.ts';
 import { authRoutes } from './auth-routes.ts';
 import { providerRoutes } from './providers.ts';
+import { webauthnRoutes } from './webauthn.ts';
 import { headlessErrorHandler, readHeld } from './kit.ts';
 import type { Options, TypedApp } from './schemas.ts';
 
 export type HeadlessRoutes = (app: TypedApp, opts: Options) => Promise<void>;
 
-export const HEADLESS_ROUTES: HeadlessRoutes[] = [authRoutes, accountRoutes, providerRoutes];
+export const HEADLESS_ROUTES: HeadlessRoutes[] = [authRoutes, accountRoutes, providerRoutes, webauthnRoutes];
 
 export { extensions } from './kit.ts';
 

@@ -1,0 +1,156 @@
+// The headless API's passkey endpoints (core: mfa/passkeys.ts): options for the browser's
+// navigator.credentials.create/get (`{publicKey: ...}`, for parseCreationOptionsFromJSON /
+// parseRequestOptionsFromJSON), a passkey as the second factor, for reauthentication, for a
+// passwordless sign-in (auth/webauthn/login), and the account's passkeys (add, rename, remove).
+// Signing up with a passkey alone (auth/webauthn/signup) is not offered: 403.
+import { Type } from '@sinclair/typebox';
+import { DomainError, type AuthenticatorView } from '../../../core/index.ts';
+import { requestedTenant } from '../../plugins/tenant-and-client.ts';
+import {
+  AuthenticatedResponse, AuthenticationResponse, AuthenticatorID, Client, ConflictResponse, ErrorResponse, ForbiddenResponse, NotFound,
+  ReauthenticationResponse, SessionTokenHeader, StatusOKResponse, WebAuthnAuthenticator, common, tags, type Options, type TypedApp,
+} from './schemas.ts';
+import { answerAuthenticated, answerOutcome, extensions, issueFor, refuseIfSignedIn, signedIn, tenantOf, ts } from './kit.ts';
+
+const P = '/_allauth/:client/v1';
+const params = Client;
+const headers = SessionTokenHeader;
+const AuthOrReauth = Type.Unsafe<any>({ anyOf: [ReauthenticationResponse, AuthenticationResponse] });
+
+// Schemas from the specification (components WebAuthnCredential, ...).
+const WebAuthnCredential = Type.Object({}, { additionalProperties: true, description: 'A PublicKeyCredential as JSON (its toJSON()).' });
+const CredentialBody = Type.Object({ credential: WebAuthnCredential });
+const RequestOptionsResponse = Type.Object({ status: Type.Literal(200), data: Type.Object({ request_options: Type.Object({}, { additionalProperties: true }) }) });
+const CreationOptionsResponse = Type.Object({ status: Type.Literal(200), data: Type.Object({ creation_options: Type.Object({}, { additionalProperties: true }) }) });
+const WebAuthnAuthenticatorResponse = Type.Object({ status: Type.Literal(200), data: WebAuthnAuthenticator });
+const AddWebAuthnAuthenticatorResponse = Type.Object({
+  status: Type.Literal(200), data: WebAuthnAuthenticator,
+  meta: Type.Object({ recovery_codes_generated: Type.Optional(Type.Boolean({ description: 'Whether or not recovery codes where generated automatically.' })) }),
+});
+const AddBody = Type.Object({ name: Type.Optional(Type.String({ maxLength: 100 })), credential: WebAuthnCredential });
+const UpdateBody = Type.Object({ id: Type.Optional(AuthenticatorID), name: Type.Optional(Type.String()) });
+const DeleteBody = Type.Object({ authenticators: Type.Array(AuthenticatorID, { description: 'The IDs of the authenticator that are to be deleted.' }) });
+const PasswordLessQuery = Type.Object({ passwordless: Type.Optional(Type.String({ description: 'When present (regardless of its value), the passkey is to sign in without a password.' })) });
+
+const present = (a: AuthenticatorView) => ({
+  type: 'webauthn' as const, id: a.id, name: a.name ?? '', created_at: ts(a.createdAt), last_used_at: a.lastUsedAt === null ? null : ts(a.lastUsedAt),
+  ...(a.passwordless === undefined ? {} : { is_passwordless: a.passwordless }),
+});
+
+export async function webauthnRoutes(app: TypedApp, { core }: Options) {
+  if (!extensions.mfaTypes.includes('webauthn')) extensions.mfaTypes.push('webauthn');
+  const tag = tags('WebAuthn');
+
+  app.get(`${P}/auth/webauthn/authenticate`, {
+    schema: { tags: tag, summary: 'Get WebAuthn credential request options for 2FA', params, headers, response: { ...common, 200: RequestOptionsResponse, 401: AuthenticationResponse } },
+  }, async (request) => {
+    const f = request.headless?.flow;
+    if (!f || f.kind !== 'flow' || f.step !== 'mfa_authenticate' || !f.user) throw new DomainError('NOT_AUTHENTICATED', 'No sign-in waits on a second factor.');
+    const tenant = await tenantOf(core, request);
+    return { status: 200 as const, data: { request_options: { publicKey: await core.passkeys.authenticationOptions(tenant, f.user, 'authenticate') } } };
+  });
+
+  app.post(`${P}/auth/webauthn/authenticate`, {
+    config: { credentialAnswer: true },
+    schema: { tags: tag, summary: 'Perform 2FA using WebAuthn', params, headers, body: CredentialBody, response: { ...common, 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse } },
+  }, async (request, reply) => {
+    const f = request.headless?.flow;
+    if (!f || f.kind !== 'flow' || f.step !== 'mfa_authenticate') throw new DomainError('NOT_AUTHENTICATED', 'No sign-in waits on a second factor.');
+    return answerOutcome(core, request, reply, await core.signIn.continue(f.token, { step: 'mfa_authenticate', webauthn: request.body.credential }));
+  });
+
+  app.get(`${P}/auth/webauthn/reauthenticate`, {
+    schema: { tags: tag, summary: 'Get WebAuthn credential request options for reauthentication', params, headers, response: { ...common, 200: RequestOptionsResponse, 401: AuthenticationResponse } },
+  }, async (request) => {
+    const p = signedIn(request);
+    return { status: 200 as const, data: { request_options: { publicKey: await core.passkeys.authenticationOptions(p.tenant, p.user, 'reauthenticate') } } };
+  });
+
+  app.post(`${P}/auth/webauthn/reauthenticate`, {
+    schema: { tags: tag, summary: 'Reauthenticate using WebAuthn', params, headers, body: CredentialBody, response: { ...common, 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse } },
+  }, async (request) => {
+    const p = signedIn(request);
+    const proved = await core.reauthentication.withSecondFactor(p, { webauthn: request.body.credential });
+    return answerAuthenticated(core, { ...p, authenticatedAt: core.clock.now() }, [proved.method]);
+  });
+
+  app.get(`${P}/auth/webauthn/login`, {
+    schema: { tags: tag, summary: 'Get WebAuthn credential request options for login', params, headers, response: { ...common, 200: RequestOptionsResponse, 409: ConflictResponse } },
+  }, async (request) => {
+    refuseIfSignedIn(request);
+    const tenant = await tenantOf(core, request);
+    return { status: 200 as const, data: { request_options: { publicKey: await core.passkeys.authenticationOptions(tenant, undefined, 'login') } } };
+  });
+
+  app.post(`${P}/auth/webauthn/login`, {
+    config: { credentialAnswer: true },
+    schema: {
+      tags: tag, summary: 'Login using WebAuthn',
+      description: 'A passkey alone (a discoverable credential, its user verified) signs in; it proves `webauthn`, which is the second factor too. 401 when the sign-in still waits on a step (an e-mail to verify).',
+      params, headers, body: CredentialBody, response: { ...common, 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse, 409: ConflictResponse },
+    },
+  }, async (request, reply) => {
+    refuseIfSignedIn(request);
+    const outcome = await core.signIn.start({ tenant: requestedTenant(request), factor: { method: 'webauthn', response: request.body.credential }, issue: issueFor(request), continuable: true });
+    return answerOutcome(core, request, reply, outcome);
+  });
+
+  const noSignup = async () => {
+    throw new DomainError('PERMISSION_DENIED', 'Signing up with a passkey alone is not offered: sign up with a password, then add a passkey.');
+  };
+  const signupSchema = { tags: tag, params, headers, response: { ...common, 403: ForbiddenResponse, 409: ConflictResponse } };
+  app.post(`${P}/auth/webauthn/signup`, { schema: { ...signupSchema, summary: 'Initiate the passkey signup flow (not offered: 403)' } }, noSignup);
+  app.get(`${P}/auth/webauthn/signup`, { schema: { ...signupSchema, summary: 'Get passkey credential request options (not offered: 403)' } }, noSignup);
+  app.put(`${P}/auth/webauthn/signup`, { schema: { ...signupSchema, summary: 'Complete the passkey signup flow (not offered: 403)' } }, noSignup);
+
+  app.get(`${P}/account/authenticators/webauthn`, {
+    config: { enrolment: true },
+    schema: {
+      tags: tag, summary: 'Get WebAuthn credential creation options',
+      description: 'With `passwordless` (any value) the authenticator must keep a discoverable credential and verify its user, so the passkey signs in alone.',
+      params, headers, querystring: PasswordLessQuery, response: { ...common, 200: CreationOptionsResponse, 401: AuthOrReauth, 409: ConflictResponse },
+    },
+  }, async (request) => {
+    const p = signedIn(request);
+    await core.reauthentication.require(p);
+    const passwordless = (request.query as { passwordless?: string }).passwordless !== undefined;
+    return { status: 200 as const, data: { creation_options: { publicKey: await core.passkeys.registrationOptions(p.tenant, p.user, { passwordless }) } } };
+  });
+
+  app.post(`${P}/account/authenticators/webauthn`, {
+    config: { enrolment: true },
+    schema: {
+      tags: tag, summary: 'Add a WebAuthn credential', params, headers, body: AddBody,
+      response: { ...common, 200: AddWebAuthnAuthenticatorResponse, 400: ErrorResponse, 401: AuthOrReauth, 409: ConflictResponse },
+    },
+  }, async (request) => {
+    const p = signedIn(request);
+    await core.reauthentication.require(p);
+    const { id, recoveryCodes } = await core.passkeys.register(p.tenant, p.user, request.body.credential, request.body.name ?? 'Passkey');
+    const added = (await core.secondFactors.list(p.user)).find((a) => a.id === id)!;
+    return { status: 200 as const, data: present(added), meta: { recovery_codes_generated: recoveryCodes !== undefined } };
+  });
+
+  app.put(`${P}/account/authenticators/webauthn`, {
+    schema: { tags: tag, summary: 'Rename a WebAuthn credential', params, headers, body: UpdateBody, response: { ...common, 200: WebAuthnAuthenticatorResponse, 400: ErrorResponse, 401: AuthOrReauth, 404: NotFound } },
+  }, async (request) => {
+    const p = signedIn(request);
+    await core.reauthentication.require(p);
+    if (request.body.id === undefined) throw new DomainError('VALIDATION_FAILED', 'id', { fields: { id: ['This field is required.'] } });
+    await core.passkeys.rename(p.user, request.body.id, request.body.name ?? '');
+    const renamed = (await core.secondFactors.list(p.user)).find((a) => a.id === request.body.id)!;
+    return { status: 200 as const, data: present(renamed) };
+  });
+
+  app.delete(`${P}/account/authenticators/webauthn`, {
+    schema: { tags: tag, summary: 'Delete a WebAuthn credential', params, headers, body: DeleteBody, response: { ...common, 200: StatusOKResponse, 401: AuthOrReauth, 404: NotFound } },
+  }, async (request) => {
+    const p = signedIn(request);
+    await core.reauthentication.require(p);
+    const mine = (await core.secondFactors.list(p.user)).filter((a) => a.type === 'webauthn');
+    // All or nothing: an id that is not one of the user's passkeys removes none.
+    if (request.body.authenticators.some((id) => !mine.some((a) => a.id === id))) throw new DomainError('NOT_FOUND', 'No such passkey.');
+    for (const id of new Set(request.body.authenticators)) await core.secondFactors.remove(p.tenant, p.user, id);
+    return { status: 200 as const };
+  });
+}
