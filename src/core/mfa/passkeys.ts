@@ -4,10 +4,9 @@
 // discoverable credential: no user is given, the credential names its user). The relying party id
 // and origin come from PUBLIC_URL. Challenges are stored as SHA-256, single use, for five minutes;
 // a sign counter that goes back is refused (the library's rule: both zero is allowed).
-import {
-  generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse,
-  type AuthenticationResponseJSON, type AuthenticatorTransport, type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON, type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON, AuthenticatorTransport, PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { Store } from '../store.ts';
 import type { Clock } from '../clock.ts';
@@ -29,6 +28,11 @@ export interface PasskeyData {
 }
 
 export const CHALLENGE_LIFETIME_MS = 5 * 60_000;
+
+// Loaded at the first passkey ceremony: the library and its ASN.1 parsers cost an idle server
+// about 20 MB that a deployment without passkeys never needs.
+let library: Promise<typeof import('@simplewebauthn/server')> | undefined;
+const webauthn = () => (library ??= import('@simplewebauthn/server'));
 const MAX_NAME = 100;
 type Purpose = WebauthnChallengeRecord['purpose'];
 
@@ -72,7 +76,7 @@ export class Passkeys implements PasskeyCheck {
   /** Options for navigator.credentials.create: a new passkey of `user` (their passkeys excluded). */
   async registrationOptions(tenant: Tenant, user: User, opts: { passwordless?: boolean } = {}): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const mine = (await this.d.store.read.authenticators.forUser(user.pk)).filter((r) => r.type === 'webauthn');
-    const options = await generateRegistrationOptions({
+    const options = await (await webauthn()).generateRegistrationOptions({
       rpName: tenant.displayName || tenant.name,
       rpID: this.rpId,
       userID: new TextEncoder().encode(userHandle(user)),
@@ -94,7 +98,7 @@ export class Passkeys implements PasskeyCheck {
     const challenge = await this.consume(tenant, user.pk, ['register', 'signup'], credential);
     let verified;
     try {
-      verified = await verifyRegistrationResponse({ response: credential, expectedChallenge: challenge, expectedOrigin: this.origin, expectedRPID: this.rpId, requireUserVerification: false });
+      verified = await (await webauthn()).verifyRegistrationResponse({ response: credential, expectedChallenge: challenge, expectedOrigin: this.origin, expectedRPID: this.rpId, requireUserVerification: false });
     } catch {
       throw badCredential();
     }
@@ -132,7 +136,7 @@ export class Passkeys implements PasskeyCheck {
   async authenticationOptions(tenant: Tenant, user: User | undefined, purpose: 'authenticate' | 'reauthenticate' | 'login' = user ? 'authenticate' : 'login'): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const mine = user ? (await this.d.store.read.authenticators.forUser(user.pk)).filter((r) => r.type === 'webauthn') : [];
     if (user && mine.length === 0) throw new DomainError('VALIDATION_FAILED', 'No passkey is registered.', { fields: { credential: ['No passkey is registered.'] } });
-    const options = await generateAuthenticationOptions({
+    const options = await (await webauthn()).generateAuthenticationOptions({
       rpID: this.rpId,
       userVerification: 'preferred',
       allowCredentials: mine.map((r) => ({ id: r.credentialId!, transports: (JSON.parse(r.data) as PasskeyData).transports })),
@@ -169,7 +173,7 @@ export class Passkeys implements PasskeyCheck {
     const data = JSON.parse(row.data) as PasskeyData;
     let verified;
     try {
-      verified = await verifyAuthenticationResponse({
+      verified = await (await webauthn()).verifyAuthenticationResponse({
         response: credential, expectedChallenge: challenge, expectedOrigin: this.origin, expectedRPID: this.rpId,
         credential: { id: row.credentialId!, publicKey: Buffer.from(data.publicKey, 'base64url'), counter: data.counter, transports: data.transports },
         requireUserVerification: requireUv,

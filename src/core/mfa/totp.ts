@@ -2,7 +2,6 @@
 // the `otpauth` library. The seed is kept sealed (secret-box.ts); the last step a code was
 // accepted for is kept with it, so a code works once, not for the rest of its window.
 import { Secret, TOTP } from 'otpauth';
-import QRCode from 'qrcode';
 
 export const TOTP_PERIOD_S = 30;
 
@@ -23,7 +22,11 @@ const totpOf = (secret: string, issuer: string, label: string) =>
 /** The `otpauth://` URI an authenticator app reads (from the QR code or typed in). */
 export const totpUri = (secret: string, issuer: string, label: string): string => totpOf(secret, issuer, label).toString();
 
-export const totpQrSvg = (uri: string): Promise<string> => QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+/** The QR code of `uri` as SVG (the library is loaded at the first enrolment, not at start). */
+export async function totpQrSvg(uri: string): Promise<string> {
+  const QRCode = (await import('qrcode')).default;
+  return QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+}
 
 /** The time step `code` is valid for at `now` (within one step either side), or null. */
 export function totpStep(secret: string, code: string, now: number): number | null {

@@ -25,6 +25,12 @@ export { extensions } from './kit.ts';
 
 export async function allauthHeadlessDialect(app: FastifyInstance, opts: Options) {
   app.setErrorHandler(headlessErrorHandler(opts.core));
+  // Answers are written by JSON.stringify, not serializers compiled from the response schemas:
+  // compiling those (the specification's large unions, for every route and status) cost an idle
+  // server about 30 MB. The schemas still document the answers, and the presenters (kit.ts) build
+  // each answer field by field, so nothing unlisted goes out; the tests check every answer
+  // against the schemas.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   app.removeContentTypeParser('text/plain');
   app.addHook('onClose', async () => opts.core.outbox.idle());
   app.addHook('preValidation', async (request) => {
