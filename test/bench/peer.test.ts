@@ -11,7 +11,7 @@ import { noteSecret } from '../helpers/secret-log.ts';
 
 const PEER = path.join(ROOT, 'bench/peer');
 
-interface PeerRequest { method: string; path: string; json?: Record<string, string>; headers?: Record<string, string> }
+interface PeerRequest { method: string; path: string; json?: Record<string, string>; form?: Record<string, string>; basic?: { user: string; password: string }; headers?: Record<string, string> }
 interface PeerJson {
   ready: string;
   auth: { request: PeerRequest; extract: Record<string, string> };
@@ -19,7 +19,7 @@ interface PeerJson {
   unsupported?: Record<string, string>;
 }
 
-const BENCH = { BENCH_USERNAME: 'bench', BENCH_PASSWORD: 'bench-password-123' };
+const BENCH = { BENCH_USERNAME: 'bench', BENCH_PASSWORD: 'bench-password-123', BENCH_CLIENT_ID: 'bench-client', BENCH_CLIENT_SECRET: 'bench-client-secret-7c1e5a9d3b2f4e6a8c0d1f3b5a7e9c2d' };
 /** `${name}` placeholders, as the harness fills them. */
 const fill = (s: string, vars: Record<string, string>) => s.replace(/\$\{(\w+)\}/g, (_, k: string) => vars[k] ?? '');
 const fillAll = <T>(v: T, vars: Record<string, string>): T => JSON.parse(fill(JSON.stringify(v), vars));
@@ -64,13 +64,15 @@ describe('bench/peer: Latchkey as a peer of the shared load harness', () => {
     const base = `http://127.0.0.1:${port}`;
     const send = (req: PeerRequest, vars: Record<string, string>) => {
       const r = fillAll(req, vars);
-      return request(base, r.method, r.path, { json: r.json, headers: r.headers });
+      // `basic`: RFC 6749 §2.3.1 client authentication, as the harness sends it.
+      const basic = r.basic ? { authorization: `Basic ${Buffer.from(`${r.basic.user}:${r.basic.password}`).toString('base64')}` } : {};
+      return request(base, r.method, r.path, { json: r.json, form: r.form, headers: { ...r.headers, ...basic } });
     };
     const auth = await send(peer.auth.request, BENCH);
     assert.equal(auth.status, 200, auth.text);
     const vars: Record<string, string> = { ...BENCH };
     for (const [name, spec] of Object.entries(peer.auth.extract)) vars[name] = String(pick(auth.body, spec));
-    assert.deepEqual(peer.scenarios.map((s) => s.name).sort(), ['list', 'login', 'me']);
+    assert.deepEqual(peer.scenarios.map((s) => s.name).sort(), ['client-credentials', 'introspect', 'list', 'login', 'me']);
     for (const sc of peer.scenarios) {
       const r = await send(sc.request, vars);
       assert.ok(r.status >= 200 && r.status < 300, `${sc.name}: ${r.status} ${r.text}`);

@@ -138,6 +138,8 @@ export interface Reply {
 
 export interface RequestOptions {
   json?: unknown;
+  /** Sent form-encoded (application/x-www-form-urlencoded). */
+  form?: Record<string, string>;
   bearer?: string;
   headers?: Record<string, string>;
   /** Gives up (rejects) after this long; default 15 s. */
@@ -153,6 +155,9 @@ export function request(base: string, method: string, urlPath: string, o: Reques
     body = JSON.stringify(o.json);
     headers['content-type'] = 'application/json';
     noteSecretsIn(body);
+  } else if (o.form !== undefined) {
+    body = new URLSearchParams(o.form).toString();
+    headers['content-type'] = 'application/x-www-form-urlencoded';
   }
   if (o.bearer !== undefined) {
     headers.authorization = `Bearer ${o.bearer}`;
