@@ -65,7 +65,7 @@ describe('bench/peer: Latchkey as a peer of the shared load harness', () => {
     const send = (req: PeerRequest, vars: Record<string, string>) => {
       const r = fillAll(req, vars);
       // `basic`: RFC 6749 §2.3.1 client authentication, as the harness sends it.
-      const basic = r.basic ? { authorization: `Basic ${Buffer.from(`${r.basic.user}:${r.basic.password}`).toString('base64')}` } : {};
+      const basic: Record<string, string> = r.basic ? { authorization: `Basic ${Buffer.from(`${r.basic.user}:${r.basic.password}`).toString('base64')}` } : {};
       return request(base, r.method, r.path, { json: r.json, form: r.form, headers: { ...r.headers, ...basic } });
     };
     const auth = await send(peer.auth.request, BENCH);
