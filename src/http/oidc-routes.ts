@@ -177,27 +177,36 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
       }
     };
 
-    const introspection = async (request: FastifyRequest, reply: FastifyReply) => {
+    /**
+     * The prelude of introspection and revocation: the form's one JWT access token with the client
+     * that authenticated for it, or `undefined` once the request has been answered (refused, or
+     * handed to the provider, which holds every other kind of token).
+     */
+    const ownToken = async (request: FastifyRequest, reply: FastifyReply) => {
       const got = await m2m(request, reply);
-      if (got === undefined) return reply;
-      const value = got === 'provider' ? null : got.form.get('token');
-      if (got === 'provider' || !value || value.split('.').length !== 3 || got.form.getAll('token').length > 1) return toProvider(request, reply, got === 'provider' ? undefined : got.form);
+      if (got === undefined) return undefined;
+      const token = got === 'provider' ? null : got.form.get('token');
+      if (got === 'provider' || !token || token.split('.').length !== 3 || got.form.getAll('token').length > 1) {
+        await toProvider(request, reply, got === 'provider' ? undefined : got.form);
+        return undefined;
+      }
       const c = await client(request, reply, got.tenant, got.form);
-      if (!c) return reply;
-      const answer = await core.clientGrants.introspect(got.tenant, c, value);
-      if (!answer) return toProvider(request, reply, got.form);
+      return c ? { tenant: got.tenant, client: c, form: got.form, token } : undefined;
+    };
+
+    const introspection = async (request: FastifyRequest, reply: FastifyReply) => {
+      const own = await ownToken(request, reply);
+      if (!own) return reply;
+      const answer = await core.clientGrants.introspect(own.tenant, own.client, own.token);
+      if (!answer) return toProvider(request, reply, own.form);
       return reply.code(200).headers(NO_STORE).send(answer);
     };
 
     const revocation = async (request: FastifyRequest, reply: FastifyReply) => {
-      const got = await m2m(request, reply);
-      if (got === undefined) return reply;
-      const value = got === 'provider' ? null : got.form.get('token');
-      if (got === 'provider' || !value || value.split('.').length !== 3 || got.form.getAll('token').length > 1) return toProvider(request, reply, got === 'provider' ? undefined : got.form);
-      const c = await client(request, reply, got.tenant, got.form);
-      if (!c) return reply;
-      if (await core.clientGrants.revoke(got.tenant, c, value)) return reply.code(200).headers(NO_STORE).send('');
-      return toProvider(request, reply, got.form);
+      const own = await ownToken(request, reply);
+      if (!own) return reply;
+      if (await core.clientGrants.revoke(own.tenant, own.client, own.token)) return reply.code(200).headers(NO_STORE).send('');
+      return toProvider(request, reply, own.form);
     };
 
     for (const prefix of ['', '/tenants/:tenant']) {
