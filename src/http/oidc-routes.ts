@@ -36,6 +36,7 @@ const tenantOf = (request: FastifyRequest): string => {
 
 export async function oidcRoutes(app: FastifyInstance, opts: Options) {
   const { core } = opts;
+  pages.registerPasskeyParts();
   const pub = new URL(opts.publicUrl);
   // The pages the provider draws inside its own handling (no Fastify request): they hold no form
   // of the pages (the logout form carries the provider's own xsrf field), so no form cookie is set.
@@ -290,7 +291,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
         if (outcome.step === 'mfa_authenticate') {
           // The second factor's step (the hosted pages' own form), its token in a cookie of this interaction's path.
           pages.setFlowCookie(request, reply, outcome.flowToken, interactionPath(tp, details.uid), outcome.expiresAt);
-          return pages.sendPage(reply, await mfaForm(tp, details, ctx, twoFactors), 200, ANY);
+          return pages.sendPage(reply, await mfaForm(tp, details, ctx, twoFactors, outcome.flowToken), 200, ANY);
         }
         if (outcome.step === 'mfa_enroll') {
           return pages.sendPage(reply, pages.renderError(ctx, { status: 403, title: ctx.t('securityTitle'), message: ctx.t('mfaEnrolRequiredOidc'), link: { href: `${tp.basePath}/account/login/?next=${encodeURIComponent(`${tp.basePath}/account/security/`)}`, label: ctx.t('securityTitle') } }), 403, ANY);
@@ -328,7 +329,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
         if (outcome.status === 'pending') {
           if (outcome.step === 'mfa_authenticate') {
             pages.setFlowCookie(request, reply, outcome.flowToken, interactionPath(tp, details.uid), outcome.expiresAt);
-            return pages.sendPage(reply, await mfaForm(tp, details, ctx, twoFactors), 200, ANY);
+            return pages.sendPage(reply, await mfaForm(tp, details, ctx, twoFactors, outcome.flowToken), 200, ANY);
           }
           return pages.sendPage(reply, pages.renderSignIn(ctx, { action: `${interactionPath(tp, details.uid)}/login`, error: ctx.t(outcome.step === 'mfa_enroll' ? 'mfaEnrolRequiredOidc' : 'verifyFirst') }), 403, ANY);
         }
@@ -346,15 +347,15 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
       };
       if (!flow) return restart();
       const code = (str(body.code) ?? '').slice(0, 200).trim();
-      if (!code) return pages.sendPage(reply, await mfaForm(tp, details, ctx, twoFactors, ctx.t('missingFields')), 400, ANY);
+      if (!code) return pages.sendPage(reply, await mfaForm(tp, details, ctx, twoFactors, flow, ctx.t('missingFields')), 400, ANY);
       let outcome;
       try {
         outcome = await core.signIn.continue(flow, { step: 'mfa_authenticate', code });
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
-        if (err.code === 'VALIDATION_FAILED') return pages.sendPage(reply, await mfaForm(tp, details, ctx, twoFactors, ctx.t('mfaWrong')), 400, ANY);
-        if (err.code === 'RATE_LIMITED') return pages.sendPage(reply, await mfaForm(tp, details, ctx, twoFactors, ctx.t('rateLimited', { seconds: err.retryAfter ?? 1 })), 429, ANY);
-        if (err.code === 'ACCOUNT_LOCKED') return pages.sendPage(reply, await mfaForm(tp, details, ctx, twoFactors, ctx.t('accountLocked')), 401, ANY);
+        if (err.code === 'VALIDATION_FAILED') return pages.sendPage(reply, await mfaForm(tp, details, ctx, twoFactors, flow, ctx.t('mfaWrong')), 400, ANY);
+        if (err.code === 'RATE_LIMITED') return pages.sendPage(reply, await mfaForm(tp, details, ctx, twoFactors, flow, ctx.t('rateLimited', { seconds: err.retryAfter ?? 1 })), 429, ANY);
+        if (err.code === 'ACCOUNT_LOCKED') return pages.sendPage(reply, await mfaForm(tp, details, ctx, twoFactors, flow, ctx.t('accountLocked')), 401, ANY);
         if (err.code === 'TOKEN_INVALID' || err.code === 'TENANT_UNAVAILABLE') return restart();
         throw err;
       }
@@ -368,6 +369,110 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
         }
       }
       return signedIn(tp, request, reply, outcome.user.id, outcome.amr, twoFactors, { ctx, recoveryCodesLeft: outcome.recoveryCodesLeft });
+    }));
+
+    // A passkey inside the interaction: alone, at the sign-in (login/passkey), or as the second step (mfa/passkey). pages/passkey-routes.ts draws the same for the standalone pages.
+    const passkeyLoginPage = async (tp: TenantProvider, details: Details, ctx: pages.PageContext, error?: string) => pages.renderPasskeyCeremony(ctx, {
+      title: ctx.t('passkeySignIn'), intro: ctx.t('passkeySignInIntro', { tenant: ctx.theme.displayName }), action: `${interactionPath(tp, details.uid)}/login/passkey`, mode: 'get',
+      options: await core.passkeys.authenticationOptions(tp.tenant, undefined, 'login'), button: ctx.t('passkeyUseButton'), error,
+      back: { href: interactionPath(tp, details.uid), label: ctx.t('passkeyBackToPassword') },
+    });
+    const passkeyMfaPage = async (tp: TenantProvider, details: Details, ctx: pages.PageContext, flow: string, error?: string) => {
+      const pending = await core.signIn.pending(flow);
+      if (!pending || pending.step !== 'mfa_authenticate' || pending.tenantPk !== tp.tenant.pk) return undefined;
+      let options;
+      try {
+        options = await core.passkeys.authenticationOptions(tp.tenant, pending.user, 'authenticate');
+      } catch (err) {
+        if (err instanceof DomainError && err.code === 'VALIDATION_FAILED') return undefined;
+        throw err;
+      }
+      const trustDays = asksTwoFactors(details.params) ? 0 : (await core.settings.forTenant(tp.tenant.pk)).trust_browser_days;
+      return pages.renderPasskeyCeremony(ctx, {
+        title: ctx.t('passkeyMfaTitle'), intro: ctx.t('passkeyMfaIntro'), action: `${interactionPath(tp, details.uid)}/mfa/passkey`, mode: 'get', options,
+        button: ctx.t('passkeyUseButton'), error, trustDays, back: { href: interactionPath(tp, details.uid), label: ctx.t('mfaCancel') },
+      });
+    };
+
+    app.get(`${prefix}${INTERACTION_PATH}/:uid/login/passkey`, { schema: { hide: true } }, async (request, reply) => {
+      const tp = await providerOr404(request, reply);
+      if (!tp) return reply;
+      return interaction(tp, request, reply, async (details) => {
+        if (details.prompt.name !== 'login') return reply.redirect(interactionPath(tp, details.uid), 303);
+        const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales), reply });
+        return pages.sendPage(reply, await passkeyLoginPage(tp, details, ctx), 200, ANY);
+      });
+    });
+
+    app.post(`${prefix}${INTERACTION_PATH}/:uid/login/passkey`, { schema: { hide: true } }, (request, reply) => formPost(request, reply, async (tp, details, ctx, body) => {
+      if (details.prompt.name !== 'login') return reply.redirect(interactionPath(tp, details.uid), 303);
+      const credential = pages.credentialOf(body);
+      if (!credential) return pages.sendPage(reply, await passkeyLoginPage(tp, details, ctx, pages.missingCredential(ctx, body)), 400, ANY);
+      let outcome;
+      try {
+        const client = await core.clients.identify(tp.tenant, String(details.params.client_id));
+        outcome = await core.signIn.start({
+          tenant: tp.tenant.name === 'default' ? undefined : tp.tenant.name, factor: { method: 'webauthn', response: credential }, issue: { kind: 'identity' }, client, continuable: true,
+        });
+      } catch (err) {
+        const message = pages.signInErrorMessage(ctx, err);
+        if (message === undefined) throw err;
+        const e = err as DomainError;
+        return pages.sendPage(reply, await passkeyLoginPage(tp, details, ctx, e.code === 'INVALID_CREDENTIALS' || e.code === 'VALIDATION_FAILED' ? ctx.t('passkeyFailed') : message), e.code === 'RATE_LIMITED' ? 429 : 400, ANY);
+      }
+      // A passkey proves `webauthn`, the second step too; what may still wait is the e-mail.
+      if (outcome.status === 'pending') return pages.sendPage(reply, pages.renderSignIn(ctx, { action: `${interactionPath(tp, details.uid)}/login`, error: ctx.t('verifyFirst') }), 403, ANY);
+      return signedIn(tp, request, reply, outcome.user.id, outcome.amr, asksTwoFactors(details.params));
+    }));
+
+    app.get(`${prefix}${INTERACTION_PATH}/:uid/mfa/passkey`, { schema: { hide: true } }, async (request, reply) => {
+      const tp = await providerOr404(request, reply);
+      if (!tp) return reply;
+      return interaction(tp, request, reply, async (details) => {
+        const flow = pages.flowCookie(request);
+        const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, uiLocales: str(details.params.ui_locales), reply });
+        const page = details.prompt.name === 'login' && flow ? await passkeyMfaPage(tp, details, ctx, flow) : undefined;
+        if (!page) return reply.redirect(interactionPath(tp, details.uid), 303);
+        return pages.sendPage(reply, page, 200, ANY);
+      });
+    });
+
+    app.post(`${prefix}${INTERACTION_PATH}/:uid/mfa/passkey`, { schema: { hide: true } }, (request, reply) => formPost(request, reply, async (tp, details, ctx, body) => {
+      if (details.prompt.name !== 'login') return reply.redirect(interactionPath(tp, details.uid), 303);
+      const flow = pages.flowCookie(request);
+      const restart = () => {
+        pages.clearFlowCookie(reply, interactionPath(tp, details.uid));
+        return pages.sendPage(reply, pages.renderSignIn(ctx, { action: `${interactionPath(tp, details.uid)}/login`, error: ctx.t('signInExpired') }), 400, ANY);
+      };
+      if (!flow) return restart();
+      const again = async (error: string, status: number) => {
+        const page = await passkeyMfaPage(tp, details, ctx, flow, error);
+        return page ? pages.sendPage(reply, page, status, ANY) : restart();
+      };
+      const credential = pages.credentialOf(body);
+      if (!credential) return again(pages.missingCredential(ctx, body), 400);
+      let outcome;
+      try {
+        outcome = await core.signIn.continue(flow, { step: 'mfa_authenticate', webauthn: credential });
+      } catch (err) {
+        if (!(err instanceof DomainError)) throw err;
+        if (err.code === 'VALIDATION_FAILED') return again(ctx.t('passkeyFailed'), 400);
+        if (err.code === 'RATE_LIMITED') return again(ctx.t('rateLimited', { seconds: err.retryAfter ?? 1 }), 429);
+        if (err.code === 'ACCOUNT_LOCKED') return again(ctx.t('accountLocked'), 401);
+        if (err.code === 'TOKEN_INVALID' || err.code === 'TENANT_UNAVAILABLE') return restart();
+        throw err;
+      }
+      pages.clearFlowCookie(reply, interactionPath(tp, details.uid));
+      if (outcome.status !== 'completed') return restart();
+      const twoFactors = asksTwoFactors(details.params);
+      if (body.trust === 'yes' && !twoFactors) {
+        const settings = await core.settings.forTenant(tp.tenant.pk);
+        if (settings.trust_browser_days > 0) {
+          const trust = await core.secondFactors.trustBrowser(outcome.tenant, outcome.user, settings.trust_browser_days);
+          pages.setTrustCookie(request, reply, trust.token, trust.expiresAt);
+        }
+      }
+      return signedIn(tp, request, reply, outcome.user.id, outcome.amr, twoFactors);
     }));
 
     app.post(`${prefix}${INTERACTION_PATH}/:uid/confirm`, { schema: { hide: true } }, (request, reply) => formPost(request, reply, async (tp, details, ctx, body) => {
@@ -387,12 +492,12 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
   const interactionPath = (tp: TenantProvider, uid: string) => `${tp.basePath}${INTERACTION_PATH}/${uid}`;
 
   /** The second factor's form inside the interaction (no "trust this browser" when the client asks for two factors). */
-  async function mfaForm(tp: TenantProvider, details: Details, ctx: pages.PageContext, twoFactors: boolean, error?: string) {
+  async function mfaForm(tp: TenantProvider, details: Details, ctx: pages.PageContext, twoFactors: boolean, flow: string | undefined, error?: string) {
     const settings = await core.settings.forTenant(tp.tenant.pk);
     return pages.renderMfaCode(ctx, {
       action: `${interactionPath(tp, details.uid)}/mfa`, error, trustDays: twoFactors ? 0 : settings.trust_browser_days,
       cancelHref: interactionPath(tp, details.uid),
-      extras: pages.drawSignInExtras(ctx, { context: 'oidc', step: 'mfa', action: `${interactionPath(tp, details.uid)}/mfa` }),
+      extras: pages.drawSignInExtras(ctx, { context: 'oidc', step: 'mfa', action: `${interactionPath(tp, details.uid)}/mfa`, methods: await pages.methodsOfFlow(core, flow) }),
     });
   }
 

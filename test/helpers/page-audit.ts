@@ -34,7 +34,7 @@ export async function auditPages(
     const page = await context.newPage();
     try {
       for (const v of visited) {
-        await page.route(v.url, (route) => route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: v.html, headers: { 'content-security-policy': "default-src 'none'; style-src 'self'; img-src 'self' https: http:" } }), { times: 1 });
+        await page.route(v.url, (route) => route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: v.html, headers: { 'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: http:" } }), { times: 1 });
         await page.goto(v.url, { waitUntil: 'load' });
         if (SCREENSHOTS) await page.screenshot({ path: path.join(SHOTS, `${prefix}-${v.name}-${width < 600 ? 'phone' : 'desktop'}.png`), fullPage: true });
         await page.evaluate(AXE);

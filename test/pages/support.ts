@@ -54,8 +54,13 @@ export function assertPage(r: LightMyRequestResponse, status: number, heading?: 
   const csp = String(r.headers['content-security-policy']);
   assert.match(csp, /default-src 'none'/);
   assert.match(csp, /style-src 'self'(;|$)/);
-  assert.doesNotMatch(csp, /unsafe-inline|script-src/);
-  assert.doesNotMatch(r.body, /<script|style=/);
+  // Script only from the pages' own file (the passkey part), never inline.
+  assert.match(csp, /script-src 'self'(;|$)/);
+  assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+  const scripts = r.body.match(/<script\b[^>]*>[^<]*<\/script>/g) ?? [];
+  for (const s of scripts) assert.match(s, /^<script src="\/account\/passkeys\.js\?v=[\w-]+" defer><\/script>$/);
+  assert.equal((r.body.match(/<script\b/g) ?? []).length, scripts.length);
+  assert.doesNotMatch(r.body, /style=/);
   if (heading) assert.match(title(r.body) ?? '', heading);
 }
 

@@ -22,7 +22,15 @@ export interface SignInExtra {
    */
   render(ctx: PageContext, d: SignInExtraContext): SafeHtml | undefined;
 }
-export interface SignInExtraContext { context: 'pages' | 'oidc'; step: 'password' | 'mfa'; action: string }
+export interface SignInExtraContext {
+  context: 'pages' | 'oidc';
+  step: 'password' | 'mfa';
+  action: string;
+  /** The standalone page's return path, to carry on. */
+  next?: string;
+  /** At the `mfa` step: the second-factor types the signing-in user has (`totp`, `webauthn`, ...). */
+  methods?: readonly string[];
+}
 
 const securitySections: SecuritySection[] = [];
 const signInExtras: SignInExtra[] = [];

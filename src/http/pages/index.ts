@@ -19,3 +19,7 @@ export { renderMfaCode, renderRecoveryUsed, type MfaCodeView } from './mfa-views
 export { finishPagesSignIn } from './mfa-routes.ts';
 export { setFlowCookie, clearFlowCookie, flowCookie, setTrustCookie, trustCookie } from './mfa-cookies.ts';
 export { addSecuritySection, addSignInExtra, drawSignInExtras, type SecuritySection, type SignInExtra, type SignInExtraContext } from './extensions.ts';
+// Passkeys: the ceremony page, the form's answer, and the offers under the sign-in forms.
+export { renderPasskeyCeremony, type PasskeyCeremonyView } from './passkey-views.ts';
+export { credentialOf, missingCredential, registerPasskeyParts } from './passkey-routes.ts';
+export { methodsOfFlow } from './mfa-routes.ts';

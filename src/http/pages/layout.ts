@@ -1,8 +1,11 @@
-// The frame of every page, its stylesheet and its headers. No script at all; style comes only
-// from the tenant's served stylesheet, so the CSP needs no 'unsafe-inline' and no nonce.
+// The frame of every page, its stylesheet and its headers. Style comes only from the tenant's
+// served stylesheet and script only from the pages' one served file (passkey-script.ts), loaded
+// by the pages that carry a passkey part; no inline script or style, so the CSP needs no
+// 'unsafe-inline' and no nonce.
 import type { FastifyReply } from 'fastify';
 import { html, SafeHtml } from './html.ts';
 import type { PageContext } from './context.ts';
+import { passkeyScriptPath } from './passkey-script.ts';
 
 const DEFAULT_ACCENT = '#1f5fbf';
 
@@ -60,6 +63,11 @@ code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:1.05rem}
 .secret{letter-spacing:.05em}
 .codes{columns:2;padding-left:1.6rem}.codes li{margin:.2rem 0}
 .authenticators{padding-left:1.2rem}.meta{color:#4a4f57;font-size:.95rem}
+a.button.secondary{background:#fff;color:#1a1a1a;border-color:#6b6f76}
+.passkey-offer{margin-top:1.25rem}.passkey-offer p{margin:0 0 .5rem}
+.passkeys{padding-left:1.2rem}.passkeys li{margin:.9rem 0}.passkeys form{margin:.4rem 0}
+.passkeys form.inline{display:flex;flex-wrap:wrap;gap:.5rem}.passkeys form.inline label{flex-basis:100%;margin:.3rem 0 0;font-weight:400}
+.passkeys form.inline input{flex:1;min-width:8rem;width:auto}.passkeys button{width:auto;margin-top:0;padding:.45rem .9rem}
 footer{margin:1.5rem 0;font-size:.875rem;color:#4a4f57}
 @media (max-width:480px){body{padding:.5rem}main{padding:1.25rem 1rem 1.5rem}}
 `;
@@ -74,9 +82,11 @@ export const stylesheetPath = (ctx: PageContext): string => `${ctx.prefix}/accou
 
 export function layout(ctx: PageContext, title: string, body: SafeHtml): string {
   const name = ctx.theme.displayName;
+  // Only the passkey views write this attribute; a value the page shows is escaped text, which can name it but not make it one.
+  const scripted = body.value.includes(' data-passkey');
   return html`<!doctype html>
 <html lang="${ctx.locale}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} – ${name}</title><link rel="stylesheet" href="${stylesheetPath(ctx)}"></head>
+<title>${title} – ${name}</title><link rel="stylesheet" href="${stylesheetPath(ctx)}">${scripted ? html`<script src="${passkeyScriptPath()}" defer></script>` : ''}</head>
 <body><a class="skip" href="#main">${ctx.t('skipToContent')}</a>
 <header class="brand">${ctx.theme.logoUrl ? html`<img src="${ctx.theme.logoUrl}" alt="">` : ''}<span>${name}</span></header>
 <main id="main"><h1>${title}</h1>
@@ -99,7 +109,7 @@ export function pageHeaders(opts: { formAction?: 'self' | 'any' } = {}): Record<
     'referrer-policy': 'no-referrer',
     'x-content-type-options': 'nosniff',
     'x-frame-options': 'DENY',
-    'content-security-policy': `default-src 'none'; style-src 'self'; img-src 'self' https: http:;${formAction} base-uri 'none'; frame-ancestors 'none'`,
+    'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: http:;${formAction} base-uri 'none'; frame-ancestors 'none'`,
   };
 }
 

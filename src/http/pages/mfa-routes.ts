@@ -17,6 +17,7 @@ import { sendPage } from './layout.ts';
 import { clearFlowCookie, flowCookie, setTrustCookie } from './mfa-cookies.ts';
 import { renderMfaCode, renderReauthenticate, renderRecoveryCodes, renderRecoveryUsed, renderSecurity, renderTotpSetup } from './mfa-views.ts';
 import { renderSignIn } from './views.ts';
+import type { MessageKey } from './locales/index.ts';
 
 export interface MfaPageDeps {
   core: Core;
@@ -40,16 +41,61 @@ export async function finishPagesSignIn(core: Core, reply: FastifyReply, ctx: Pa
   return see(reply, to);
 }
 
+/** The signed-in user of a Security page, or undefined after a redirect to the sign-in that comes back to the Security page. */
+export async function signedInOrLogin(core: Core, request: FastifyRequest, reply: FastifyReply, ctx: PageContext): Promise<Principal | undefined> {
+  const principal = await sessionOf(core, request, ctx);
+  if (!principal) {
+    await see(reply, `${at(ctx, 'login/')}?next=${encodeURIComponent(at(ctx, 'security/'))}`);
+    return undefined;
+  }
+  return principal;
+}
+
+/** Whether the session proved itself recently; otherwise the browser is sent to reauthenticate (and back to `back`). */
+export async function recentOrReauthenticate(core: Core, reply: FastifyReply, ctx: PageContext, principal: Principal, back: string): Promise<boolean> {
+  if (await core.reauthentication.isRecent(principal)) return true;
+  await see(reply, `${at(ctx, 'security/reauthenticate/')}?next=${encodeURIComponent(back)}`);
+  return false;
+}
+
+/** The second factor's types of the user a flow waits on (what the code step may offer besides a code). */
+export async function methodsOfFlow(core: Core, flow: string | undefined): Promise<string[]> {
+  const pending = flow ? await core.signIn.pending(flow) : undefined;
+  if (!pending || pending.step !== 'mfa_authenticate') return [];
+  return [...new Set((await core.secondFactors.list(pending.user)).map((a) => a.type))];
+}
+
+/**
+ * After the sign-in's second step was proved (a code or a passkey): the flow's cookie goes, the
+ * browser is trusted when asked, and the sign-in lands where finishPagesSignIn says.
+ */
+export async function afterSecondStep(
+  core: Core, request: FastifyRequest, reply: FastifyReply, ctx: PageContext, publicUrl: string,
+  outcome: SignInOutcome, trust: boolean, next: string | undefined, expired: () => FastifyReply,
+): Promise<FastifyReply> {
+  clearFlowCookie(reply, at(ctx, 'login/'));
+  // Another step after this one (none the pages show but enrolment, which completes): start again.
+  if (outcome.status !== 'completed') return expired();
+  if (trust) {
+    const settings = await core.settings.forTenant(ctx.tenant.pk);
+    if (settings.trust_browser_days > 0) {
+      const made = await core.secondFactors.trustBrowser(outcome.tenant, outcome.user, settings.trust_browser_days);
+      setTrustCookie(request, reply, made.token, made.expiresAt);
+    }
+  }
+  return finishPagesSignIn(core, reply, ctx, publicUrl, outcome, next);
+}
+
 export function mfaPageRoutes(app: FastifyInstance, d: MfaPageDeps): void {
   const { core, p, contextOf, csrfRefused } = d;
 
   // ---- The sign-in's code step ------------------------------------------------------------
-  const codeForm = async (ctx: PageContext, next: string | undefined, error?: string) => {
+  const codeForm = async (ctx: PageContext, next: string | undefined, methods: readonly string[], error?: string) => {
     const settings = await core.settings.forTenant(ctx.tenant.pk);
     return renderMfaCode(ctx, {
       action: at(ctx, 'login/code/'), error, trustDays: settings.trust_browser_days, hidden: { next },
       cancelHref: at(ctx, 'login/') + (next ? `?next=${encodeURIComponent(next)}` : ''),
-      extras: drawSignInExtras(ctx, { context: 'pages', step: 'mfa', action: at(ctx, 'login/code/') }),
+      extras: drawSignInExtras(ctx, { context: 'pages', step: 'mfa', action: at(ctx, 'login/code/'), next, methods }),
     });
   };
 
@@ -57,7 +103,7 @@ export function mfaPageRoutes(app: FastifyInstance, d: MfaPageDeps): void {
     const ctx = await contextOf(request, reply);
     const next = safeNext(queryParam(request, 'next') ?? '');
     if (!flowCookie(request)) return see(reply, at(ctx, 'login/') + (next ? `?next=${encodeURIComponent(next)}` : ''));
-    return sendPage(reply, await codeForm(ctx, next));
+    return sendPage(reply, await codeForm(ctx, next, await methodsOfFlow(core, flowCookie(request))));
   });
 
   app.post(p('login/code/'), { schema: { hide: true } }, async (request, reply) => {
@@ -72,66 +118,47 @@ export function mfaPageRoutes(app: FastifyInstance, d: MfaPageDeps): void {
     };
     if (!flow) return expired();
     const code = str(body, 'code').trim();
-    if (!code) return sendPage(reply, await codeForm(ctx, next, ctx.t('missingFields')), 400);
+    if (!code) return sendPage(reply, await codeForm(ctx, next, await methodsOfFlow(core, flow), ctx.t('missingFields')), 400);
     let outcome: SignInOutcome;
     try {
       outcome = await core.signIn.continue(flow, { step: 'mfa_authenticate', code });
     } catch (err) {
       const c = classify(err);
       if (c.kind !== 'domain') throw err;
-      if (c.error.code === 'VALIDATION_FAILED') return sendPage(reply, await codeForm(ctx, next, ctx.t('mfaWrong')), 400);
+      if (c.error.code === 'VALIDATION_FAILED') return sendPage(reply, await codeForm(ctx, next, await methodsOfFlow(core, flow), ctx.t('mfaWrong')), 400);
       if (c.error.code === 'RATE_LIMITED') {
         if (c.error.retryAfter) reply.header('retry-after', String(c.error.retryAfter));
-        return sendPage(reply, await codeForm(ctx, next, ctx.t('rateLimited', { seconds: c.error.retryAfter ?? 1 })), 429);
+        return sendPage(reply, await codeForm(ctx, next, await methodsOfFlow(core, flow), ctx.t('rateLimited', { seconds: c.error.retryAfter ?? 1 })), 429);
       }
-      if (c.error.code === 'ACCOUNT_LOCKED') return sendPage(reply, await codeForm(ctx, next, ctx.t('accountLocked')), 401);
+      if (c.error.code === 'ACCOUNT_LOCKED') return sendPage(reply, await codeForm(ctx, next, await methodsOfFlow(core, flow), ctx.t('accountLocked')), 401);
       if (c.error.code === 'TOKEN_INVALID' || c.error.code === 'TENANT_UNAVAILABLE') return expired();
       throw err;
     }
-    clearFlowCookie(reply, at(ctx, 'login/'));
-    // Another step after this one (none the pages show but enrolment, which completes): start again.
-    if (outcome.status !== 'completed') return expired();
-    if (str(body, 'trust') === 'yes') {
-      const settings = await core.settings.forTenant(ctx.tenant.pk);
-      if (settings.trust_browser_days > 0) {
-        const trust = await core.secondFactors.trustBrowser(outcome.tenant, outcome.user, settings.trust_browser_days);
-        setTrustCookie(request, reply, trust.token, trust.expiresAt);
-      }
-    }
-    return finishPagesSignIn(core, reply, ctx, d.publicUrl, outcome, next);
+    return afterSecondStep(core, request, reply, ctx, d.publicUrl, outcome, str(body, 'trust') === 'yes', next, expired);
   });
 
   // ---- The Security page ------------------------------------------------------------------
-  /** The signed-in user, or a redirect to the sign-in that comes back here. */
-  const signedIn = async (request: FastifyRequest, reply: FastifyReply, ctx: PageContext): Promise<Principal | undefined> => {
-    const principal = await sessionOf(core, request, ctx);
-    if (!principal) {
-      await see(reply, `${at(ctx, 'login/')}?next=${encodeURIComponent(at(ctx, 'security/'))}`);
-      return undefined;
-    }
-    return principal;
-  };
-  /** Whether the session proved itself recently; otherwise the browser is sent to reauthenticate (and back to `back`). */
-  const recent = async (reply: FastifyReply, ctx: PageContext, principal: Principal, back: string): Promise<boolean> => {
-    if (await core.reauthentication.isRecent(principal)) return true;
-    await see(reply, `${at(ctx, 'security/reauthenticate/')}?next=${encodeURIComponent(back)}`);
-    return false;
-  };
+  const signedIn = (request: FastifyRequest, reply: FastifyReply, ctx: PageContext) => signedInOrLogin(core, request, reply, ctx);
+  const recent = (reply: FastifyReply, ctx: PageContext, principal: Principal, back: string) => recentOrReauthenticate(core, reply, ctx, principal, back);
 
-  const DONE: Record<string, 'totpEnabled' | 'totpDisabled'> = { 'totp-on': 'totpEnabled', 'totp-off': 'totpDisabled' };
+  const DONE: Record<string, MessageKey> = {
+    'totp-on': 'totpEnabled', 'totp-off': 'totpDisabled', 'passkey-added': 'passkeyAdded', 'passkey-renamed': 'passkeyRenamed', 'passkey-removed': 'passkeyRemoved',
+  };
+  const REFUSED: Record<string, MessageKey> = { 'passkey-name': 'passkeyNameRule' };
 
   app.get(p('security/'), { schema: { hide: true } }, async (request, reply) => {
     const ctx = await contextOf(request, reply);
     const principal = await signedIn(request, reply, ctx);
     if (!principal) return reply;
     const authenticators = await core.secondFactors.list(principal.user);
-    const done = DONE[queryParam(request, 'done') ?? ''];
+    const done = Object.hasOwn(DONE, queryParam(request, 'done') ?? '') ? DONE[queryParam(request, 'done')!] : undefined;
+    const refused = Object.hasOwn(REFUSED, queryParam(request, 'refused') ?? '') ? REFUSED[queryParam(request, 'refused')!] : undefined;
     return sendPage(reply, renderSecurity(ctx, {
       username: principal.user.username,
       totp: authenticators.some((a) => a.type === 'totp'),
       recovery: await core.secondFactors.recoveryCodes(principal.user),
       authenticators, mustEnrol: principal.mustEnrol === true,
-      done: done ? ctx.t(done) : undefined,
+      done: done ? ctx.t(done) : undefined, error: refused ? ctx.t(refused) : undefined,
       sections: await drawSecuritySections(ctx, { core, principal }),
     }));
   });
@@ -214,8 +241,13 @@ export function mfaPageRoutes(app: FastifyInstance, d: MfaPageDeps): void {
     const ok = safeNext(next);
     return ok && ok.startsWith(at(ctx, 'security/')) ? ok : at(ctx, 'security/');
   };
-  const reauthPage = async (ctx: PageContext, principal: Principal, next: string, extra: { fields?: Record<string, string[]>; error?: string } = {}) =>
-    renderReauthenticate(ctx, { action: at(ctx, 'security/reauthenticate/'), next, secondFactor: await core.secondFactors.enrolled(principal.user.pk), ...extra });
+  const reauthPage = async (ctx: PageContext, principal: Principal, next: string, extra: { fields?: Record<string, string[]>; error?: string } = {}) => {
+    const mine = await core.secondFactors.list(principal.user);
+    return renderReauthenticate(ctx, {
+      action: at(ctx, 'security/reauthenticate/'), next, secondFactor: mine.length > 0,
+      passkeyHref: mine.some((a) => a.type === 'webauthn') ? `${at(ctx, 'security/reauthenticate/passkey/')}?next=${encodeURIComponent(next)}` : undefined, ...extra,
+    });
+  };
 
   app.get(p('security/reauthenticate/'), { schema: { hide: true } }, async (request, reply) => {
     const ctx = await contextOf(request, reply);

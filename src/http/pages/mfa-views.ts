@@ -51,6 +51,8 @@ export interface SecurityView {
   authenticators: AuthenticatorView[];
   /** A done step to say (TOTP on, off). */
   done?: string;
+  /** A change that was refused (a passkey's name), said as an alert. */
+  error?: string;
   /** The tenant requires a second factor and the user has none yet. */
   mustEnrol: boolean;
   /** Sections drawn by other modules (passkeys), in their own <section>. */
@@ -61,10 +63,12 @@ export interface SecurityView {
 export function renderSecurity(ctx: PageContext, v: SecurityView): string {
   const date = (ms: number) => new Intl.DateTimeFormat(ctx.locale, { dateStyle: 'medium' }).format(new Date(ms));
   const typeName = (a: AuthenticatorView) => a.name ?? ctx.t(a.type === 'totp' ? 'typeTotp' : a.type === 'recovery_codes' ? 'typeRecovery' : 'typeWebauthn');
-  const list = v.authenticators.length
-    ? html`<ul class="authenticators">${v.authenticators.map((a) => html`<li><strong>${typeName(a)}</strong> <span class="meta">${ctx.t('authenticatorAdded', { date: date(a.createdAt) })}, ${a.lastUsedAt ? ctx.t('authenticatorUsed', { date: date(a.lastUsedAt) }) : ctx.t('authenticatorNeverUsed')}</span></li>`)}</ul>`
-    : html`<p>${ctx.t('noAuthenticators')}</p>`;
-  return layout(ctx, ctx.t('securityTitle'), html`${v.mustEnrol ? html`<p class="alert" role="alert">${ctx.t('mfaEnrolRequired')}</p>` : ''}${v.done ? notice(v.done) : ''}
+  // Passkeys are listed, with their buttons, in their own section (passkey-views.ts).
+  const others = v.authenticators.filter((a) => a.type !== 'webauthn');
+  const list = others.length
+    ? html`<ul class="authenticators">${others.map((a) => html`<li><strong>${typeName(a)}</strong> <span class="meta">${ctx.t('authenticatorAdded', { date: date(a.createdAt) })}, ${a.lastUsedAt ? ctx.t('authenticatorUsed', { date: date(a.lastUsedAt) }) : ctx.t('authenticatorNeverUsed')}</span></li>`)}</ul>`
+    : html`<p>${ctx.t(v.authenticators.length ? 'onlyPasskeys' : 'noAuthenticators')}</p>`;
+  return layout(ctx, ctx.t('securityTitle'), html`${v.mustEnrol ? html`<p class="alert" role="alert">${ctx.t('mfaEnrolRequired')}</p>` : ''}${alert(v.error)}${v.done ? notice(v.done) : ''}
 <p>${ctx.t('securityIntro')}</p>
 <section aria-labelledby="s-list"><h2 id="s-list">${ctx.t('authenticatorsTitle')}</h2>${list}</section>
 <section aria-labelledby="s-totp"><h2 id="s-totp">${ctx.t('totpTitle')}</h2>
@@ -106,7 +110,7 @@ export function renderRecoveryCodes(ctx: PageContext, v: { codes: readonly strin
 }
 
 /** Reauthentication: the password, or (with a second factor) a code. Both post `next`. */
-export function renderReauthenticate(ctx: PageContext, v: { action: string; next: string; secondFactor: boolean; fields?: FieldMessages; error?: string }): string {
+export function renderReauthenticate(ctx: PageContext, v: { action: string; next: string; secondFactor: boolean; passkeyHref?: string; fields?: FieldMessages; error?: string }): string {
   const f = v.fields ?? {};
   return layout(ctx, ctx.t('reauthTitle'), html`<p>${ctx.t('reauthIntro')}</p>${alert(v.error)}
 <form method="post" action="${v.action}" novalidate>${csrfField(ctx)}${hidden({ next: v.next, method: 'password' })}
@@ -115,5 +119,6 @@ ${field({ name: 'password', label: ctx.t('password'), type: 'password', autocomp
 ${v.secondFactor ? html`<form method="post" action="${v.action}" novalidate>${csrfField(ctx)}${hidden({ next: v.next, method: 'code' })}
 ${field({ name: 'code', label: ctx.t('mfaCode'), autocomplete: 'one-time-code', inputmode: 'text', autofocus: (f.code ?? []).length > 0 }, f)}
 <button type="submit" class="secondary">${ctx.t('reauthCodeButton')}</button></form>` : ''}
+${v.passkeyHref ? html`<p data-passkey-offer hidden><a class="button secondary" href="${v.passkeyHref}">${ctx.t('reauthPasskeyLink')}</a></p>` : ''}
 <ul class="links"><li><a href="${url(ctx, 'security/')}">${ctx.t('backToSecurity')}</a></li></ul>`);
 }

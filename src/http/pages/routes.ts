@@ -11,6 +11,8 @@ import { fieldMessages, signInErrorMessage } from './messages.ts';
 import { queryParam, safeNext, sessionOf, str, tenantParam } from './forms.ts';
 import { setFlowCookie, trustCookie } from './mfa-cookies.ts';
 import { finishPagesSignIn, mfaPageRoutes } from './mfa-routes.ts';
+import { passkeyPageRoutes } from './passkey-routes.ts';
+import { passkeyScriptRoute } from './passkey-script.ts';
 import { drawSignInExtras } from './extensions.ts';
 import { upstreamButtons, upstreamPageRoutes } from './upstream.ts';
 import {
@@ -52,6 +54,7 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
       return sendPage(reply, renderError(ctx, { status, title: ctx.t('linkIncompleteTitle'), message: ctx.t('linkIncomplete') }), status);
     }
     if (c.kind === 'unavailable') {
+      request.log.error({ err }, 'database unavailable');
       reply.header('retry-after', '1');
       return sendPage(reply, renderError(ctx, { status: 503, title: ctx.t('unavailableTitle'), message: ctx.t('unavailable') }), 503);
     }
@@ -68,6 +71,7 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
 
   const at = (ctx: PageContext, page: string) => `${ctx.prefix}/account/${page}`;
 
+  passkeyScriptRoute(app);
   for (const prefix of ['', '/tenants/:tenant']) {
     const p = (page: string) => `${prefix}/account/${page}`;
 
@@ -89,7 +93,7 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
       const ctx = await contextOf(request, reply);
       const settings = await core.settings.forTenant(ctx.tenant.pk);
       const next = safeNext(queryParam(request, 'next') ?? '');
-      return sendPage(reply, renderSignIn(ctx, { action: at(ctx, 'login/'), signUp: settings.registration_enabled, next, extras: drawSignInExtras(ctx, { context: 'pages', step: 'password', action: at(ctx, 'login/') }), providers: await upstreamButtons(core, ctx, next) }));
+      return sendPage(reply, renderSignIn(ctx, { action: at(ctx, 'login/'), signUp: settings.registration_enabled, next, extras: drawSignInExtras(ctx, { context: 'pages', step: 'password', action: at(ctx, 'login/'), next }), providers: await upstreamButtons(core, ctx, next) }));
     });
     app.post(p('login/'), { schema: { hide: true } }, async (request, reply) => {
       const ctx = await contextOf(request, reply);
@@ -99,8 +103,10 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
       const login = str(body, 'login').trim();
       const password = str(body, 'password');
       const next = safeNext(str(body, 'next'));
-      const again = (error: string, status: number) =>
-        sendPage(reply, renderSignIn(ctx, { action: at(ctx, 'login/'), error, loginHint: login, signUp: settings.registration_enabled, next }), status);
+      const again = async (error: string, status: number) => sendPage(reply, renderSignIn(ctx, {
+        action: at(ctx, 'login/'), error, loginHint: login, signUp: settings.registration_enabled, next,
+        extras: drawSignInExtras(ctx, { context: 'pages', step: 'password', action: at(ctx, 'login/'), next }), providers: await upstreamButtons(core, ctx, next),
+      }), status);
       if (!login || !password) return again(ctx.t('missingFields'), 400);
       try {
         const outcome = await core.signIn.start({
@@ -148,6 +154,7 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
     });
 
     mfaPageRoutes(app, { core, publicUrl, p, contextOf, csrfRefused });
+    passkeyPageRoutes(app, { core, publicUrl, p, contextOf, csrfRefused });
     upstreamPageRoutes(app, { core, publicUrl, p, contextOf, csrfRefused });
 
     app.get(p('signup/'), { schema: { hide: true } }, async (request, reply) => {
