@@ -1,7 +1,7 @@
 // The passkey parts of the pages: the ceremony page (a form that asks the browser for a passkey,
 // or for a new one, through assets/passkeys.js), the offers under the sign-in forms, and the
-// Security page's list of passkeys with rename and remove. Without JavaScript the offers stay
-// hidden and the ceremony page says why it cannot go on.
+// Security page's list of passkeys with rename and remove. Without JavaScript the offers and the
+// ceremony's button stay hidden, and the ceremony page says why it cannot go on.
 import type { AuthenticatorView } from '../../core/index.ts';
 import { html, type SafeHtml } from './html.ts';
 import { layout } from './layout.ts';
@@ -39,7 +39,7 @@ export function renderPasskeyCeremony(ctx: PageContext, v: PasskeyCeremonyView):
 ${v.name ? field({ name: 'name', label: ctx.t('passkeyName'), autocomplete: 'off', value: v.name.value, autofocus: true }, v.name.errors) : ''}
 ${v.trustDays ? html`<label class="check" for="f-trust"><input id="f-trust" type="checkbox" name="trust" value="yes"> <span>${ctx.t('mfaTrust', { days: v.trustDays })}</span></label>` : ''}
 <p class="alert" role="alert" data-passkey-status hidden></p>
-<button type="submit">${v.button}</button></form>
+<button type="submit" hidden>${v.button}</button></form>
 <ul class="links"><li><a href="${v.back.href}">${v.back.label}</a></li></ul>`);
 }
 

@@ -25,7 +25,6 @@
     };
     if (!supported) {
       say(form.getAttribute('data-unsupported') || '');
-      if (button) button.disabled = true;
       return;
     }
     var options;
@@ -34,6 +33,8 @@
     } catch (e) {
       return;
     }
+    // The button shows once it can do something (it is hidden without this script).
+    if (button) button.hidden = false;
     var busy = false;
     form.addEventListener('submit', function (event) {
       if (field.value) return;
