@@ -48,6 +48,9 @@ describe('passkeys on the hosted pages in Chromium [sqlite]', { skip, timeout: 2
     const acme = await t.core.tenants.create('acme', 'Acme Rockets');
     const root = await t.core.credentials.accessToken((await t.login('root', PW)).access);
     await t.core.settings.set(root, acme.pk, 'accent_color', '#0b6e4f');
+    const strict = await t.core.tenants.create('strict', 'Strict Corp');
+    await t.core.settings.set(root, strict.pk, 'mfa_required', 'true');
+    await t.createUser({ username: 'sam', password: PW, tenant: 'strict' });
     await t.createUser({ username: 'wile', password: PW, email: 'wile@acme.test', tenant: 'acme' });
     await t.createUser({ username: 'wile', password: PW, email: 'wile@default.test' });
     const rpPort = await freePort();
@@ -312,6 +315,31 @@ describe('passkeys on the hosted pages in Chromium [sqlite]', { skip, timeout: 2
       await record(french.page, 'passkey-sign-in-fr');
     } finally {
       await french.context.close();
+    }
+  });
+
+  it('a tenant that requires a second factor: its user adds a passkey on the Security page it is held to, and is then signed in in full', async () => {
+    const sam = await withAuthenticator();
+    try {
+      const { page, context } = sam;
+      await page.goto(`${base}/tenants/strict/account/login/`);
+      await page.getByLabel('Username or e-mail address').fill('sam');
+      await page.getByLabel('Password').fill(PW);
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+      assert.equal(page.url(), `${base}/tenants/strict/account/security/`);
+      assert.match(await page.getByRole('alert').innerText(), /add a passkey below/);
+      const held = await noteSession(context);
+      assert.equal((await t.core.credentials.session(held!.value))!.principal.mustEnrol, true);
+      await page.getByRole('link', { name: 'Add a passkey' }).click();
+      await page.getByRole('button', { name: 'Create the passkey' }).click();
+      assert.equal(await landsOn(page, 'Your recovery codes'), 'Your recovery codes');
+      (await page.locator('ol.codes code').allInnerTexts()).forEach((c) => noteSecret(c.trim()));
+      await page.goto(`${base}/tenants/strict/account/`);
+      assert.equal(page.url(), `${base}/tenants/strict/account/`, 'no longer held to the Security page');
+      assert.match(await page.locator('main').innerText(), /signed in as sam/);
+      assert.notEqual((await t.core.credentials.session(held!.value))!.principal.mustEnrol, true);
+    } finally {
+      await sam.context.close();
     }
   });
 

@@ -102,7 +102,7 @@ export const en = {
   mfaRecoveryUsedTitle: 'You are signed in with a recovery code',
   mfaRecoveryUsed: 'That recovery code now no longer works. You have {left} recovery codes left.',
   mfaRecoveryLow: 'Make new recovery codes on your security page soon.',
-  mfaEnrolRequired: 'Your organisation requires a second factor. Set up an authenticator app below before you continue.',
+  mfaEnrolRequired: 'Your organisation requires a second factor. Set up an authenticator app or add a passkey below before you continue.',
   mfaEnrolRequiredOidc: 'Your organisation requires a second factor, and this account has none yet. Set one up on your security page, then go back to the application and sign in again.',
   mfaUnmet: 'The application asks for a sign-in with two factors, and this account has no second factor yet.',
   continueLink: 'Continue',

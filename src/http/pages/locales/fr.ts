@@ -101,7 +101,7 @@ export const fr: Catalogue = {
   mfaRecoveryUsedTitle: 'Vous êtes connecté avec un code de secours',
   mfaRecoveryUsed: 'Ce code de secours ne fonctionne plus. Il vous reste {left} codes de secours.',
   mfaRecoveryLow: 'Créez bientôt de nouveaux codes de secours sur votre page de sécurité.',
-  mfaEnrolRequired: 'Votre organisation exige un second facteur. Configurez une application d’authentification ci-dessous avant de continuer.',
+  mfaEnrolRequired: 'Votre organisation exige un second facteur. Configurez une application d’authentification ou ajoutez une clé d’accès ci-dessous avant de continuer.',
   mfaEnrolRequiredOidc: 'Votre organisation exige un second facteur, et ce compte n’en a pas encore. Configurez-en un sur votre page de sécurité, puis revenez à l’application et reconnectez-vous.',
   mfaUnmet: 'L’application demande une connexion à deux facteurs, et ce compte n’a pas encore de second facteur.',
   continueLink: 'Continuer',
