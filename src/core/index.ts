@@ -32,6 +32,7 @@ import { Outbox } from './accounts/outbox.ts';
 import { EmailLimits } from './accounts/email-limits.ts';
 import { EmailVerification } from './accounts/email-verification.ts';
 import { Registration } from './accounts/registration.ts';
+import { PasskeySignup } from './accounts/passkey-signup.ts';
 import { PasswordReset } from './accounts/password-reset.ts';
 import { EmailAddresses } from './accounts/email-addresses.ts';
 import { SocialAccounts } from './accounts/social-accounts.ts';
@@ -181,6 +182,7 @@ export function createCore(opts: CoreOptions) {
     secondFactors,
   });
   const registration = new Registration({ store, clock, events, settings, tenants, users, signIn, verification: emailVerification, outbox });
+  const passkeySignup = new PasskeySignup({ store, clock, tenants, users, registration, passkeys, signIn, outbox });
 
   return {
     store, clock, hasher, secretBox, keys, accessTokens, tenants, settings, users, groups, sessions, clients, events, audit, signIns, broadcast, throttle,
@@ -193,7 +195,7 @@ export function createCore(opts: CoreOptions) {
     // Passwords.
     passwords, passwordChange, passwordReset, accountUnlock,
     // Self-service accounts.
-    registration, emailVerification, emailAddresses, socialAccounts, outbox,
+    registration, passkeySignup, emailVerification, emailAddresses, socialAccounts, outbox,
     // Upstream identity providers and signing in through them.
     identityProviders, upstreamSignIn,
 

@@ -25,6 +25,7 @@ import type { UsersRepo } from './users/users-repo.ts';
 import type { OidcPayloadsRepo } from './oidc/oidc-payloads-repo.ts';
 import type { IdentityProvidersRepo } from './identity-providers/identity-providers-repo.ts';
 import type { AuthenticatorsRepo, TrustedBrowsersRepo, WebauthnChallengesRepo } from './mfa/authenticators-repo.ts';
+import type { PasskeySignupsRepo } from './accounts/passkey-signups-repo.ts';
 
 export interface Repos {
   tenants: TenantsRepo;
@@ -47,6 +48,7 @@ export interface Repos {
   oidcPayloads: OidcPayloadsRepo;
   authenticators: AuthenticatorsRepo;
   webauthnChallenges: WebauthnChallengesRepo;
+  passkeySignups: PasskeySignupsRepo;
   trustedBrowsers: TrustedBrowsersRepo;
   identityProviders: IdentityProvidersRepo;
 }

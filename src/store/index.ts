@@ -21,6 +21,7 @@ import { oidcPayloadsRepo } from './repos/oidc-payloads.ts';
 import { authenticatorsRepo, trustedBrowsersRepo, webauthnChallengesRepo } from './repos/authenticators.ts';
 import { emailAddressesRepo, emailTokensRepo, loginFailuresRepo, socialAccountsRepo, tokenKeysRepo } from './repos/self-service.ts';
 import { identityProvidersRepo } from './repos/identity-providers.ts';
+import { passkeySignupsRepo } from './repos/passkey-signups.ts';
 import { importBatchRepo, type ImportBatchRepo } from './repos/import-batch.ts';
 import { isUniqueViolation } from './errors.ts';
 import type { Repos, Store as CoreStore } from '../core/store.ts';
@@ -57,6 +58,7 @@ function bind(db: Kysely<DB>, engine: Engine): StoreRepos {
     oidcPayloads: oidcPayloadsRepo(db),
     authenticators: authenticatorsRepo(db),
     webauthnChallenges: webauthnChallengesRepo(db),
+    passkeySignups: passkeySignupsRepo(db),
     trustedBrowsers: trustedBrowsersRepo(db),
     identityProviders: identityProvidersRepo(db),
   };

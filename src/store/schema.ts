@@ -215,6 +215,7 @@ export interface DB {
   oidc_payloads: OidcPayloadsTable;
   authenticators: AuthenticatorsTable;
   webauthn_challenges: WebauthnChallengesTable;
+  passkey_signups: PasskeySignupsTable;
   trusted_browsers: TrustedBrowsersTable;
   identity_providers: IdentityProvidersTable;
   upstream_requests: UpstreamRequestsTable;
@@ -237,6 +238,18 @@ export interface WebauthnChallengesTable {
   tenant_pk: number;
   user_pk: number | null;
   purpose: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface PasskeySignupsTable {
+  token_hash: string;
+  tenant_pk: number;
+  username: string;
+  email: string;
+  user_handle: string;
+  challenge_hash: string | null;
   created_at: number;
   expires_at: number;
   used_at: number | null;

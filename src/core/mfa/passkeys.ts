@@ -8,7 +8,7 @@ import type {
   AuthenticationResponseJSON, AuthenticatorTransport, PublicKeyCredentialCreationOptionsJSON,
   PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON,
 } from '@simplewebauthn/server';
-import type { Store } from '../store.ts';
+import type { Repos, Store } from '../store.ts';
 import type { Clock } from '../clock.ts';
 import type { Events } from '../events.ts';
 import type { Tenant, User } from '../types.ts';
@@ -25,6 +25,18 @@ export interface PasskeyData {
   counter: number;
   transports: AuthenticatorTransport[];
   passwordless: boolean;
+  /**
+   * The WebAuthn user handle it was made for, when not the user's key (`pk`): a passkey made at a
+   * sign-up by passkey, before the account existed, has a random one (and so do the user's later ones).
+   */
+  userHandle?: string;
+}
+
+/** A passkey's answer to creation options, checked, not yet stored (passkey-signup.ts stores it with its new account). */
+export interface CheckedPasskey {
+  credentialId: string;
+  data: PasskeyData;
+  name: string;
 }
 
 export const CHALLENGE_LIFETIME_MS = 5 * 60_000;
@@ -60,7 +72,7 @@ export class Passkeys implements PasskeyCheck {
   }
 
   /** Uses the response's challenge up; it must be one given to this tenant, for this purpose and user. */
-  private async consume(tenant: Tenant, userPk: number | null, purposes: Purpose[], response: { response?: { clientDataJSON?: unknown } }): Promise<string> {
+  private async consume(tenant: Tenant, userPk: number | null, purposes: Purpose[], response: { response?: { clientDataJSON?: unknown } }, expectedHash?: string | null): Promise<string> {
     let challenge: unknown;
     try {
       challenge = JSON.parse(Buffer.from(String(response.response?.clientDataJSON ?? ''), 'base64url').toString('utf8')).challenge;
@@ -70,6 +82,8 @@ export class Passkeys implements PasskeyCheck {
     if (typeof challenge !== 'string' || challenge.length === 0 || challenge.length > 200) throw badCredential();
     const row = await this.d.store.transaction((r) => r.webauthnChallenges.consume(sha256(challenge as string), this.d.clock.now()));
     if (!row || row.tenantPk !== tenant.pk || !purposes.includes(row.purpose) || row.userPk !== userPk) throw badCredential('The challenge is unknown, used or expired.');
+    // A sign-up's answer must name the challenge this very sign-up was given last.
+    if (expectedHash !== undefined && row.challengeHash !== expectedHash) throw badCredential('The challenge is unknown, used or expired.');
     return challenge;
   }
 
@@ -79,7 +93,7 @@ export class Passkeys implements PasskeyCheck {
     const options = await (await webauthn()).generateRegistrationOptions({
       rpName: tenant.displayName || tenant.name,
       rpID: this.rpId,
-      userID: new TextEncoder().encode(userHandle(user)),
+      userID: new TextEncoder().encode(handleOf(user, mine)),
       userName: user.email || user.username,
       userDisplayName: user.username,
       attestationType: 'none',
@@ -92,41 +106,87 @@ export class Passkeys implements PasskeyCheck {
 
   /** Checks the browser's answer to registrationOptions and stores the passkey under `name`. */
   async register(tenant: Tenant, user: User, response: unknown, name: string): Promise<{ id: number; recoveryCodes: string[] | undefined }> {
-    const label = typeof name === 'string' ? name.trim() : '';
-    if (label.length === 0 || label.length > MAX_NAME) throw fieldError('name', `Give the passkey a name of 1 to ${MAX_NAME} characters.`);
+    const label = passkeyName(name);
     const credential = asObject(response) as unknown as RegistrationResponseJSON;
     const challenge = await this.consume(tenant, user.pk, ['register', 'signup'], credential);
+    const checked = await this.checkCreation(credential, challenge, label, false);
+    const mine = (await this.d.store.read.authenticators.forUser(user.pk)).filter((r) => r.type === 'webauthn');
+    const handle = handleOf(user, mine);
+    if (handle !== `${user.pk}`) checked.data.userHandle = handle;
+    const wasEnrolled = await this.d.secondFactors.enrolled(user.pk);
+    const id = await this.d.store.transaction((r) => this.store(r, tenant, user, checked));
+    // The first second factor brings recovery codes, as TOTP's does.
+    const recoveryCodes = wasEnrolled ? undefined : await this.d.secondFactors.ensureRecoveryCodesFor(tenant, user);
+    return { id, recoveryCodes };
+  }
+
+  /**
+   * Options for a sign-up by passkey alone (passkey-signup.ts): there is no account yet, so the
+   * user handle is the sign-up's own; the passkey must be discoverable and verify its user, as it
+   * will be the account's only way in.
+   */
+  async signupOptions(tenant: Tenant, who: { username: string; email: string; userHandle: string }): Promise<PublicKeyCredentialCreationOptionsJSON> {
+    const options = await (await webauthn()).generateRegistrationOptions({
+      rpName: tenant.displayName || tenant.name,
+      rpID: this.rpId,
+      userID: new TextEncoder().encode(who.userHandle),
+      userName: who.email || who.username,
+      userDisplayName: who.username,
+      attestationType: 'none',
+      authenticatorSelection: { residentKey: 'required', userVerification: 'required' },
+    });
+    await this.remember(tenant, null, 'signup', options.challenge);
+    return options;
+  }
+
+  /**
+   * Checks an answer to signupOptions: its challenge must be `challengeHash` (the one the sign-up
+   * was given last), its user verified, its credential new. Writes nothing but the spent challenge.
+   */
+  async checkSignup(tenant: Tenant, response: unknown, name: string, challengeHash: string | null, userHandle: string): Promise<CheckedPasskey> {
+    const label = passkeyName(name);
+    const credential = asObject(response) as unknown as RegistrationResponseJSON;
+    const challenge = await this.consume(tenant, null, ['signup'], credential, challengeHash);
+    const checked = await this.checkCreation(credential, challenge, label, true);
+    // Asked for a discoverable credential: one that says it is not cannot be the account's only way in.
+    if (credential.clientExtensionResults?.credProps?.rk === false) throw badCredential('This passkey cannot sign in by itself: use one your device keeps (a discoverable credential).');
+    checked.data.passwordless = true;
+    checked.data.userHandle = userHandle;
+    return checked;
+  }
+
+  /** Stores a checked passkey of `user`, in the caller's transaction. */
+  async store(r: Repos, tenant: Tenant, user: User, p: CheckedPasskey): Promise<number> {
+    const pk = await r.authenticators.insert({ tenantPk: tenant.pk, userPk: user.pk, type: 'webauthn', name: p.name, credentialId: p.credentialId, data: JSON.stringify(p.data), createdAt: this.d.clock.now(), lastUsedAt: null });
+    await this.d.events.emit({ type: 'mfa.enabled', tenantPk: tenant.pk, userPk: user.pk, detail: { type: 'webauthn' } });
+    return pk;
+  }
+
+  private async checkCreation(credential: RegistrationResponseJSON, challenge: string, label: string, requireUv: boolean): Promise<CheckedPasskey> {
     let verified;
     try {
-      verified = await (await webauthn()).verifyRegistrationResponse({ response: credential, expectedChallenge: challenge, expectedOrigin: this.origin, expectedRPID: this.rpId, requireUserVerification: false });
+      verified = await (await webauthn()).verifyRegistrationResponse({ response: credential, expectedChallenge: challenge, expectedOrigin: this.origin, expectedRPID: this.rpId, requireUserVerification: requireUv });
     } catch {
       throw badCredential();
     }
     if (!verified.verified || !verified.registrationInfo) throw badCredential();
     const info = verified.registrationInfo;
     if (await this.d.store.read.authenticators.byCredentialId(info.credential.id)) throw badCredential('This passkey is already registered.');
-    const data: PasskeyData = {
-      publicKey: Buffer.from(info.credential.publicKey).toString('base64url'),
-      counter: info.credential.counter,
-      transports: (info.credential.transports ?? credential.response.transports ?? []) as AuthenticatorTransport[],
-      // A discoverable credential with user verification can sign in alone.
-      passwordless: credential.clientExtensionResults?.credProps?.rk === true && info.userVerified,
+    return {
+      credentialId: info.credential.id,
+      name: label,
+      data: {
+        publicKey: Buffer.from(info.credential.publicKey).toString('base64url'),
+        counter: info.credential.counter,
+        transports: (info.credential.transports ?? credential.response.transports ?? []) as AuthenticatorTransport[],
+        // A discoverable credential with user verification can sign in alone.
+        passwordless: credential.clientExtensionResults?.credProps?.rk === true && info.userVerified,
+      },
     };
-    const now = this.d.clock.now();
-    const wasEnrolled = await this.d.secondFactors.enrolled(user.pk);
-    const id = await this.d.store.transaction(async (r) => {
-      const pk = await r.authenticators.insert({ tenantPk: tenant.pk, userPk: user.pk, type: 'webauthn', name: label, credentialId: info.credential.id, data: JSON.stringify(data), createdAt: now, lastUsedAt: null });
-      await this.d.events.emit({ type: 'mfa.enabled', tenantPk: tenant.pk, userPk: user.pk, detail: { type: 'webauthn' } });
-      return pk;
-    });
-    // The first second factor brings recovery codes, as TOTP's does.
-    const recoveryCodes = wasEnrolled ? undefined : await this.d.secondFactors.ensureRecoveryCodesFor(tenant, user);
-    return { id, recoveryCodes };
   }
 
   async rename(user: User, id: number, name: string): Promise<void> {
-    const label = typeof name === 'string' ? name.trim() : '';
-    if (label.length === 0 || label.length > MAX_NAME) throw fieldError('name', `Give the passkey a name of 1 to ${MAX_NAME} characters.`);
+    const label = passkeyName(name);
     const row = (await this.d.store.read.authenticators.forUser(user.pk)).find((r) => r.pk === id && r.type === 'webauthn');
     if (!row) throw notFound();
     await this.d.store.transaction((r) => r.authenticators.rename(row.pk, label));
@@ -162,7 +222,8 @@ export class Passkeys implements PasskeyCheck {
     const row = typeof credential.id === 'string' ? await this.d.store.read.authenticators.byCredentialId(credential.id) : undefined;
     if (!row || row.type !== 'webauthn' || row.tenantPk !== tenant.pk) throw badCredential();
     const handle = credential.response?.userHandle;
-    if (handle !== undefined && handle !== null && Buffer.from(String(handle), 'base64url').toString('utf8') !== `${row.userPk}`) throw badCredential();
+    const expected = (JSON.parse(row.data) as PasskeyData).userHandle ?? `${row.userPk}`;
+    if (handle !== undefined && handle !== null && Buffer.from(String(handle), 'base64url').toString('utf8') !== expected) throw badCredential();
     await this.check(row, credential, challenge, true);
     const user = await this.d.store.read.users.findByPk(row.userPk);
     if (!user) throw badCredential();
@@ -212,8 +273,19 @@ export class Passkeys implements PasskeyCheck {
   }
 }
 
-/** The WebAuthn user handle: the user's key (opaque to the authenticator; checked in verifyPasswordless). */
-const userHandle = (user: User) => `${user.pk}`;
+/**
+ * The WebAuthn user handle of `user`'s passkeys (opaque to the authenticator; checked in
+ * verifyPasswordless): the one their passkeys already carry (an account made by a passkey
+ * sign-up has a random one), else the user's key.
+ */
+const handleOf = (user: User, passkeys: Array<{ data: string }>): string =>
+  passkeys.map((r) => (JSON.parse(r.data) as PasskeyData).userHandle).find((h): h is string => typeof h === 'string') ?? `${user.pk}`;
+
+function passkeyName(name: unknown): string {
+  const label = typeof name === 'string' ? name.trim() : '';
+  if (label.length === 0 || label.length > MAX_NAME) throw fieldError('name', `Give the passkey a name of 1 to ${MAX_NAME} characters.`);
+  return label;
+}
 
 function asObject(value: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badCredential();

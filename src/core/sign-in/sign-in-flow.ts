@@ -106,6 +106,20 @@ export class SignInFlow {
     return { issued: (outcome as Extract<SignInOutcome, { status: 'completed' }>).issued as Extract<Issued, { kind: K }> };
   }
 
+  /**
+   * Signs in an account this request made with its first factor (a sign-up by passkey: the
+   * passkey just registered proved `amr`), for a front-end that can continue: completed, or
+   * pending at the first unmet requirement (an address to verify), as `start` answers.
+   */
+  async startNewAccount(user: User, opts: { issue: Issue; amr: string[]; method: string }): Promise<SignInOutcome> {
+    const tenant = await this.d.tenants.byPk(user.tenantPk);
+    if (!tenant?.isActive || !user.isActive) throw new DomainError('TENANT_UNAVAILABLE', 'This tenant is not available.');
+    const state: FlowState = { tenant, user, client: undefined, scopes: [], issue: opts.issue, method: opts.method, amr: opts.amr };
+    const unmet = await this.firstUnmet(state);
+    if (unmet && !this.enrolsSignedIn(unmet, state, true)) return this.suspend(state, unmet, undefined, true);
+    return this.complete(state, async () => {});
+  }
+
   /** The step a pending sign-in waits on, or undefined when its token is unknown, used or expired (front-ends that show it). */
   async pending(flowToken: string): Promise<{ step: PendingStep; expiresAt: number; user: User; tenantPk: number } | undefined> {
     if (flowToken.length === 0 || flowToken.length > 200) return undefined;

@@ -133,7 +133,16 @@ export class UsersService {
     return this.tenants.resolve(undefined);
   }
 
-  async create(a: Actor, input: CreateUserInput): Promise<User> {
+  /**
+   * Checks a new account as `create` would (permissions, username rules and uniqueness, address,
+   * names, password policy) and writes nothing: for a sign-up that makes the account later (a
+   * passkey's, once the passkey is registered). Throws the same errors `create` throws.
+   */
+  async checkNew(a: Actor, input: CreateUserInput): Promise<void> {
+    await this.admit(a, input);
+  }
+
+  private async admit(a: Actor, input: CreateUserInput): Promise<{ tenant: Tenant; username: string; email: string }> {
     const home = await this.homeTenant(a);
     const tenant = (await this.targetTenant(a, input.tenant, home.pk)) ?? home;
     requireMayCreateUser(a, tenant, input);
@@ -154,7 +163,11 @@ export class UsersService {
     }
     if (!up && (await this.store.read.users.findByUsername(tenant.pk, username))) errors.add('username', USERNAME_TAKEN);
     errors.throwIfAny();
+    return { tenant, username, email };
+  }
 
+  async create(a: Actor, input: CreateUserInput): Promise<User> {
+    const { tenant, username, email } = await this.admit(a, input);
     // Hash before the transaction: a write transaction must not wait on a 10 ms hash.
     const passwordHash = input.password === null ? null : await this.passwords.hash(input.password);
     const now = this.clock.now();

@@ -13,6 +13,7 @@ import { signInFlows } from './0010-sign-in-flows.ts';
 import { secondFactors } from './0012-second-factors.ts';
 import { identityProviders } from './0013-identity-providers.ts';
 import { clientFirstParty } from './0015-client-first-party.ts';
+import { passkeySignups } from './0016-passkey-signups.ts';
 
 /** Versioned migrations, in order. Append only: a released migration is never edited. */
 export function migrations(engine: Engine): Record<string, Migration> {
@@ -29,6 +30,7 @@ export function migrations(engine: Engine): Record<string, Migration> {
     '0012-second-factors': secondFactors(engine),
     '0013-identity-providers': identityProviders(engine),
     '0015-client-first-party': clientFirstParty(),
+    '0016-passkey-signups': passkeySignups(),
   };
 }
 

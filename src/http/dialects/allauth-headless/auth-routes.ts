@@ -51,7 +51,11 @@ export async function authRoutes(app: TypedApp, { core }: Options) {
           email_verification_by_code_enabled: false, login_by_code_enabled: true, password_reset_by_code_enabled: false,
         },
         socialaccount: { providers: await providerList(core, tenant) },
-        mfa: { supported_types: ['recovery_codes', 'totp', ...extensions.mfaTypes] },
+        mfa: {
+          supported_types: ['recovery_codes', 'totp', ...extensions.mfaTypes],
+          passkey_login_enabled: extensions.mfaTypes.includes('webauthn'),
+          passkey_signup_enabled: extensions.mfaTypes.includes('webauthn') && settings.registration_enabled,
+        },
         usersessions: { track_activity: false },
       },
     };

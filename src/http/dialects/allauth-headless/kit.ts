@@ -8,7 +8,8 @@
 //            sign-in is pending, the HttpOnly `allauth_state` cookie; unsafe methods need `X-CSRFToken`
 //            equal to the `csrftoken` cookie (and to the session's token once signed in) and a trusted Origin.
 //   app:     `X-Session-Token`: a session's token once signed in (`<id>.<secret>`), and while a sign-in
-//            is pending the token of the pending flow (`flow:<token>`, `code:<token>`): the session
+//            is pending the token of the pending flow (`flow:<token>`, `code:<token>`, a sign-up by
+//            passkey's `signup:<token>`): the session
 //            token stands for the flow until it completes. A token that does not stand is 410.
 import crypto from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -22,10 +23,11 @@ import { setSessionCookies } from '../../plugins/session-cookies.ts';
 export type HeadlessClient = 'app' | 'browser';
 
 export interface HeldFlow {
-  kind: 'flow' | 'code';
+  /** `signup`: a sign-up by passkey waiting on its passkey (core: accounts/passkey-signup.ts); no account yet. */
+  kind: 'flow' | 'code' | 'signup';
   token: string;
-  /** The step it waits on (`login_by_code` for a code request). */
-  step: PendingStep | 'login_by_code';
+  /** The step it waits on (`login_by_code` for a code request, `mfa_signup_webauthn` for a sign-up by passkey). */
+  step: PendingStep | 'login_by_code' | 'mfa_signup_webauthn';
   /** The account the pending sign-in is for (not known for a code request). */
   user?: User;
 }
@@ -52,10 +54,10 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export const clientOf = (request: FastifyRequest): HeadlessClient => (request.url.startsWith('/_allauth/app/') ? 'app' : 'browser');
 
-/** Parses the pending-flow handle a client holds (`flow:<token>` or `code:<token>`). */
-function parseFlowHandle(value: string): { kind: 'flow' | 'code'; token: string } | undefined {
-  const m = /^(flow|code):([\w-]{1,200})$/.exec(value);
-  return m ? { kind: m[1] as 'flow' | 'code', token: m[2]! } : undefined;
+/** Parses the pending-flow handle a client holds (`flow:<token>`, `code:<token>` or `signup:<token>`). */
+function parseFlowHandle(value: string): { kind: HeldFlow['kind']; token: string } | undefined {
+  const m = /^(flow|code|signup):([\w-]{1,200})$/.exec(value);
+  return m ? { kind: m[1] as HeldFlow['kind'], token: m[2]! } : undefined;
 }
 
 /** The CSRF token a browser request carries: the header, else a form's `csrfmiddlewaretoken`. */
@@ -98,7 +100,7 @@ export async function readHeld(core: Core, request: FastifyRequest): Promise<Hel
     sessionValue = sessionValue!.slice(0, tilde);
   }
   const stateValue = client === 'app' ? sessionValue : request.cookies?.[STATE_COOKIE];
-  if (sessionValue !== undefined && sessionValue !== '' && !sessionValue.startsWith('flow:') && !sessionValue.startsWith('code:')) {
+  if (sessionValue !== undefined && sessionValue !== '' && !/^(flow|code|signup):/.test(sessionValue)) {
     const found = await core.credentials.session(sessionValue);
     if (found && (await tenantOk(found.principal.tenant.pk))) {
       if (client === 'browser' && UNSAFE.has(request.method) && !found.csrfOk(csrf)) {
@@ -118,6 +120,10 @@ export async function readHeld(core: Core, request: FastifyRequest): Promise<Hel
       if (p && (await tenantOk(p.tenantPk))) held.flow = { kind: 'flow', token: handle.token, step: p.step, user: p.user };
     } else if (handle?.kind === 'code') {
       held.flow = { kind: 'code', token: handle.token, step: 'login_by_code' };
+    } else if (handle?.kind === 'signup') {
+      // Another tenant's sign-up (X-Tenant) does not stand here.
+      const p = await core.passkeySignup.pending(handle.token);
+      if (p && (await tenantOk(p.tenantPk))) held.flow = { kind: 'signup', token: handle.token, step: 'mfa_signup_webauthn' };
     }
     if (!held.flow && client === 'app') held.gone = true;
   }
@@ -177,10 +183,11 @@ export interface Extensions {
   providers: Array<(core: Core, tenant: Tenant) => Promise<Array<{ id: string; name: string; client_id?: string; openid_configuration_url?: string; flows: string[] }>>>;
   /** Second-factor types besides TOTP and recovery codes (passkeys: `webauthn`). */
   mfaTypes: string[];
-  /** Extra first flows (`mfa_login_webauthn`, ...) are not in the specification's Flow enum: none here. */
+  /** First flows besides login, login_by_code and signup (passkeys: `mfa_login_webauthn`, as django-allauth lists it). */
+  firstFlows: string[];
 }
 
-export const extensions: Extensions = { providers: [], mfaTypes: [] };
+export const extensions: Extensions = { providers: [], mfaTypes: [], firstFlows: [] };
 
 export async function tenantOf(core: Core, request: FastifyRequest): Promise<Tenant> {
   return request.headless?.principal?.tenant ?? core.tenants.resolve(requestedTenant(request));
@@ -197,6 +204,7 @@ export async function flowsFor(core: Core, request: FastifyRequest): Promise<Arr
   const settings = await core.settings.forTenant(tenant.pk);
   const flows: Array<Record<string, unknown>> = [{ id: 'login' }, { id: 'login_by_code' }];
   if (settings.registration_enabled) flows.push({ id: 'signup' });
+  for (const id of extensions.firstFlows) flows.push({ id });
   const providers = await providerList(core, tenant);
   const redirect = providers.filter((p) => p.flows.includes('provider_redirect')).map((p) => p.id);
   const token = providers.filter((p) => p.flows.includes('provider_token')).map((p) => p.id);

@@ -54,7 +54,11 @@ export const Provider = Type.Object({
 
 export const Flow = Type.Object({
   id: Type.String({
-    enum: ['login', 'login_by_code', 'mfa_authenticate', 'mfa_reauthenticate', 'provider_redirect', 'provider_signup', 'provider_token', 'reauthenticate', 'signup', 'verify_email', 'verify_phone'],
+    enum: [
+      'login', 'login_by_code', 'mfa_authenticate', 'mfa_reauthenticate', 'provider_redirect', 'provider_signup', 'provider_token', 'reauthenticate', 'signup', 'verify_email', 'verify_phone',
+      'mfa_login_webauthn', 'mfa_signup_webauthn',
+    ],
+    description: 'The specification\'s Flow enum, and the two flows its description names besides: `mfa_login_webauthn` (sign in with a passkey) and `mfa_signup_webauthn` (sign up with a passkey, pending until the passkey is handed over).',
   }),
   provider: Type.Optional(Provider),
   providers: Type.Optional(Type.Array(Type.String(), { description: 'The providers of a provider flow (as the specification\'s examples show).' })),
@@ -144,7 +148,11 @@ export const ConfigurationResponse = Type.Object({
   data: Type.Object({
     account: Type.Unsafe<any>({ ...AccountConfiguration, required: ['authentication_method', 'email_verification_by_code_enabled', 'is_open_for_signup', 'login_by_code_enabled'] }),
     socialaccount: Type.Optional(Type.Object({ providers: Type.Array(Provider) })),
-    mfa: Type.Optional(Type.Object({ supported_types: Type.Array(AuthenticatorType) })),
+    mfa: Type.Optional(Type.Object({
+      supported_types: Type.Array(AuthenticatorType),
+      passkey_login_enabled: Type.Optional(Type.Boolean({ description: 'Whether a passkey alone signs in (auth/webauthn/login), as django-allauth\'s MFA_PASSKEY_LOGIN_ENABLED.' })),
+      passkey_signup_enabled: Type.Optional(Type.Boolean({ description: 'Latchkey: whether one may sign up with a passkey alone (auth/webauthn/signup): the tenant\'s registration is open.' })),
+    })),
     usersessions: Type.Optional(Type.Object({ track_activity: Type.Boolean() })),
   }),
   status: StatusOK,
@@ -184,6 +192,7 @@ export const LoginBody = Type.Unsafe<{ username?: string; email?: string; phone?
     ] },
   ],
 });
+export const PasskeySignupBody = Type.Object({ email: Type.Optional(Email), phone: Type.Optional(Phone), username: Type.Optional(Username) });
 export const SignupBody = Type.Object({ email: Type.Optional(Email), phone: Type.Optional(Phone), username: Type.Optional(Username), password: Password });
 export const ReauthenticateBody = Type.Object({ password: Password });
 export const VerifyEmailBody = Type.Object({ key: Type.String({ description: 'The email verification key', maxLength: 500 }) });

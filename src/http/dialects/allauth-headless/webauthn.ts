@@ -1,16 +1,17 @@
 // The headless API's passkey endpoints (core: mfa/passkeys.ts): options for the browser's
 // navigator.credentials.create/get (`{publicKey: ...}`, for parseCreationOptionsFromJSON /
 // parseRequestOptionsFromJSON), a passkey as the second factor, for reauthentication, for a
-// passwordless sign-in (auth/webauthn/login), and the account's passkeys (add, rename, remove).
-// Signing up with a passkey alone (auth/webauthn/signup) is not offered: 403.
+// passwordless sign-in (auth/webauthn/login), signing up with a passkey alone (auth/webauthn/signup:
+// the pending flow `mfa_signup_webauthn`; core: accounts/passkey-signup.ts), and the account's
+// passkeys (add, rename, remove).
 import { Type } from '@sinclair/typebox';
 import { DomainError, type AuthenticatorView } from '../../../core/index.ts';
 import { requestedTenant } from '../../plugins/tenant-and-client.ts';
 import {
-  AuthenticatedResponse, AuthenticationResponse, AuthenticatorID, Client, ConflictResponse, ErrorResponse, ForbiddenResponse, NotFound,
+  AuthenticatedResponse, AuthenticationResponse, AuthenticatorID, Client, ConflictResponse, ErrorResponse, ForbiddenResponse, NotFound, PasskeySignupBody,
   ReauthenticationResponse, SessionTokenHeader, StatusOKResponse, WebAuthnAuthenticator, common, tags, type Options, type TypedApp,
 } from './schemas.ts';
-import { answerAuthenticated, answerOutcome, extensions, issueFor, refuseIfSignedIn, signedIn, tenantOf, ts } from './kit.ts';
+import { answerAuthenticated, answerOutcome, answerPending, extensions, issueFor, pendingFlow, refuseIfSignedIn, signedIn, tenantOf, ts } from './kit.ts';
 
 const P = '/_allauth/:client/v1';
 const params = Client;
@@ -22,6 +23,16 @@ const WebAuthnCredential = Type.Object({}, { additionalProperties: true, descrip
 const CredentialBody = Type.Object({ credential: WebAuthnCredential });
 const RequestOptionsResponse = Type.Object({ status: Type.Literal(200), data: Type.Object({ request_options: Type.Object({}, { additionalProperties: true }) }) });
 const CreationOptionsResponse = Type.Object({ status: Type.Literal(200), data: Type.Object({ creation_options: Type.Object({}, { additionalProperties: true }) }) });
+// GET auth/webauthn/signup: the specification's document names `request_options` there, while
+// django-allauth's code (and its React example) answers and reads `creation_options`. Both carry
+// the same creation options, so a front-end of either reading works.
+const SignupOptionsResponse = Type.Object({
+  status: Type.Literal(200),
+  data: Type.Object({
+    creation_options: Type.Object({}, { additionalProperties: true, description: 'The creation options (`{publicKey}`, for parseCreationOptionsFromJSON), as django-allauth answers.' }),
+    request_options: Type.Object({}, { additionalProperties: true, description: 'The same creation options, under the name the specification\'s document gives.' }),
+  }),
+});
 const WebAuthnAuthenticatorResponse = Type.Object({ status: Type.Literal(200), data: WebAuthnAuthenticator });
 const AddWebAuthnAuthenticatorResponse = Type.Object({
   status: Type.Literal(200), data: WebAuthnAuthenticator,
@@ -39,6 +50,7 @@ const present = (a: AuthenticatorView) => ({
 
 export async function webauthnRoutes(app: TypedApp, { core }: Options) {
   if (!extensions.mfaTypes.includes('webauthn')) extensions.mfaTypes.push('webauthn');
+  if (!extensions.firstFlows.includes('mfa_login_webauthn')) extensions.firstFlows.push('mfa_login_webauthn');
   const tag = tags('WebAuthn');
 
   app.get(`${P}/auth/webauthn/authenticate`, {
@@ -95,13 +107,46 @@ export async function webauthnRoutes(app: TypedApp, { core }: Options) {
     return answerOutcome(core, request, reply, outcome);
   });
 
-  const noSignup = async () => {
-    throw new DomainError('PERMISSION_DENIED', 'Signing up with a passkey alone is not offered: sign up with a password, then add a passkey.');
-  };
-  const signupSchema = { tags: tag, params, headers, response: { ...common, 403: ForbiddenResponse, 409: ConflictResponse } };
-  app.post(`${P}/auth/webauthn/signup`, { schema: { ...signupSchema, summary: 'Initiate the passkey signup flow (not offered: 403)' } }, noSignup);
-  app.get(`${P}/auth/webauthn/signup`, { schema: { ...signupSchema, summary: 'Get passkey credential request options (not offered: 403)' } }, noSignup);
-  app.put(`${P}/auth/webauthn/signup`, { schema: { ...signupSchema, summary: 'Complete the passkey signup flow (not offered: 403)' } }, noSignup);
+  const signupTag = tags('WebAuthn: Signup');
+
+  app.post(`${P}/auth/webauthn/signup`, {
+    schema: {
+      tags: signupTag, summary: 'Initiate the passkey signup flow',
+      description: 'An address (required) and a username (the address when absent), checked as auth/signup checks them, without a password. No account is made yet: the answer is 401 with the pending flow `mfa_signup_webauthn`; GET gives the creation options, PUT hands the passkey over and makes the account. 403 when the tenant\'s registration is closed.',
+      params, headers, body: PasskeySignupBody, response: { ...common, 400: ErrorResponse, 401: AuthenticationResponse, 403: ForbiddenResponse, 409: ConflictResponse },
+    },
+  }, async (request, reply) => {
+    refuseIfSignedIn(request);
+    const { username, email, phone } = request.body;
+    if (phone !== undefined) throw new DomainError('VALIDATION_FAILED', 'phone', { fields: { phone: ['Phone numbers are not supported.'] } });
+    const { flowToken } = await core.passkeySignup.start(requestedTenant(request), { username, email });
+    return answerPending(core, request, reply, { kind: 'signup', token: flowToken, step: 'mfa_signup_webauthn' });
+  });
+
+  app.get(`${P}/auth/webauthn/signup`, {
+    schema: {
+      tags: signupTag, summary: 'Get passkey credential creation options',
+      description: 'For the pending `mfa_signup_webauthn` flow (409 otherwise): a passkey the authenticator keeps (resident key required) and that verifies its user. Only the latest options\' challenge completes the sign-up.',
+      params, headers, response: { ...common, 200: SignupOptionsResponse, 409: ConflictResponse },
+    },
+  }, async (request) => {
+    const f = pendingFlow(request, 'mfa_signup_webauthn');
+    const publicKey = await core.passkeySignup.creationOptions(f.token);
+    return { status: 200 as const, data: { creation_options: { publicKey }, request_options: { publicKey } } };
+  });
+
+  app.put(`${P}/auth/webauthn/signup`, {
+    config: { credentialAnswer: true },
+    schema: {
+      tags: signupTag, summary: 'Complete the passkey signup flow',
+      description: 'The new passkey (`credential`, its toJSON()) and its name: makes the account (no password; the passkey is its first factor) and signs it in (200), or 401 with `verify_email` pending when the tenant wants the address verified first. A credential that does not hold is 400 and leaves no account (ask GET again for a new challenge); a used or unknown flow is 409. No recovery codes are made (as django-allauth).',
+      params, headers, body: AddBody, response: { ...common, 200: AuthenticatedResponse, 400: ErrorResponse, 401: AuthenticationResponse, 409: ConflictResponse },
+    },
+  }, async (request, reply) => {
+    const f = pendingFlow(request, 'mfa_signup_webauthn');
+    const outcome = await core.passkeySignup.complete(f.token, { name: request.body.name ?? 'Passkey', credential: request.body.credential }, issueFor(request));
+    return answerOutcome(core, request, reply, outcome);
+  });
 
   app.get(`${P}/account/authenticators/webauthn`, {
     config: { enrolment: true },
