@@ -172,7 +172,7 @@ export function createCore(opts: CoreOptions) {
   const reauthentication = new Reauthentication({ clock, settings, sessions, secondFactors, passwords, throttle, events, origin });
   const loginCodes = new LoginCodes({ store, clock, counters, throttle, limits: emailLimits, outbox, tenants, origin });
   const upstreamSignIn = new UpstreamSignIn({ store, clock, events, settings, tenants, users, providers: identityProviders, client: upstreamClient, publicUrl: opts.publicUrl });
-  const passkeys = new Passkeys({ store, clock, events, secondFactors, publicUrl: opts.publicUrl });
+  const passkeys = new Passkeys({ store, clock, events, secondFactors, throttle, origin, publicUrl: opts.publicUrl });
   secondFactors.usePasskeys(passkeys);
   const signIn = new SignInFlow({
     store, clock, events, tenants, clients, settings,

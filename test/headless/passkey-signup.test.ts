@@ -245,6 +245,47 @@ for (const { engine, skip } of engines) {
       assert.equal((await b.call({ method: 'GET', path: 'auth/session' })).statusCode, 200);
     });
 
+    // Threat: passkey sign-ins are guessed or flooded without limit and unrecorded, as wrong
+    // passwords are not. A bad or unknown credential is a failed sign-in: audited, and counted in
+    // the address's limit (login_ip_limit, set to 25 here), which other addresses do not share.
+    it('failed passwordless sign-ins (bad or unknown passkeys) are audited and counted per address: the 26th rapid one is 429; another address and the account are not locked out', async () => {
+      await t.core.tenants.create('limits', 'Limits');
+      await setting('limits', 'login_ip_limit', '25');
+      const tenant = await t.core.tenants.resolve('limits');
+      const owner = app({ 'x-tenant': 'limits' });
+      const { key } = await signUp(owner, { email: email() });
+      // The client's address as the server sees it (no TRUST_PROXY here).
+      const attempt = async (ip: string, credential: (o: any) => unknown) => {
+        const headers = { 'x-tenant': 'limits' };
+        const opts = await t.request({ method: 'GET', url: '/_allauth/app/v1/auth/webauthn/login', headers, remoteAddress: ip });
+        schemas.check('GET', '/_allauth/app/v1/auth/webauthn/login', opts);
+        const res = await t.request({ method: 'POST', url: '/_allauth/app/v1/auth/webauthn/login', headers, remoteAddress: ip, payload: { credential: credential(opts.json().data.request_options.publicKey) } });
+        schemas.check('POST', '/_allauth/app/v1/auth/webauthn/login', res);
+        return res;
+      };
+      const stranger = new SoftAuthenticator(PUBLIC_URL);
+      stranger.create({ rp: { id: new URL(PUBLIC_URL).hostname }, user: { id: 'bm9ib2R5' }, challenge: 'x' });
+      assert.equal((await attempt('203.0.113.5', (o) => key.get(o))).statusCode, 200, 'the passkey signs in (its counter is 1 now)');
+      for (let i = 0; i < 25; i++) {
+        // Unknown passkeys, and the owner's passkey with a counter that goes back.
+        const r = await attempt('192.0.2.44', i % 2 ? (o) => stranger.get(o) : (o) => key.get(o, { counter: 0 }));
+        assert.equal(r.statusCode, 400, r.body);
+        assert.equal(r.json().errors[0].code, 'email_password_mismatch');
+      }
+      const blocked = await attempt('192.0.2.44', (o) => key.get(o));
+      assert.equal(blocked.statusCode, 429, blocked.body);
+      assert.equal(blocked.json().errors[0].code, 'too_many_requests');
+      assert.ok(Number(blocked.headers['retry-after']) > 0);
+      // Another address signs in with the owner's passkey at once: nobody is locked out.
+      const ok = await attempt('198.51.100.7', (o) => key.get(o, { counter: 2 }));
+      assert.equal(ok.statusCode, 200, ok.body);
+      const audit = await t.store.read.audit.list({ tenantPk: tenant.pk, type: 'sign_in.failed' }, { offset: 0, limit: 100 });
+      assert.equal(audit.items.filter((a) => JSON.parse(a.detail).method === 'webauthn').length, 25);
+      // The address heals within the minute.
+      clock.advance(61_000);
+      assert.equal((await attempt('192.0.2.44', (o) => key.get(o, { counter: 3 }))).statusCode, 200);
+    });
+
     it('a tenant that wants addresses verified: PUT makes the account and answers verify_email pending; the mailed key signs in', async () => {
       await t.core.tenants.create('verified', 'Verified');
       await setting('verified', 'email_verification_mandatory', 'true');

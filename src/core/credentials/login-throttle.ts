@@ -39,12 +39,7 @@ export class LoginThrottle {
   /** Refuses an attempt that must wait (RATE_LIMITED) or whose account is locked (ACCOUNT_LOCKED). */
   async check(tenant: Tenant, name: string, ip: string | undefined): Promise<void> {
     const s = await this.settings.forTenant(tenant.pk);
-    if (ip) {
-      const c = await this.perAddress.check(`ip:${tenant.pk}:${ip}`, s.login_ip_limit, IP_WINDOW_S, 'heals');
-      if (!c.allowed) {
-        throw new DomainError('RATE_LIMITED', `Too many failed sign-ins from this address. Try again in ${c.retryAfter} seconds.`, { retryAfter: c.retryAfter });
-      }
-    }
+    await this.checkAddress(tenant, ip);
     const row = await this.store.read.loginFailures.find(tenant.pk, accountKey(name));
     if (!row) return;
     if (row.failures >= s.login_lockout_threshold) {
@@ -57,6 +52,30 @@ export class LoginThrottle {
         throw new DomainError('RATE_LIMITED', `Too many failed sign-ins. Try again in ${wait} seconds.`, { retryAfter: wait });
       }
     }
+  }
+
+  /**
+   * Refuses (RATE_LIMITED) an attempt from an address with too many failures in the minute: for
+   * a sign-in that names no account (a passkey alone: the credential names its user), the only
+   * limit there is.
+   */
+  async checkAddress(tenant: Tenant, ip: string | undefined): Promise<void> {
+    if (!ip) return;
+    const s = await this.settings.forTenant(tenant.pk);
+    const c = await this.perAddress.check(`ip:${tenant.pk}:${ip}`, s.login_ip_limit, IP_WINDOW_S, 'heals');
+    if (!c.allowed) {
+      throw new DomainError('RATE_LIMITED', `Too many failed sign-ins from this address. Try again in ${c.retryAfter} seconds.`, { retryAfter: c.retryAfter });
+    }
+  }
+
+  /**
+   * A failed sign-in that names no account (a passkey alone): records `failure` and counts it for
+   * the address, as a wrong password is counted there. No account's count moves, so a stream of
+   * bad credentials locks no one out.
+   */
+  async failedFromAddress(tenant: Tenant, ip: string | undefined, failure: SecurityEvent): Promise<void> {
+    await this.store.transaction(() => this.events.emit(failure));
+    if (ip) await this.perAddress.hit(`ip:${tenant.pk}:${ip}`, IP_WINDOW_S, 'heals');
   }
 
   /**

@@ -17,6 +17,8 @@ import { sha256 } from '../secrets.ts';
 import type { WebauthnChallengeRecord } from './authenticators-repo.ts';
 import type { PasskeyCheck, SecondFactors } from './second-factors.ts';
 import type { FirstFactor } from '../sign-in/first-factors.ts';
+import type { LoginThrottle } from '../credentials/login-throttle.ts';
+import type { RequestOrigin } from '../audit/audit-log.ts';
 import type { FirstFactorInput } from '../sign-in/sign-in-request.ts';
 
 /** A passkey's `data` in the authenticators table. */
@@ -54,7 +56,7 @@ export class Passkeys implements PasskeyCheck {
   private readonly rpId: string;
   private readonly origin: string;
 
-  private readonly d: { store: Store; clock: Clock; events: Events; secondFactors: SecondFactors; publicUrl: string };
+  private readonly d: { store: Store; clock: Clock; events: Events; secondFactors: SecondFactors; throttle: LoginThrottle; origin: () => RequestOrigin | undefined; publicUrl: string };
 
   constructor(deps: Passkeys['d']) {
     this.d = deps;
@@ -249,16 +251,28 @@ export class Passkeys implements PasskeyCheck {
     if (!(await this.d.store.transaction((r) => r.authenticators.swapData(row.pk, row.data, next, this.d.clock.now())))) throw badCredential();
   }
 
-  /** The first factor `webauthn`: a passwordless sign-in. Proves `webauthn`, which satisfies the second step. */
+  /**
+   * The first factor `webauthn`: a passwordless sign-in. Proves `webauthn`, which satisfies the
+   * second step. A credential that does not hold (unknown, another challenge, a bad signature) is a
+   * failed sign-in like a wrong password: audited (`sign_in.failed`) and counted in the address's
+   * limit of failed sign-ins (login_ip_limit), refused while that limit is reached. It names no
+   * account, so no account's failure count moves.
+   */
   factor(): FirstFactor<Extract<FirstFactorInput, { method: 'webauthn' }>> {
     return {
       method: 'webauthn',
       prove: async (tenant, input) => {
+        const ip = this.d.origin()?.ip;
+        await this.d.throttle.checkAddress(tenant, ip);
+        const fail = async (userPk: number | null, reason: string): Promise<never> => {
+          await this.d.throttle.failedFromAddress(tenant, ip, { type: 'sign_in.failed', tenantPk: tenant.pk, userPk, detail: { reason, method: 'webauthn' } });
+          throw invalidCredentials();
+        };
         let user: User;
         try {
           user = await this.verifyPasswordless(tenant, input.response);
         } catch (err) {
-          if (err instanceof DomainError && err.code === 'VALIDATION_FAILED') throw invalidCredentials();
+          if (err instanceof DomainError && err.code === 'VALIDATION_FAILED') return fail(null, 'bad_passkey');
           throw err;
         }
         return {
@@ -266,7 +280,7 @@ export class Passkeys implements PasskeyCheck {
           amr: ['webauthn'],
           accepted: async () => {},
           settle: async () => {},
-          refuse: async () => { throw invalidCredentials(); },
+          refuse: (reason) => fail(user.pk, reason),
         };
       },
     };
