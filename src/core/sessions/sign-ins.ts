@@ -68,6 +68,8 @@ export class SignInsService {
       if (!session || session.user_pk !== p.user.pk) throw notFound();
       await this.store.transaction(async (r) => {
         await r.sessions.delete(key);
+        // The tokens handed out with the session end with it.
+        await r.tokens.revokeSessionFamilies(key, 'revoked_by_user', now);
         await this.events.emit({ type: 'session.ended', tenantPk: p.tenant.pk, userPk: p.user.pk, detail: { reason: 'revoked_by_user' } });
       });
       return;

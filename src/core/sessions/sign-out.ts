@@ -27,7 +27,11 @@ export class SignOut {
     await this.d.store.transaction(async (r) => {
       if (p.familyId) await r.tokens.revokeFamily(p.familyId, 'logout', now);
       if (extraFamily) await r.tokens.revokeFamily(extraFamily, 'logout', now);
-      if (p.sessionId) await r.sessions.delete(p.sessionId);
+      if (p.sessionId) {
+        await r.sessions.delete(p.sessionId);
+        // The tokens handed out with the session end with it.
+        await r.tokens.revokeSessionFamilies(p.sessionId, 'logout', now);
+      }
       if (p.tokenKeyHash) await r.tokenKeys.delete(p.tokenKeyHash);
       const base = { tenantPk: p.tenant.pk, userPk: p.user.pk };
       if (p.familyId || extraFamily || p.tokenKeyHash) await this.d.events.emit({ ...base, type: 'token.revoked', detail: { reason: 'logout' } });

@@ -28,7 +28,8 @@ export interface IssueWork {
 
 /** Makes a token pair of a new refresh family (core/tokens/token-pairs.ts). */
 export interface PairMaker {
-  prepare(ctx: IssueContext, refreshFormat: 'jwt' | 'opaque'): Promise<{ write(r: Repos): Promise<void>; finish(): Promise<{ access: string; refresh: string; expiresIn: number; scope: string }> }>;
+  /** `write`'s `sessionId`: the session the pair goes with (ending it ends the family). */
+  prepare(ctx: IssueContext, refreshFormat: 'jwt' | 'opaque'): Promise<{ write(r: Repos, link?: { sessionId: string }): Promise<void>; finish(): Promise<{ access: string; refresh: string; expiresIn: number; scope: string }> }>;
 }
 
 export interface IssuerDeps {
@@ -65,7 +66,8 @@ export async function prepareIssue(d: IssuerDeps, issue: Issue, ctx: IssueContex
         audit: { method: 'session', client_id: ctx.client?.clientId ?? null, amr: ctx.amr.join(' ') },
         async write(r) {
           session = await d.sessions.create(ctx.user, r, ctx.amr);
-          if (pair) await pair.write(r);
+          // The pair belongs to the session: ending the session (signing out, auth/sessions) ends its tokens.
+          if (pair) await pair.write(r, { sessionId: session.id });
         },
         async finish() {
           if (!pair) return { kind: 'session', session: session! };

@@ -11,6 +11,8 @@ export interface FamilyRecord {
   revoked_reason: string | null;
   client_pk: number | null;
   scope: string | null;
+  /** The session it was handed out with (the headless app client's pair), if any: ending that session ends the family. */
+  session_id?: string | null;
 }
 
 /** A stored refresh token with its family's fields. */
@@ -43,6 +45,8 @@ export interface TokenFamiliesRepo {
   revokeFamily(id: string, reason: string, now: number): Promise<void>;
   /** Revokes every live family of a user but `keep` (the caller's own, when it changes its password). */
   revokeUserFamilies(userPk: number, reason: string, now: number, keep?: string): Promise<void>;
+  /** Revokes every live family handed out with this session. */
+  revokeSessionFamilies(sessionId: string, reason: string, now: number): Promise<void>;
   /** The user's live families (revoked ones and those with no live refresh token left out), newest first. */
   liveFamilies(userPk: number, now: number): Promise<LiveFamily[]>;
   insertRefresh(r: { token_hash: string; family_id: string; created_at: number; expires_at: number }): Promise<void>;

@@ -69,8 +69,8 @@ export class TokenPairs implements PairMaker {
     const groups = await this.d.store.read.groups.namesForUser(user.pk);
     const scope = scopes.join(' ');
     return {
-      write: async (r: Repos) => {
-        await r.tokens.createFamily({ id: familyId, tenant_pk: tenant.pk, user_pk: user.pk, created_at: now, client_pk: client?.pk ?? null, scope });
+      write: async (r: Repos, link?: { sessionId: string }) => {
+        await r.tokens.createFamily({ id: familyId, tenant_pk: tenant.pk, user_pk: user.pk, created_at: now, client_pk: client?.pk ?? null, scope, session_id: link?.sessionId ?? null });
         await r.tokens.insertRefresh({ token_hash: refresh.hash, family_id: familyId, created_at: now, expires_at: now + settings.refresh_token_lifetime * 1000 });
       },
       finish: async (): Promise<TokenPair> => {

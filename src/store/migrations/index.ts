@@ -14,6 +14,7 @@ import { secondFactors } from './0012-second-factors.ts';
 import { identityProviders } from './0013-identity-providers.ts';
 import { clientFirstParty } from './0015-client-first-party.ts';
 import { passkeySignups } from './0016-passkey-signups.ts';
+import { sessionTokenFamilies } from './0017-session-token-families.ts';
 
 /** Versioned migrations, in order. Append only: a released migration is never edited. */
 export function migrations(engine: Engine): Record<string, Migration> {
@@ -31,6 +32,7 @@ export function migrations(engine: Engine): Record<string, Migration> {
     '0013-identity-providers': identityProviders(engine),
     '0015-client-first-party': clientFirstParty(),
     '0016-passkey-signups': passkeySignups(),
+    '0017-session-token-families': sessionTokenFamilies(),
   };
 }
 

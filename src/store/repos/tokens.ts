@@ -14,8 +14,8 @@ const refreshByKey = preparedQuery((db, familyId: string, tokenHash: string) =>
   db.selectFrom('refresh_tokens').select(['token_hash', 'family_id', 'expires_at', 'used_at']).where('family_id', '=', familyId).where('token_hash', '=', tokenHash));
 const legacyRefreshByHash = preparedQuery((db, tokenHash: string) =>
   db.selectFrom('refresh_tokens_v1').select(['token_hash', 'family_id', 'expires_at', 'used_at']).where('token_hash', '=', tokenHash));
-const insertFamily = preparedQuery((db, id: string, tenantPk: number, userPk: number, createdAt: number, clientPk: number | null, scope: string | null) =>
-  db.insertInto('token_families').values({ id, tenant_pk: tenantPk, user_pk: userPk, created_at: createdAt, client_pk: clientPk, scope, revoked_at: null, revoked_reason: null }));
+const insertFamily = preparedQuery((db, id: string, tenantPk: number, userPk: number, createdAt: number, clientPk: number | null, scope: string | null, sessionId: string | null) =>
+  db.insertInto('token_families').values({ id, tenant_pk: tenantPk, user_pk: userPk, created_at: createdAt, client_pk: clientPk, scope, session_id: sessionId, revoked_at: null, revoked_reason: null }));
 const insertRefreshToken = preparedQuery((db, familyId: string, tokenHash: string, createdAt: number, expiresAt: number) =>
   db.insertInto('refresh_tokens').values({ family_id: familyId, token_hash: tokenHash, created_at: createdAt, expires_at: expiresAt, used_at: null }));
 const markRefreshUsed = preparedQuery((db, familyId: string, tokenHash: string, now: number) =>
@@ -27,7 +27,7 @@ const markLegacyRefreshUsed = preparedQuery((db, tokenHash: string, now: number)
 export function tokensRepo(db: Kysely<DB>, engine: Engine): TokenFamiliesRepo {
   return {
     async createFamily(f: Omit<FamilyRecord, 'revoked_at' | 'revoked_reason'>): Promise<void> {
-      await insertFamily(db, engine, f.id, f.tenant_pk, f.user_pk, f.created_at, f.client_pk, f.scope);
+      await insertFamily(db, engine, f.id, f.tenant_pk, f.user_pk, f.created_at, f.client_pk, f.scope, f.session_id ?? null);
     },
     async findFamily(id: string): Promise<FamilyRecord | undefined> {
       return (await familyById(db, engine, id)).rows[0];
@@ -40,6 +40,9 @@ export function tokensRepo(db: Kysely<DB>, engine: Engine): TokenFamiliesRepo {
       let q = db.updateTable('token_families').set({ revoked_at: now, revoked_reason: reason }).where('user_pk', '=', userPk).where('revoked_at', 'is', null);
       if (keep) q = q.where('id', '!=', keep);
       await q.execute();
+    },
+    async revokeSessionFamilies(sessionId: string, reason: string, now: number): Promise<void> {
+      await db.updateTable('token_families').set({ revoked_at: now, revoked_reason: reason }).where('session_id', '=', sessionId).where('revoked_at', 'is', null).execute();
     },
     /** Live families of a user, with the newest refresh expiry and the client's id. */
     async liveFamilies(userPk: number, now: number) {
