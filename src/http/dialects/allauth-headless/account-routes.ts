@@ -12,6 +12,7 @@ import {
   common, tags, type Options, type TypedApp,
 } from './schemas.ts';
 import { answerAuthenticated, signedIn, signOutHeld, ts } from './kit.ts';
+import { forgetCodes, recallCodes, rememberCodes } from './fresh-codes.ts';
 import { Type } from '@sinclair/typebox';
 
 const P = '/_allauth/:client/v1';
@@ -23,28 +24,6 @@ const headers = SessionTokenHeader;
  * answer is also a valid authentication answer (its `is_authenticated` is a boolean there).
  */
 const AuthOrReauth = Type.Unsafe<any>({ anyOf: [ReauthenticationResponse, AuthenticationResponse] });
-
-/**
- * Recovery codes are kept only as hashes: the codes themselves can be shown only by the answer
- * that made them and, for the front-ends that fetch them next (allauth's flow: activate TOTP, then
- * GET recovery-codes), by the GETs of the same session within five minutes, sealed in this
- * process's memory. Afterwards (or on another instance) `unused_codes` is empty.
- */
-const FRESH_CODES_MS = 5 * 60_000;
-const freshCodes = new Map<string, { sealed: string; until: number }>();
-function rememberCodes(core: Core, p: Principal, codes: string[]) {
-  if (!p.sessionId) return;
-  const now = core.clock.now();
-  for (const [k, v] of freshCodes) if (v.until <= now) freshCodes.delete(k);
-  if (freshCodes.size > 10_000) freshCodes.clear();
-  freshCodes.set(p.sessionId, { sealed: core.secretBox.seal(JSON.stringify(codes), `fresh-rc:${p.sessionId}`), until: now + FRESH_CODES_MS });
-}
-function recallCodes(core: Core, p: Principal): string[] {
-  const e = p.sessionId ? freshCodes.get(p.sessionId) : undefined;
-  if (!e || e.until <= core.clock.now()) return [];
-  return JSON.parse(core.secretBox.open(e.sealed, `fresh-rc:${p.sessionId}`)) as string[];
-}
-const forgetCodes = (p: Principal) => p.sessionId && freshCodes.delete(p.sessionId);
 
 const presentAuthenticator = (a: AuthenticatorView) => {
   const base = { created_at: ts(a.createdAt), last_used_at: a.lastUsedAt === null ? null : ts(a.lastUsedAt) };

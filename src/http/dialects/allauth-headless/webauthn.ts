@@ -11,6 +11,7 @@ import {
   AuthenticatedResponse, AuthenticationResponse, AuthenticatorID, Client, ConflictResponse, ErrorResponse, ForbiddenResponse, NotFound, PasskeySignupBody,
   ReauthenticationResponse, SessionTokenHeader, StatusOKResponse, WebAuthnAuthenticator, common, tags, type Options, type TypedApp,
 } from './schemas.ts';
+import { forgetCodes, rememberCodes } from './fresh-codes.ts';
 import { answerAuthenticated, answerOutcome, answerPending, extensions, issueFor, pendingFlow, refuseIfSignedIn, signedIn, tenantOf, ts } from './kit.ts';
 
 const P = '/_allauth/:client/v1';
@@ -172,6 +173,8 @@ export async function webauthnRoutes(app: TypedApp, { core }: Options) {
     const p = signedIn(request);
     await core.reauthentication.require(p);
     const { id, recoveryCodes } = await core.passkeys.register(p.tenant, p.user, request.body.credential, request.body.name ?? 'Passkey');
+    // Listed by the next GET account/authenticators/recovery-codes, as TOTP activation's are.
+    if (recoveryCodes) rememberCodes(core, p, recoveryCodes);
     const added = (await core.secondFactors.list(p.user)).find((a) => a.id === id)!;
     return { status: 200 as const, data: present(added), meta: { recovery_codes_generated: recoveryCodes !== undefined } };
   });
@@ -196,6 +199,7 @@ export async function webauthnRoutes(app: TypedApp, { core }: Options) {
     // All or nothing: an id that is not one of the user's passkeys removes none.
     if (request.body.authenticators.some((id) => !mine.some((a) => a.id === id))) throw new DomainError('NOT_FOUND', 'No such passkey.');
     for (const id of new Set(request.body.authenticators)) await core.secondFactors.remove(p.tenant, p.user, id);
+    if (!(await core.secondFactors.recoveryCodes(p.user))) forgetCodes(p);
     return { status: 200 as const };
   });
 }
