@@ -186,7 +186,7 @@ for (const { engine, skip } of engines) {
       await t.store.transaction(async (r) => {
         await r.emailAddresses.insert({ tenantPk: u.tenantPk, userPk: u.pk, email: taken, verified: true, primary: true, createdAt: clock.now() });
       });
-      const cases: Array<Record<string, string>> = [{ email: taken }, { email: 'fresh' + taken, username: owner }, { email: 'not an address' }, {}];
+      const cases: Array<Record<string, string>> = [{ email: taken }, { email: 'fresh' + taken, username: owner }, { email: 'not an address' }, { email: `${'a'.repeat(160)}@example.com` }, { email: email(), username: 'no spaces allowed' }, {}];
       for (const body of cases) {
         const byPassword = await app().call({ method: 'POST', path: 'auth/signup', body: { ...body, ...(body.email || body.username ? {} : { username: 'x' + n }), password: PW } });
         const byPasskey = await app().call({ method: 'POST', path: 'auth/webauthn/signup', body });
