@@ -378,15 +378,8 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
       back: { href: interactionPath(tp, details.uid), label: ctx.t('passkeyBackToPassword') },
     });
     const passkeyMfaPage = async (tp: TenantProvider, details: Details, ctx: pages.PageContext, flow: string, error?: string) => {
-      const pending = await core.signIn.pending(flow);
-      if (!pending || pending.step !== 'mfa_authenticate' || pending.tenantPk !== tp.tenant.pk) return undefined;
-      let options;
-      try {
-        options = await core.passkeys.authenticationOptions(tp.tenant, pending.user, 'authenticate');
-      } catch (err) {
-        if (err instanceof DomainError && err.code === 'VALIDATION_FAILED') return undefined;
-        throw err;
-      }
+      const options = await pages.secondStepOptions(core, tp.tenant, flow);
+      if (!options) return undefined;
       const trustDays = asksTwoFactors(details.params) ? 0 : (await core.settings.forTenant(tp.tenant.pk)).trust_browser_days;
       return pages.renderPasskeyCeremony(ctx, {
         title: ctx.t('passkeyMfaTitle'), intro: ctx.t('passkeyMfaIntro'), action: `${interactionPath(tp, details.uid)}/mfa/passkey`, mode: 'get', options,

@@ -21,5 +21,5 @@ export { setFlowCookie, clearFlowCookie, flowCookie, setTrustCookie, trustCookie
 export { addSecuritySection, addSignInExtra, drawSignInExtras, type SecuritySection, type SignInExtra, type SignInExtraContext } from './extensions.ts';
 // Passkeys: the ceremony page, the form's answer, and the offers under the sign-in forms.
 export { renderPasskeyCeremony, type PasskeyCeremonyView } from './passkey-views.ts';
-export { credentialOf, missingCredential, registerPasskeyParts } from './passkey-routes.ts';
+export { credentialOf, missingCredential, registerPasskeyParts, secondStepOptions } from './passkey-routes.ts';
 export { methodsOfFlow } from './mfa-routes.ts';

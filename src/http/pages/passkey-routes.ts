@@ -6,7 +6,7 @@
 // other form; assets/passkeys.js does the browser's part. The offers show only where a browser
 // runs the script, so without JavaScript the pages look and work as before.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DomainError, type Principal, type SignInOutcome } from '../../core/index.ts';
+import { DomainError, type Core, type Principal, type SignInOutcome, type Tenant } from '../../core/index.ts';
 import { classify } from '../errors.ts';
 import { verifyFormCsrf, type PageContext } from './context.ts';
 import { addSecuritySection, addSignInExtra } from './extensions.ts';
@@ -40,6 +40,21 @@ export function credentialOf(body: unknown): Record<string, unknown> | undefined
 /** The message of a passkey form posted without an answer (no script ran) or with one that is no credential. */
 export const missingCredential = (ctx: PageContext, body: unknown) =>
   (body && typeof body === 'object' && (body as Record<string, unknown>).credential ? ctx.t('passkeyFailed') : ctx.t('passkeyNoScript'));
+
+/**
+ * The options for a passkey as the second step of the sign-in `flow` (its user's passkeys), or
+ * undefined when the flow waits on no second factor in this tenant or its user has no passkey.
+ */
+export async function secondStepOptions(core: Core, tenant: Tenant, flow: string): Promise<unknown> {
+  const pending = await core.signIn.pending(flow);
+  if (!pending || pending.step !== 'mfa_authenticate' || pending.tenantPk !== tenant.pk) return undefined;
+  try {
+    return await core.passkeys.authenticationOptions(tenant, pending.user, 'authenticate');
+  } catch (err) {
+    if (err instanceof DomainError && err.code === 'VALIDATION_FAILED') return undefined;
+    throw err;
+  }
+}
 
 let registered = false;
 /** The offers under the sign-in forms and the Security page's section (once per process). */
@@ -108,15 +123,8 @@ export function passkeyPageRoutes(app: FastifyInstance, d: MfaPageDeps): void {
   };
   /** The page, or undefined when the flow waits on no second factor of a user with a passkey. */
   const secondStepPage = async (ctx: PageContext, flow: string, next: string | undefined, error?: string): Promise<string | undefined> => {
-    const pending = await core.signIn.pending(flow);
-    if (!pending || pending.step !== 'mfa_authenticate' || pending.tenantPk !== ctx.tenant.pk) return undefined;
-    let options;
-    try {
-      options = await core.passkeys.authenticationOptions(ctx.tenant, pending.user, 'authenticate');
-    } catch (err) {
-      if (err instanceof DomainError && err.code === 'VALIDATION_FAILED') return undefined;
-      throw err;
-    }
+    const options = await secondStepOptions(core, ctx.tenant, flow);
+    if (!options) return undefined;
     const settings = await core.settings.forTenant(ctx.tenant.pk);
     return renderPasskeyCeremony(ctx, {
       title: ctx.t('passkeyMfaTitle'), intro: ctx.t('passkeyMfaIntro'), action: at(ctx, 'login/code/passkey/'), mode: 'get', options,
