@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   keys: () => import('./keys.ts'),
   tenants: () => import('./tenants.ts'),
   clients: () => import('./clients.ts'),
+  'identity-providers': () => import('./identity-providers.ts'),
   import: () => import('./import.ts'),
   export: () => import('./export.ts'),
 };
@@ -30,6 +31,7 @@ Commands:
   keys reseal      reseal stored secrets under the first LATCHKEY_SECRET_KEYS key
   tenants          list, create, rename, disable, enable, delete tenants
   clients          list, register, delete client applications
+  identity-providers  list, show, create, update, delete a tenant's upstream identity providers
   import           import users (with their password hashes) from Django, Keycloak, better-auth, JSON Lines
   export           export a tenant as JSON Lines
 
