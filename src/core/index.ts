@@ -22,6 +22,7 @@ import { localBroadcast, type Broadcast } from './broadcast.ts';
 import { storeCounters, type Counters } from './counters/counters.ts';
 import { LoginThrottle } from './credentials/login-throttle.ts';
 import { RollingLimit } from './credentials/rolling-limit.ts';
+import { SignInStarts } from './sign-in/sign-in-starts.ts';
 import { TokenKeys } from './credentials/token-keys.ts';
 import { Credentials } from './authentication/credentials.ts';
 import { ClientGrants } from './tokens/client-grants.ts';
@@ -163,6 +164,7 @@ export function createCore(opts: CoreOptions) {
   const accountUnlock = new AccountUnlock({ users, tenants, throttle });
   const outbox = new Outbox(opts.mailer, opts.onBackgroundError ?? (() => {}));
   const emailLimits = new EmailLimits(settings, new RollingLimit(counters, clock));
+  const starts = new SignInStarts({ settings, limits: new RollingLimit(counters, clock), origin });
   const emailVerification = new EmailVerification({ store, clock, tenants, outbox, limits: emailLimits, publicUrl: opts.publicUrl });
   const passwordReset = new PasswordReset({ store, clock, settings, tenants, passwords, throttle, outbox, limits: emailLimits, publicUrl: opts.publicUrl });
   const emailAddresses = new EmailAddresses({ store, clock, events, verification: emailVerification, outbox, limits: emailLimits });
@@ -170,9 +172,9 @@ export function createCore(opts: CoreOptions) {
   const identityProviders = new IdentityProviders({ store, clock, events, box: secretBox, client: upstreamClient, publicUrl: opts.publicUrl });
   const socialAccounts = new SocialAccounts({ store, clock, events, settings, tenants, identityProviders, publicUrl: opts.publicUrl });
   const reauthentication = new Reauthentication({ clock, settings, sessions, secondFactors, passwords, throttle, events, origin });
-  const loginCodes = new LoginCodes({ store, clock, counters, throttle, limits: emailLimits, outbox, tenants, origin });
-  const upstreamSignIn = new UpstreamSignIn({ store, clock, events, settings, tenants, users, providers: identityProviders, client: upstreamClient, publicUrl: opts.publicUrl });
-  const passkeys = new Passkeys({ store, clock, events, secondFactors, throttle, origin, publicUrl: opts.publicUrl });
+  const loginCodes = new LoginCodes({ store, clock, counters, throttle, limits: emailLimits, starts, outbox, tenants, origin });
+  const upstreamSignIn = new UpstreamSignIn({ store, clock, events, settings, tenants, users, providers: identityProviders, client: upstreamClient, starts, publicUrl: opts.publicUrl });
+  const passkeys = new Passkeys({ store, clock, events, secondFactors, throttle, starts, origin, publicUrl: opts.publicUrl });
   secondFactors.usePasskeys(passkeys);
   const signIn = new SignInFlow({
     store, clock, events, tenants, clients, settings,
@@ -182,7 +184,7 @@ export function createCore(opts: CoreOptions) {
     secondFactors,
   });
   const registration = new Registration({ store, clock, events, settings, tenants, users, signIn, verification: emailVerification, outbox });
-  const passkeySignup = new PasskeySignup({ store, clock, tenants, users, registration, passkeys, signIn, outbox });
+  const passkeySignup = new PasskeySignup({ store, clock, tenants, users, registration, passkeys, signIn, outbox, starts });
 
   return {
     store, clock, hasher, secretBox, keys, accessTokens, tenants, settings, users, groups, sessions, clients, events, audit, signIns, broadcast, throttle,

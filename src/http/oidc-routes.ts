@@ -254,7 +254,7 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
               setUpstreamBinding(reply, begun.binding, opts.publicUrl);
               return reply.redirect(begun.url, 303);
             } catch (err) {
-              if (!(err instanceof DomainError)) throw err;
+              if (!(err instanceof DomainError) || err.code === 'RATE_LIMITED') throw err;
               error = err.message;
             }
           }
@@ -543,7 +543,14 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
       return expired();
     }
     if (details.uid !== (request.params as { uid: string }).uid) return expired();
-    return fn(details);
+    try {
+      return await fn(details);
+    } catch (err) {
+      // A page that begins a sign-in (a passkey's, an upstream provider's) counts it per address.
+      if (!(err instanceof DomainError) || err.code !== 'RATE_LIMITED') throw err;
+      const ctx = await pages.pageContext(core, request, { tenant: tp.tenant, reply });
+      return pages.sendRateLimited(reply, pages.renderRateLimited(ctx, err.retryAfter ?? 1), err.retryAfter ?? 1);
+    }
   }
 }
 

@@ -17,6 +17,7 @@ import { randomToken, sha256 } from '../secrets.ts';
 import type { TenantsService } from '../tenants/tenants-service.ts';
 import type { UsersService } from '../users/users-service.ts';
 import type { Passkeys } from '../mfa/passkeys.ts';
+import type { SignInStarts } from '../sign-in/sign-in-starts.ts';
 import type { SignInFlow } from '../sign-in/sign-in-flow.ts';
 import { PENDING_FLOW_LIFETIME_MS } from '../sign-in/pending-flows.ts';
 import type { Issue, SignInOutcome } from '../sign-in/sign-in-request.ts';
@@ -30,7 +31,7 @@ const flowInvalid = () => tokenInvalid('This sign-up has expired or is unknown. 
 
 export class PasskeySignup {
   private readonly d: {
-    store: Store; clock: Clock; tenants: TenantsService; users: UsersService; registration: Registration; passkeys: Passkeys; signIn: SignInFlow; outbox: Outbox;
+    store: Store; clock: Clock; tenants: TenantsService; users: UsersService; registration: Registration; passkeys: Passkeys; signIn: SignInFlow; outbox: Outbox; starts: SignInStarts;
   };
 
   constructor(deps: PasskeySignup['d']) {
@@ -40,6 +41,7 @@ export class PasskeySignup {
   /** Checks what the person asks for as a password sign-up would, and keeps it until the passkey comes: the flow's token. */
   async start(tenantName: string | undefined, input: { username?: string; email?: string }): Promise<{ flowToken: string; expiresAt: number; tenant: Tenant }> {
     const { tenant, email, username } = await this.admit(tenantName, input.email, input.username);
+    await this.d.starts.count(tenant);
     const flowToken = randomToken(32);
     const now = this.d.clock.now();
     const record: PasskeySignupRecord = {

@@ -27,6 +27,7 @@ import type { Principal, Tenant, User } from '../types.ts';
 import { USERNAME_MAX } from '../users/user-fields.ts';
 import type { FirstFactor, FirstFactorProof } from '../sign-in/first-factors.ts';
 import type { FirstFactorInput } from '../sign-in/sign-in-request.ts';
+import type { SignInStarts } from '../sign-in/sign-in-starts.ts';
 import type { IdentityProviderRecord, UpstreamRequestRecord } from './identity-providers-repo.ts';
 import type { IdentityProviders } from './identity-providers.ts';
 import { refusedUpstream, type UpstreamClient, type UpstreamIdentity } from './upstream-client.ts';
@@ -50,7 +51,7 @@ const startAgain = () => refusedUpstream('This sign-in is unknown, used, expired
 export class UpstreamSignIn {
   private readonly d: {
     store: Store; clock: Clock; events: Events; settings: SettingsService; tenants: TenantsService; users: UsersService;
-    providers: IdentityProviders; client: UpstreamClient; publicUrl: string;
+    providers: IdentityProviders; client: UpstreamClient; starts: SignInStarts; publicUrl: string;
   };
 
   constructor(deps: UpstreamSignIn['d']) {
@@ -93,6 +94,8 @@ export class UpstreamSignIn {
     if (a.purpose === 'connect' && !a.principal) throw new DomainError('NOT_AUTHENTICATED', 'Authentication credentials were not provided.');
     const record = await this.d.providers.usable(tenant.pk, a.provider);
     const next = await this.allowedNext(tenant, a.next);
+    // Connecting is a signed-in person's; a sign-in begun by anyone is counted per address.
+    if (!a.principal) await this.d.starts.count(tenant);
     const provider = this.d.providers.open(record);
     const state = randomToken(32);
     const binding = randomToken(32);

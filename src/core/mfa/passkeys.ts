@@ -20,6 +20,7 @@ import type { FirstFactor } from '../sign-in/first-factors.ts';
 import type { LoginThrottle } from '../credentials/login-throttle.ts';
 import type { RequestOrigin } from '../audit/audit-log.ts';
 import type { FirstFactorInput } from '../sign-in/sign-in-request.ts';
+import type { SignInStarts } from '../sign-in/sign-in-starts.ts';
 
 /** A passkey's `data` in the authenticators table. */
 export interface PasskeyData {
@@ -56,7 +57,7 @@ export class Passkeys implements PasskeyCheck {
   private readonly rpId: string;
   private readonly origin: string;
 
-  private readonly d: { store: Store; clock: Clock; events: Events; secondFactors: SecondFactors; throttle: LoginThrottle; origin: () => RequestOrigin | undefined; publicUrl: string };
+  private readonly d: { store: Store; clock: Clock; events: Events; secondFactors: SecondFactors; throttle: LoginThrottle; starts: SignInStarts; origin: () => RequestOrigin | undefined; publicUrl: string };
 
   constructor(deps: Passkeys['d']) {
     this.d = deps;
@@ -66,6 +67,8 @@ export class Passkeys implements PasskeyCheck {
   }
 
   private async remember(tenant: Tenant, userPk: number | null, purpose: Purpose, challenge: string): Promise<void> {
+    // A challenge for no one yet (a passkey alone, a sign-up) is an unauthenticated write: counted per address.
+    if (userPk === null) await this.d.starts.count(tenant);
     const now = this.d.clock.now();
     await this.d.store.transaction(async (r) => {
       await r.webauthnChallenges.deleteExpired(now);

@@ -138,6 +138,10 @@ export const SETTINGS = {
     type: 'integer', default: 10, min: 1, max: 100_000,
     description: 'Failed sign-ins allowed from one client address in a rolling minute, whatever the names; more get 429 with Retry-After until the minute has passed.',
   },
+  sign_in_start_ip_limit: {
+    type: 'integer', default: 60, min: 1, max: 100_000,
+    description: 'Sign-ins begun from one client address in a rolling minute before anyone is known (a passkey sign-in or sign-up, an upstream provider\'s sign-in, a sign-in code by e-mail); more get 429 with Retry-After and store nothing.',
+  },
   password_reset_email_limit: {
     type: 'integer', default: 5, min: 1, max: 1000,
     description: 'Password-reset requests for one e-mail address in a rolling minute; more get 429 with Retry-After and send nothing (counted whether or not the address is known).',

@@ -13,6 +13,7 @@ import type { Counters } from '../counters/counters.ts';
 import type { RequestOrigin } from '../audit/audit-log.ts';
 import type { LoginThrottle } from '../credentials/login-throttle.ts';
 import type { EmailLimits } from '../accounts/email-limits.ts';
+import type { SignInStarts } from './sign-in-starts.ts';
 import type { Outbox } from '../accounts/outbox.ts';
 import type { TenantsService } from '../tenants/tenants-service.ts';
 import { DomainError, fieldError, invalidCredentials } from '../errors.ts';
@@ -41,7 +42,7 @@ function newCode(): string {
 }
 
 interface Deps {
-  store: Store; clock: Clock; counters: Counters; throttle: LoginThrottle; limits: EmailLimits; outbox: Outbox; tenants: TenantsService;
+  store: Store; clock: Clock; counters: Counters; throttle: LoginThrottle; limits: EmailLimits; starts: SignInStarts; outbox: Outbox; tenants: TenantsService;
   origin: () => RequestOrigin | undefined;
 }
 
@@ -57,6 +58,7 @@ export class LoginCodes {
     const tenant = await this.d.tenants.resolve(tenantName);
     const addr = normalizeEmail(email);
     if (!addr || emailProblem(addr)) throw fieldError('email', 'Enter a valid email address.');
+    await this.d.starts.count(tenant);
     await this.d.limits.count(tenant, 'login_code', addr);
     const codeToken = randomToken(32);
     const now = this.d.clock.now();

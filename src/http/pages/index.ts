@@ -9,8 +9,8 @@
 // `decision` (`allow` | `deny`). signInErrorMessage turns what the sign-in flow threw into the
 // page's words (the same for an unknown account and a wrong password).
 export { pageContext, verifyFormCsrf, configurePages, type PageContext, type Theme } from './context.ts';
-export { renderSignIn, renderConsent, renderError, renderSignedOut, renderLogoutConfirm, type SignInView, type ConsentView, type ErrorView } from './views.ts';
-export { sendPage, pageHeaders, stylesheet } from './layout.ts';
+export { renderSignIn, renderConsent, renderError, renderRateLimited, renderSignedOut, renderLogoutConfirm, type SignInView, type ConsentView, type ErrorView } from './views.ts';
+export { sendPage, sendRateLimited, pageHeaders, stylesheet } from './layout.ts';
 export { signInErrorMessage } from './messages.ts';
 export { chooseLocale, type Locale } from './locales/index.ts';
 export { hostedPages } from './routes.ts';

@@ -118,4 +118,9 @@ export function sendPage(reply: FastifyReply, page: string, status = 200, opts: 
   return reply.code(status).headers(pageHeaders(opts)).send(page);
 }
 
+/** A limit's answer (429 with Retry-After): `page` says how long to wait. */
+export function sendRateLimited(reply: FastifyReply, page: string, retryAfter: number): FastifyReply {
+  return sendPage(reply.header('retry-after', String(retryAfter)), page, 429);
+}
+
 export { SafeHtml };

@@ -6,7 +6,7 @@ import { DomainError, type Core } from '../../core/index.ts';
 import { classify } from '../errors.ts';
 import { clearSessionCookie, setSessionCookies } from '../plugins/session-cookies.ts';
 import { configurePages, pageContext, tenantPrefix, verifyFormCsrf, type PageContext } from './context.ts';
-import { sendPage, stylesheet } from './layout.ts';
+import { sendPage, sendRateLimited, stylesheet } from './layout.ts';
 import { fieldMessages, signInErrorMessage } from './messages.ts';
 import { queryParam, safeNext, sessionOf, str, tenantParam } from './forms.ts';
 import { setFlowCookie, trustCookie } from './mfa-cookies.ts';
@@ -16,7 +16,7 @@ import { passkeyScriptRoute } from './passkey-script.ts';
 import { drawSignInExtras } from './extensions.ts';
 import { upstreamButtons, upstreamPageRoutes } from './upstream.ts';
 import {
-  renderError, renderForgot, renderMessage, renderReset, renderSignedIn, renderSignedOut, renderSignIn, renderSignOut, renderSignUp,
+  renderError, renderRateLimited, renderForgot, renderMessage, renderReset, renderSignedIn, renderSignedOut, renderSignIn, renderSignOut, renderSignUp,
 } from './views.ts';
 
 interface Options { core: Core; publicUrl: string }
@@ -60,6 +60,11 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
     }
     if (c.kind === 'domain' && c.error.code === 'TENANT_UNAVAILABLE') {
       return sendPage(reply, renderError(ctx, { status: 404, title: ctx.t('tenantUnavailableTitle'), message: ctx.t('tenantUnavailable'), link: false }), 404);
+    }
+    if (c.kind === 'domain' && c.error.code === 'RATE_LIMITED') {
+      // A page that begins a sign-in (a passkey's, an upstream provider's) counts it per address.
+      const seconds = c.error.retryAfter ?? 1;
+      return sendRateLimited(reply, renderRateLimited(ctx, seconds), seconds);
     }
     request.log.error({ err }, 'unhandled error');
     return sendPage(reply, renderError(ctx, { status: 500, title: ctx.t('errorTitle'), message: ctx.t('errorMessage') }), 500);

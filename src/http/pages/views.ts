@@ -97,6 +97,11 @@ export function renderError(ctx: PageContext, v: ErrorView): string {
   return layout(ctx, v.title, html`<p>${v.message}</p>${link ? html`<p><a href="${link.href}">${link.label}</a></p>` : ''}`);
 }
 
+/** A limit reached (a page that begins a sign-in counts it per address): wait, then try again. */
+export function renderRateLimited(ctx: PageContext, seconds: number): string {
+  return renderError(ctx, { status: 429, title: ctx.t('unavailableTitle'), message: ctx.t('rateLimited', { seconds }) });
+}
+
 export function renderSignedOut(ctx: PageContext): string {
   return layout(ctx, ctx.t('signedOutTitle'), html`${notice(ctx.t('signedOut'))}<p><a href="${url(ctx, 'login/')}">${ctx.t('signInAgain')}</a></p>`);
 }
