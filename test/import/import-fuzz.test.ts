@@ -32,7 +32,7 @@ function memorySink() {
 
 const ODD = ['__proto__', 'constructor', 'toString', '', ' ', 'ａｄｍｉｎ', '😀', '\u202e', 'x'.repeat(5000), 'a@b.c', '$2b$04$' + 'a'.repeat(53), 'pbkdf2_sha256$1$s$AAAA', 'abc:def'];
 const anyValue = fc.oneof(fc.constantFrom(...ODD), fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.oneof(fc.string(), fc.integer(), fc.constantFrom(...ODD)), { maxLength: 3 }), fc.dictionary(fc.string(), fc.string(), { maxKeys: 3 }));
-const FIELDS = ['type', 'username', 'email', 'first_name', 'last_name', 'password_hash', 'is_active', 'is_staff', 'is_superuser', 'last_login', 'date_joined', 'profile', 'emm', 'avatar', 'emails', 'groups', 'id', 'key', 'value', 'name', 'client_id', 'grant_types', 'redirect_uris', 'confidential', '__proto__', 'constructor'];
+const FIELDS = ['type', 'username', 'email', 'first_name', 'last_name', 'password_hash', 'is_active', 'is_staff', 'is_superuser', 'last_login', 'date_joined', 'profile', 'emm', 'avatar', 'emails', 'groups', 'id', 'key', 'value', 'name', 'client_id', 'grant_types', 'redirect_uris', 'confidential', 'first_party', '__proto__', 'constructor'];
 const row = fc.oneof(
   fc.dictionary(fc.constantFrom(...FIELDS), anyValue, { maxKeys: 8 }),
   fc.record({ username: fc.oneof(fc.constantFrom(...ODD), fc.string()), password_hash: anyValue, emails: fc.array(fc.record({ email: anyValue, verified: anyValue, primary: anyValue }, { requiredKeys: [] }), { maxLength: 2 }), groups: anyValue }, { requiredKeys: ['username'] }),

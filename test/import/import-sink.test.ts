@@ -15,11 +15,11 @@ const base = (over: Partial<ImportedUser> = {}): ImportedUser => ({
   lastLogin: null, createdAt: 1_600_000_000_000, addresses: [{ email: 'ann@example.com', verified: true, primary: true }, { email: 'ann.alt@example.com', verified: false, primary: false }],
   groups: ['old-group', 'kept-group'], ...over,
 });
-const client = (name: string): ImportItem => ({ kind: 'client', line: 1, client: { clientId: 'sink-client', name, confidential: true, grantTypes: ['password'], redirectUris: [], scopes: [] } });
+const client = (name: string, firstParty = false): ImportItem => ({ kind: 'client', line: 1, client: { clientId: 'sink-client', name, confidential: true, grantTypes: ['password'], redirectUris: [], scopes: [], firstParty } });
 
 for (const { engine, skip } of engines) {
   describe(`import sink (${engine.name})`, { skip }, () => {
-    it('an update keeps the UUID, serial and creation time, overwrites the fields, replaces addresses and memberships; a client keeps its secret', async () => {
+    it('an update keeps the UUID, serial and creation time, overwrites the fields, replaces addresses and memberships; a client keeps its secret and takes the file\'s first_party', async () => {
       const t = await startApp(engine);
       try {
         const tenant = await t.core.tenants.resolve(undefined);
@@ -31,9 +31,10 @@ for (const { engine, skip } of engines) {
         const before = (await t.store.read.users.findByUsername(tenant.pk, 'ann'))!;
         const secretHash = (await t.store.read.clients.find('sink-client'))!.secretHash;
         assert.ok(secretHash);
+        assert.equal((await t.store.read.clients.find('sink-client'))!.firstParty, false);
 
         const second = await importRecords([
-          client('Second name'),
+          client('Second name', true),
           { kind: 'user', line: 2, user: base({ id: '11111111-2222-4333-8444-555555555555', lastName: 'New', createdAt: 1, addresses: [{ email: 'ann@example.com', verified: true, primary: true }], groups: ['kept-group', 'new-group'] }) },
         ], sink, { ...opts, now: 1_800_000_000_000 });
         assert.deepEqual([second.users.updated, second.clients.updated, second.clientSecrets.length], [1, 1, 0]);
@@ -46,6 +47,7 @@ for (const { engine, skip } of engines) {
         const c = (await t.store.read.clients.find('sink-client'))!;
         assert.equal(c.name, 'Second name');
         assert.equal(c.secretHash, secretHash, 'an updated client keeps its secret');
+        assert.equal(c.firstParty, true, 'an update sets first_party as the file says');
         assert.ok(await t.store.read.groups.findByName(tenant.pk, 'old-group'), 'a group is never deleted by an import');
       } finally {
         await t.close();

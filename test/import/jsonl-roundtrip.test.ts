@@ -1,7 +1,7 @@
 // No lock-in: `latchkey export` writes a tenant as JSON Lines and `latchkey import --format
 // jsonl` reads it into a fresh Latchkey unchanged: the same users (UUIDs, flags, names, times,
 // profile), password hashes of every scheme, addresses, groups and memberships, settings, and
-// clients (without secrets: a confidential client gets a new one). On SQLite and PostgreSQL,
+// clients (without secrets: a confidential client gets a new one; first_party kept). On SQLite and PostgreSQL,
 // and from one engine to the other; the same passwords sign in afterwards.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,7 +26,7 @@ async function sourceFile(dir: string): Promise<string> {
     { type: 'setting', key: 'social_providers', value: JSON.stringify([{ id: 'corp', name: 'Corp SSO', authorize_url: 'https://sso.acme.test/auth', token_url: 'https://sso.acme.test/token', client_id: 'latchkey', client_secret: UPSTREAM_SECRET }]) },
     { type: 'group', name: 'staff' }, { type: 'group', name: 'editors' }, { type: 'group', name: 'nobody-yet' },
     { type: 'client', client_id: 'acme-web', name: 'Acme web', confidential: true, grant_types: ['password', 'refresh_token'], redirect_uris: [], scopes: [] },
-    { type: 'client', client_id: 'acme-spa', name: 'Acme SPA', confidential: false, grant_types: ['authorization_code', 'refresh_token'], redirect_uris: ['https://app.acme.test/cb'], scopes: ['openid', 'profile'] },
+    { type: 'client', client_id: 'acme-spa', name: 'Acme SPA', confidential: false, grant_types: ['authorization_code', 'refresh_token'], redirect_uris: ['https://app.acme.test/cb'], scopes: ['openid', 'profile'], first_party: true },
     {
       type: 'user', id: '0b6f3f52-1111-4c1e-9a39-2f4d5b9c0a01', username: 'native', email: 'native@acme.test', first_name: 'Nat', last_name: 'Ive',
       password_hash: await createArgon2Hasher({ memoryCost: 1024, timeCost: 1, parallelism: 1 }).hash(PASSWORDS.native),
@@ -90,7 +90,8 @@ describe('export, then import into a fresh Latchkey: the same tenant', () => {
       assert.deepEqual(lines.filter((l) => l.type === 'setting').map((l) => [l.key, l.value]), [['login_lockout_threshold', '7'], ['password_min_length', '12']]);
       assert.deepEqual(lines.filter((l) => l.type === 'group').map((l) => l.name), ['staff', 'editors', 'nobody-yet']);
       const clients = lines.filter((l) => l.type === 'client');
-      assert.deepEqual(clients.map((c) => [c.client_id, c.confidential]), [['acme-web', true], ['acme-spa', false]]);
+      // acme-web's line has no first_party: imported as false, exported as false.
+      assert.deepEqual(clients.map((c) => [c.client_id, c.confidential, c.first_party]), [['acme-web', true, false], ['acme-spa', false, true]]);
       assert.ok(!/secret/i.test(JSON.stringify(clients)), 'no client secret is exported');
 
       const app = await serve(b.url);
@@ -101,6 +102,8 @@ describe('export, then import into a fresh Latchkey: the same tenant', () => {
         assert.notEqual(await app.v1Login('django-user', PASSWORDS.django, 'acme'), 200, 'still inactive');
         const web = await app.store.read.clients.find('acme-web');
         assert.ok(web?.secretHash, 'the confidential client has a new secret');
+        assert.equal(web?.firstParty, false);
+        assert.equal((await app.store.read.clients.find('acme-spa'))?.firstParty, true, 'a first-party client stays first party');
       } finally {
         await app.close();
       }

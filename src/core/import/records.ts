@@ -40,6 +40,8 @@ export interface ImportedClient {
   scopes: string[];
   /** A confidential client gets a new secret on creation: secrets never travel in a file. */
   confidential: boolean;
+  /** The tenant's own application: the OpenID provider asks its users for no consent. */
+  firstParty: boolean;
 }
 
 /** One row of a file, numbered by the line (or record) it starts on. */

@@ -37,6 +37,7 @@ export function fromJsonl(o: Record<string, unknown>, line: number): ImportItem[
             clientId: text(o.client_id, 'client_id'), name: text(o.name, 'name'), confidential: bool(o.confidential, 'confidential', true),
             grantTypes: o.grant_types === undefined ? ['password', 'refresh_token'] : strings(o.grant_types, 'grant_types'),
             redirectUris: strings(o.redirect_uris, 'redirect_uris'), scopes: strings(o.scopes, 'scopes'),
+            firstParty: bool(o.first_party, 'first_party', false),
           },
         };
       case 'user': {
@@ -110,7 +111,7 @@ export function toJsonl(r: ExportRecord | { kind: 'header'; exportedAt: number }
       return JSON.stringify({ type: 'group', name: r.name });
     case 'client': {
       const c = r.client;
-      return JSON.stringify({ type: 'client', client_id: c.clientId, name: c.name, confidential: c.confidential, grant_types: c.grantTypes, redirect_uris: c.redirectUris, scopes: c.scopes });
+      return JSON.stringify({ type: 'client', client_id: c.clientId, name: c.name, confidential: c.confidential, grant_types: c.grantTypes, redirect_uris: c.redirectUris, scopes: c.scopes, first_party: c.firstParty });
     }
     case 'user': {
       const u = r.user;

@@ -118,10 +118,10 @@ export function importBatchRepo(db: Kysely<DB>, engine: Engine) {
         await db.insertInto('clients').values({
           client_id: c.clientId, tenant_pk: tenantPk, name: c.name, secret_hash: c.secretHash,
           grant_types: JSON.stringify(c.grantTypes), redirect_uris: JSON.stringify(c.redirectUris), scopes: JSON.stringify(c.scopes),
-          created_at: now, updated_at: now,
+          first_party: toFlag(c.firstParty), created_at: now, updated_at: now,
         }).onConflict((oc) => oc.column('client_id').doUpdateSet((eb) => ({
           name: eb.ref('excluded.name'), grant_types: eb.ref('excluded.grant_types'), redirect_uris: eb.ref('excluded.redirect_uris'),
-          scopes: eb.ref('excluded.scopes'), updated_at: eb.ref('excluded.updated_at'),
+          scopes: eb.ref('excluded.scopes'), first_party: eb.ref('excluded.first_party'), updated_at: eb.ref('excluded.updated_at'),
         }))).execute();
       }
     },

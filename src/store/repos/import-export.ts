@@ -27,7 +27,7 @@ export function exportSource(db: Kysely<DB>): ExportSource {
       const rows = await db.selectFrom('clients').selectAll().where('tenant_pk', '=', tenantPk).orderBy('pk').execute();
       return rows.map((r) => ({
         clientId: r.client_id, name: r.name, confidential: r.secret_hash !== null,
-        grantTypes: list(r.grant_types), redirectUris: list(r.redirect_uris), scopes: list(r.scopes),
+        grantTypes: list(r.grant_types), redirectUris: list(r.redirect_uris), scopes: list(r.scopes), firstParty: flag(r.first_party),
       }));
     },
     async usersAfter(tenantPk, afterPk, limit) {
