@@ -35,10 +35,12 @@ describe('the provider button in Chromium [sqlite]', { skip, timeout: 120_000 },
     await t.app.listen({ host: '127.0.0.1', port });
     const acme = await t.core.tenants.create('acme', 'Acme Rockets');
     op = await startOidcProvider({
-      clientId: 'latchkey', clientSecret: SECRET, redirectUris: [`${base}/api/auth/social/corp/callback/`], host: 'localhost',
+      clientId: 'latchkey', clientSecret: SECRET, redirectUris: [`${base}/api/auth/social/corp/callback/`, `${base}/api/auth/social/apple/callback/`], host: 'localhost',
       accounts: { wile: { email: 'wile@acme.test', email_verified: true, name: 'Wile E.' } },
     });
     await t.core.identityProviders.create(OPERATOR, acme, { id: 'corp', name: 'Corp SSO', kind: 'oidc', issuer: op.issuer, clientId: 'latchkey', clientSecret: SECRET, jit: true });
+    // The Apple preset (its answer by form POST) at oidc-provider, which speaks response_mode=form_post.
+    await t.core.identityProviders.create(OPERATOR, acme, { id: 'apple', kind: 'apple', issuer: op.issuer, clientId: 'latchkey', clientSecret: SECRET, jit: true });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
   });
   after(async () => {
@@ -60,6 +62,27 @@ describe('the provider button in Chromium [sqlite]', { skip, timeout: 120_000 },
     await page.locator('button[type="submit"]').click();
     await page.waitForURL(`${base}/tenants/acme/account/`);
     assert.ok((await page.content()).includes('wile'), await page.content());
+    const cookies = await context.cookies(base);
+    assert.ok(cookies.some((c) => c.name === 'sessionid'));
+    assert.ok(!cookies.some((c) => c.name === 'lk_upstream'), 'the binding cookie is spent');
+    await context.close();
+  });
+
+  it('Apple\'s answer by cross-site form POST (JavaScript on, as at Apple) still finds the SameSite=Lax binding cookie and signs in', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const posts: string[] = [];
+    page.on('request', (r) => { if (r.method() === 'POST' && r.url().startsWith(`${base}/api/auth/social/apple/callback/`)) posts.push(r.url()); });
+    await page.goto(`${base}/tenants/acme/account/login/`);
+    await page.getByRole('link', { name: 'Sign in with Apple' }).click();
+    await page.waitForURL((u) => u.href.startsWith(op.issuer));
+    await page.locator('input[name="login"]').fill('wile');
+    await page.locator('input[name="password"]').fill('anything');
+    await page.locator('button[type="submit"]').click();
+    await page.locator('button[type="submit"]').click();
+    await page.waitForURL(`${base}/tenants/acme/account/`);
+    assert.equal(posts.length, 1, 'the provider posted its answer');
+    assert.ok((await page.content()).includes('wile'));
     const cookies = await context.cookies(base);
     assert.ok(cookies.some((c) => c.name === 'sessionid'));
     assert.ok(!cookies.some((c) => c.name === 'lk_upstream'), 'the binding cookie is spent');

@@ -10,6 +10,7 @@ import { noteSecret } from '../helpers/secret-log.ts';
 import { oidcApp, PASSWORD, type OidcApp } from '../oidc/support.ts';
 import { OPERATOR } from '../../src/core/index.ts';
 import { Browser, browse, startStandIn, type StandIn } from './support.ts';
+import { formOf } from '../oidc/support.ts';
 
 const SECRET = 'stand-in-client-secret-0123456789';
 noteSecret(SECRET);
@@ -52,6 +53,49 @@ for (const { engine, skip } of engines) {
         const me = JSON.parse((await browser.request(`${app.base}/api/auth/user/`)).text);
         assert.equal(me.email, `p${i}@people.example`);
         assert.ok((await links()).some((l) => l.provider === kind && l.uid === `${kind}-1`));
+      }
+    });
+
+    it('Apple answers by form POST from its own site: the POST goes on to the GET callback (303, nothing written), the unsigned `user` gives only the name', async () => {
+      await add({ id: 'apple-fp', kind: 'apple', issuer: idp.base });
+      idp.account = { sub: 'apple-fp-1', email: 'ada@people.example', email_verified: true };
+      idp.postedUser = JSON.stringify({ name: { firstName: 'Ada', lastName: 'Lovelace' }, email: 'someone-else@evil.example' });
+      try {
+        const browser = new Browser();
+        const callback = `${app.base}/api/auth/social/apple-fp/callback/`;
+        const login = await browser.request(`${app.base}/api/auth/social/apple-fp/login/`);
+        assert.equal(login.status, 302);
+        assert.equal(new URL(login.location!).searchParams.get('response_mode'), 'form_post');
+        assert.match(new URL(login.location!).searchParams.get('scope')!, /\bname\b/);
+        const page = await browser.request(login.location!);
+        assert.equal(idp.lastResponseMode, 'form_post');
+        const form = formOf(page);
+        assert.equal(form.action, callback);
+        const before = await users();
+        const posted = await browser.request(form.action, { form: form.fields });
+        assert.equal(posted.status, 303, posted.text);
+        const next = new URL(posted.location!);
+        assert.equal(next.href.split('?')[0], callback);
+        assert.deepEqual([...next.searchParams.keys()].sort(), ['code', 'iss', 'state', 'user']);
+        assert.equal(await users(), before, 'the POST writes nothing');
+        const done = await browser.request(posted.location!);
+        assert.equal(done.status, 302, done.text);
+        const me = JSON.parse((await browser.request(`${app.base}/api/auth/user/`)).text);
+        assert.equal(me.email, 'ada@people.example', 'the address is the ID token\'s, not the posted one');
+        assert.deepEqual([me.first_name, me.last_name], ['Ada', 'Lovelace']);
+        // The same answer posted again: its state is spent.
+        const again = await browser.request(form.action, { form: form.fields });
+        const replay = await browser.request(again.location!);
+        assert.equal(replay.status, 400, replay.text);
+        // A POST with no fields, or junk: a 303 whose GET is refused as unknown state, never a 500.
+        const junk = await browser.request(form.action, { form: { state: 'x'.repeat(50), code: 'nope', other: 'ignored' } });
+        assert.equal(junk.status, 303);
+        assert.ok(!junk.location!.includes('other='), 'only the answer\'s fields go on');
+        assert.equal((await browser.request(junk.location!)).status, 400);
+        const tooLong = await browser.request(form.action, { form: { state: 'x'.repeat(500) } });
+        assert.equal(tooLong.status, 400, tooLong.text);
+      } finally {
+        idp.postedUser = undefined;
       }
     });
 

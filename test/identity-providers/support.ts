@@ -116,6 +116,10 @@ export interface StandIn {
   base: string;
   /** Who signs in at /authorize next (the stand-in has no forms). */
   account: { sub: string } & UpstreamAccount;
+  /** What the stand-in posts as Apple's `user` with a form_post answer (Apple: the first time only). */
+  postedUser?: string;
+  /** The response_mode of the last authorization request. */
+  lastResponseMode?: string | null;
   /** Spoils the next ID tokens and answers. */
   spoil: { aud?: string; iss?: string; nonce?: string; issParam?: string; down?: boolean; foreignKey?: boolean };
   /** An ID token as the provider's own SDK would hand an app. */
@@ -167,6 +171,16 @@ export async function startStandIn(opts: { clientId: string; clientSecret: strin
         back.searchParams.set('code', code);
         back.searchParams.set('state', url.searchParams.get('state')!);
         if (url.pathname === '/authorize') back.searchParams.set('iss', self.spoil.issParam ?? base);
+        self.lastResponseMode = url.searchParams.get('response_mode');
+        if (self.lastResponseMode === 'form_post') {
+          // As Apple: a page of the provider's site whose form posts the answer to the redirect URI.
+          const fields = new URLSearchParams(back.search);
+          if (self.postedUser !== undefined) fields.set('user', self.postedUser);
+          back.search = '';
+          const attr = (v: string) => v.replace(/&/g, '&amp;').replace(/"/g, '&#34;').replace(/</g, '&#60;');
+          res.writeHead(200, { 'content-type': 'text/html' });
+          return res.end(`<!doctype html><html><head><title>Submit</title></head><body onload="document.forms[0].submit()"><form method="post" action="${attr(back.href)}">${[...fields].map(([k, v]) => `<input type="hidden" name="${attr(k)}" value="${attr(v)}">`).join('')}<noscript><button type="submit">Continue</button></noscript></form></body></html>`);
+        }
         res.writeHead(302, { location: back.href });
         return res.end();
       }

@@ -18,6 +18,11 @@ export interface Preset {
   /** GitHub: where the account's addresses and whether each is verified are listed. */
   emailsEndpoint?: string;
   scopes: string[];
+  /**
+   * Apple: the answer comes back as a form POST (`response_mode=form_post`, required once `name` or
+   * `email` is asked for), with the person's name, unsigned and only the first time, in `user`.
+   */
+  formPost?: true;
 }
 
 export const PRESETS: Record<ProviderKind, Preset> = {
@@ -27,7 +32,7 @@ export const PRESETS: Record<ProviderKind, Preset> = {
   // the multi-tenant "common" endpoint signs with the user's own directory as issuer, which an exact issuer check refuses.
   microsoft: { name: 'Microsoft', protocol: 'oidc', issuer: 'https://login.microsoftonline.com/organizations/v2.0', scopes: ['openid', 'email', 'profile'] },
   gitlab: { name: 'GitLab', protocol: 'oidc', issuer: 'https://gitlab.com', scopes: ['openid', 'email', 'profile'] },
-  apple: { name: 'Apple', protocol: 'oidc', issuer: 'https://appleid.apple.com', scopes: ['openid', 'email'] },
+  apple: { name: 'Apple', protocol: 'oidc', issuer: 'https://appleid.apple.com', scopes: ['openid', 'email', 'name'], formPost: true },
   github: {
     name: 'GitHub', protocol: 'oauth2',
     authorizationEndpoint: 'https://github.com/login/oauth/authorize',

@@ -170,6 +170,7 @@ export class UpstreamClient {
       code_challenge: await oc.calculatePKCECodeChallenge(a.codeVerifier), code_challenge_method: 'S256',
     };
     if (p.preset.protocol === 'oidc') params.nonce = a.nonce;
+    if (p.preset.formPost) params.response_mode = 'form_post';
     if (a.loginHint) params.login_hint = a.loginHint;
     return oc.buildAuthorizationUrl(config, params).href;
   }
@@ -180,10 +181,14 @@ export class UpstreamClient {
     // The library compares the callback with redirect_uri: the URL as registered, with the query the provider sent.
     const current = new URL(a.redirectUri);
     current.search = callback.search;
+    // Apple's `user` (posted with the code, the first time) is not the library's: taken off, read for the name alone.
+    const posted = p.preset.formPost ? postedNames(current.searchParams.get('user')) : {};
+    current.searchParams.delete('user');
     try {
       if (p.preset.protocol === 'oidc') {
         const tokens = await oc.authorizationCodeGrant(config, current, { pkceCodeVerifier: a.codeVerifier, expectedState: a.state, expectedNonce: a.nonce, idTokenExpected: true });
-        const claims: Record<string, unknown> = { ...tokens.claims()! };
+        // The ID token's claims win; the unsigned `user` adds only names it lacks.
+        const claims: Record<string, unknown> = { ...posted, ...tokens.claims()! };
         const userinfo = config.serverMetadata().userinfo_endpoint;
         if ((claims.email === undefined || claims.name === undefined) && userinfo && tokens.access_token) {
           const more = await oc.fetchUserInfo(config, tokens.access_token, String(claims.sub));
@@ -224,6 +229,19 @@ export class UpstreamClient {
       subject: String(user.id), email, emailVerified: verified, name, givenName: '', familyName: '',
       preferredUsername: typeof user.login === 'string' ? user.login : null, amr: [],
     };
+  }
+}
+
+/** The names in Apple's posted `user` (`{"name":{"firstName","lastName"}}`), as claims; nothing else of it is believed. */
+function postedNames(user: string | null): Record<string, string> {
+  if (!user || user.length > 2000) return {};
+  try {
+    const name = (JSON.parse(user) as { name?: { firstName?: unknown; lastName?: unknown } }).name;
+    const given = typeof name?.firstName === 'string' ? name.firstName.slice(0, 150) : '';
+    const family = typeof name?.lastName === 'string' ? name.lastName.slice(0, 150) : '';
+    return { ...(given ? { given_name: given } : {}), ...(family ? { family_name: family } : {}), ...(given || family ? { name: `${given} ${family}`.trim() } : {}) };
+  } catch {
+    return {};
   }
 }
 

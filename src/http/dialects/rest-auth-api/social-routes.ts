@@ -76,6 +76,31 @@ export async function socialRoutes(typed: TypedApp, { core, publicUrl }: Options
     return reply.redirect(started!.next, 302);
   });
 
+  // Apple (response_mode=form_post) posts the answer here from its own site. A cross-site POST
+  // carries no SameSite=Lax cookie, so the binding cookie would be missing: the fields go on to the
+  // GET callback above (a top-level navigation, which carries it), where everything is checked.
+  const POSTED = ['code', 'state', 'iss', 'error', 'error_description', 'user'] as const;
+  typed.post('/api/auth/social/:id/callback/', {
+    schema: {
+      operationId: 'auth_social_callback_create', tags, summary: 'Where a provider that answers by form POST (Apple) sends the browser back',
+      description: 'The same redirect URI as the GET callback. Answers 303 to the GET callback with the posted fields (`code`, `state`, `iss`, `error`, `error_description`, `user`) in its query; nothing is checked or written here.',
+      params: ProviderParam,
+      consumes: ['application/x-www-form-urlencoded'],
+      body: Type.Object({
+        code: Type.Optional(Type.String({ maxLength: 4096 })), state: Type.Optional(Type.String({ maxLength: 200 })), iss: Type.Optional(Type.String({ maxLength: 2000 })),
+        error: Type.Optional(Type.String({ maxLength: 200 })), error_description: Type.Optional(Type.String({ maxLength: 2000 })), user: Type.Optional(Type.String({ maxLength: 2000 })),
+      }, { additionalProperties: true }),
+      response: { 303: Type.Null({ description: 'To the GET callback' }), ...errors },
+    },
+  }, async (request, reply) => {
+    const query = new URLSearchParams();
+    for (const k of POSTED) {
+      const v = (request.body as Record<string, unknown>)[k];
+      if (typeof v === 'string') query.set(k, v);
+    }
+    return reply.redirect(`${publicUrl}/api/auth/social/${encodeURIComponent(request.params.id)}/callback/?${query}`, 303);
+  });
+
   typed.get('/api/auth/providers/', {
     schema: {
       operationId: 'auth_providers_list', tags, summary: 'Sign-in options of the tenant and its upstream providers', querystring: LimitOffset,
