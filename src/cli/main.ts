@@ -24,16 +24,16 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
 const USAGE = `Usage: latchkey <command> [options]
 
 Commands:
-  serve            run the HTTP server (the default for npm start)
-  migrate          bring the database schema up to date
-  createsuperuser  create a superuser
-  keys rotate      rotate the JWT signing key
-  keys reseal      reseal stored secrets under the first LATCHKEY_SECRET_KEYS key
-  tenants          list, create, rename, disable, enable, delete tenants
-  clients          list, register, delete client applications
+  serve               run the HTTP server (the default for npm start)
+  migrate             bring the database schema up to date
+  createsuperuser     create a superuser
+  keys rotate         rotate the JWT signing key
+  keys reseal         reseal stored secrets under the first LATCHKEY_SECRET_KEYS key
+  tenants             list, create, rename, disable, enable, delete tenants
+  clients             list, register, delete client applications
   identity-providers  list, show, create, update, delete a tenant's upstream identity providers
-  import           import users (with their password hashes) from Django, Keycloak, better-auth, JSON Lines
-  export           export a tenant as JSON Lines
+  import              import users (with their password hashes) from Django, Keycloak, better-auth, JSON Lines
+  export              export a tenant as JSON Lines
 
 Run "latchkey <command> --help" for a command's options.`;
 

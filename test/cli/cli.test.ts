@@ -15,7 +15,7 @@ const NODE = path.join(ROOT, 'node_modules/.bin/node');
 const ENTRIES = { 'src/cli/main.ts': path.join(ROOT, 'src/cli/main.ts'), 'bin/latchkey.js': path.join(ROOT, 'bin/latchkey.js') };
 type Entry = keyof typeof ENTRIES;
 const PUBLIC_URL = 'http://latchkey.cli.test';
-const COMMANDS = ['serve', 'migrate', 'createsuperuser', 'keys', 'tenants', 'clients', 'import', 'export'];
+const COMMANDS = ['serve', 'migrate', 'createsuperuser', 'keys', 'tenants', 'clients', 'identity-providers', 'import', 'export'];
 
 /** Only what the command is given: no DATABASE_URL or PORT of the test run leaks in. */
 function envOf(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
