@@ -1,6 +1,7 @@
 // Room on the pages for parts drawn by other modules (passkeys: pages/passkeys.ts). A module adds
-// a section to the Security page, or something under the sign-in form or the code form (a "sign
-// in with a passkey" button, "use a passkey instead"), once at start-up; each is drawn with the page's context and escapes what it
+// a section to the Security page, or something under the sign-in form, the code form or the
+// sign-up form (a "sign in with a passkey" button, "use a passkey instead", "sign up with a
+// passkey instead"), once at start-up; each is drawn with the page's context and escapes what it
 // shows through `html`. Sections are drawn in the order they were added.
 import type { Core, Principal } from '../../core/index.ts';
 import type { PageContext } from './context.ts';
@@ -16,15 +17,16 @@ export interface SecuritySection {
 export interface SignInExtra {
   name: string;
   /**
-   * Drawn under a sign-in form: `step` says which (the password form, or the second factor's
-   * code form, whose flow token is in the `latchkey_signin` cookie: mfa-cookies.ts), `context`
+   * Drawn under a sign-in form: `step` says which (the password form, the second factor's code
+   * form, whose flow token is in the `latchkey_signin` cookie: mfa-cookies.ts, or the standalone
+   * sign-up form, drawn only while the tenant's registration is open), `context`
    * which sign-in (the standalone page, or an OpenID interaction), `action` where its form posts.
    */
   render(ctx: PageContext, d: SignInExtraContext): SafeHtml | undefined;
 }
 export interface SignInExtraContext {
   context: 'pages' | 'oidc';
-  step: 'password' | 'mfa';
+  step: 'password' | 'mfa' | 'signup';
   action: string;
   /** The standalone page's return path, to carry on. */
   next?: string;

@@ -29,13 +29,16 @@ export interface PasskeyCeremonyView {
   /** Offer "trust this browser" for this many days (the sign-in's second step). */
   trustDays?: number;
   back: { href: string; label: string };
+  /** What the page says without JavaScript, or in a browser without passkeys (by default: use the password or a code). */
+  noScript?: string;
+  unsupported?: string;
 }
 
 /** A page whose form asks the browser for a passkey, then posts its answer as `credential`. */
 export function renderPasskeyCeremony(ctx: PageContext, v: PasskeyCeremonyView): string {
   return layout(ctx, v.title, html`<p>${v.intro}</p>${alert(v.error)}
-<noscript><p class="alert">${ctx.t('passkeyNoScript')}</p></noscript>
-<form method="post" action="${v.action}" data-passkey="${v.mode}" data-options="${JSON.stringify(v.options)}" data-cancelled="${ctx.t('passkeyCancelled')}" data-unsupported="${ctx.t('passkeyUnsupported')}">${csrfField(ctx)}${hidden(v.hidden ?? {})}<input type="hidden" name="credential" value="">
+<noscript><p class="alert">${v.noScript ?? ctx.t('passkeyNoScript')}</p></noscript>
+<form method="post" action="${v.action}" data-passkey="${v.mode}" data-options="${JSON.stringify(v.options)}" data-cancelled="${ctx.t('passkeyCancelled')}" data-unsupported="${v.unsupported ?? ctx.t('passkeyUnsupported')}">${csrfField(ctx)}${hidden(v.hidden ?? {})}<input type="hidden" name="credential" value="">
 ${v.name ? field({ name: 'name', label: ctx.t('passkeyName'), autocomplete: 'off', value: v.name.value, autofocus: true }, v.name.errors) : ''}
 ${v.trustDays ? html`<label class="check" for="f-trust"><input id="f-trust" type="checkbox" name="trust" value="yes"> <span>${ctx.t('mfaTrust', { days: v.trustDays })}</span></label>` : ''}
 <p class="alert" role="alert" data-passkey-status hidden></p>
@@ -43,11 +46,34 @@ ${v.trustDays ? html`<label class="check" for="f-trust"><input id="f-trust" type
 <ul class="links"><li><a href="${v.back.href}">${v.back.label}</a></li></ul>`);
 }
 
-/** Under a sign-in form: a link to the passkey page, shown only when the browser can use one. */
-export function passkeyOffer(ctx: PageContext, href: string, step: 'password' | 'mfa'): SafeHtml {
-  return step === 'password'
-    ? html`<div class="passkey-offer" data-passkey-offer hidden><p>${ctx.t('passkeyOr')}</p><a class="button secondary" href="${href}">${ctx.t('passkeySignIn')}</a></div>`
-    : html`<p class="passkey-offer" data-passkey-offer hidden><a href="${href}">${ctx.t('passkeyInstead')}</a></p>`;
+/** Under a sign-in (or the sign-up) form: a link to the passkey page, shown only when the browser can use one. */
+export function passkeyOffer(ctx: PageContext, href: string, step: 'password' | 'mfa' | 'signup'): SafeHtml {
+  if (step === 'mfa') return html`<p class="passkey-offer" data-passkey-offer hidden><a href="${href}">${ctx.t('passkeyInstead')}</a></p>`;
+  return html`<div class="passkey-offer" data-passkey-offer hidden><p>${ctx.t('passkeyOr')}</p><a class="button secondary" href="${href}">${ctx.t(step === 'signup' ? 'passkeySignUpOffer' : 'passkeySignIn')}</a></div>`;
+}
+
+export interface PasskeySignUpView {
+  action: string;
+  error?: string;
+  fields?: FieldMessages;
+  values?: { username?: string; email?: string };
+}
+
+/**
+ * A sign-up by passkey, its first page: the username and the address (required: it is how the
+ * person gets back in without a password). Posts `username`, `email` and `csrf_token`; the
+ * passkey is created on the next page. It says, without JavaScript, that the next page needs it.
+ */
+export function renderPasskeySignUp(ctx: PageContext, v: PasskeySignUpView): string {
+  const f = v.fields ?? {};
+  const focus = ['username', 'email'].find((n) => (f[n] ?? []).length > 0) ?? 'username';
+  return layout(ctx, ctx.t('passkeySignUpTitle'), html`<p>${ctx.t('passkeySignUpIntro', { tenant: ctx.theme.displayName })}</p>${alert(v.error)}
+<noscript><p class="alert">${ctx.t('passkeySignUpNoScript')}</p></noscript>
+<form method="post" action="${v.action}" novalidate>${csrfField(ctx)}
+${field({ name: 'username', label: ctx.t('username'), autocomplete: 'username', value: v.values?.username, autofocus: focus === 'username' }, f)}
+${field({ name: 'email', label: ctx.t('email'), type: 'email', autocomplete: 'email', value: v.values?.email, autofocus: focus === 'email' }, f)}
+<button type="submit">${ctx.t('passkeySignUpContinue')}</button></form>
+<ul class="links"><li><a href="${url(ctx, 'signup/')}">${ctx.t('passkeySignUpBack')}</a></li><li><a href="${url(ctx, 'login/')}">${ctx.t('haveAccountLink')}</a></li></ul>`);
 }
 
 /** The Security page's passkeys: each with its name, dates, a rename and a remove form; and "add". */

@@ -12,6 +12,7 @@ import { queryParam, safeNext, sessionOf, str, tenantParam } from './forms.ts';
 import { setFlowCookie, trustCookie } from './mfa-cookies.ts';
 import { finishPagesSignIn, mfaPageRoutes } from './mfa-routes.ts';
 import { passkeyPageRoutes } from './passkey-routes.ts';
+import { passkeySignupPageRoutes } from './passkey-signup-routes.ts';
 import { passkeyScriptRoute } from './passkey-script.ts';
 import { drawSignInExtras } from './extensions.ts';
 import { upstreamButtons, upstreamPageRoutes } from './upstream.ts';
@@ -75,6 +76,8 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
     sendPage(reply, renderError(ctx, { status: 403, title: ctx.t('csrfTitle'), message: ctx.t('csrfMessage') }), 403);
 
   const at = (ctx: PageContext, page: string) => `${ctx.prefix}/account/${page}`;
+  /** Under the sign-up form (drawn only while registration is open): "sign up with a passkey instead". */
+  const signUpExtras = (ctx: PageContext) => drawSignInExtras(ctx, { context: 'pages', step: 'signup', action: at(ctx, 'signup/') });
 
   passkeyScriptRoute(app);
   for (const prefix of ['', '/tenants/:tenant']) {
@@ -160,6 +163,7 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
 
     mfaPageRoutes(app, { core, publicUrl, p, contextOf, csrfRefused });
     passkeyPageRoutes(app, { core, publicUrl, p, contextOf, csrfRefused });
+    passkeySignupPageRoutes(app, { core, publicUrl, p, contextOf, csrfRefused });
     upstreamPageRoutes(app, { core, publicUrl, p, contextOf, csrfRefused });
 
     app.get(p('signup/'), { schema: { hide: true } }, async (request, reply) => {
@@ -167,7 +171,7 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
       if (!(await core.settings.forTenant(ctx.tenant.pk)).registration_enabled) {
         return sendPage(reply, renderMessage(ctx, { title: ctx.t('signUpTitle'), message: ctx.t('signUpClosed') }), 403);
       }
-      return sendPage(reply, renderSignUp(ctx, { action: at(ctx, 'signup/') }));
+      return sendPage(reply, renderSignUp(ctx, { action: at(ctx, 'signup/'), extras: signUpExtras(ctx) }));
     });
     app.post(p('signup/'), { schema: { hide: true } }, async (request, reply) => {
       const ctx = await contextOf(request, reply);
@@ -186,11 +190,11 @@ async function pageRoutes(app: FastifyInstance, { core, publicUrl }: Options) {
         if (c.kind !== 'domain') throw err;
         if (c.error.code === 'PERMISSION_DENIED') return sendPage(reply, renderMessage(ctx, { title: ctx.t('signUpTitle'), message: ctx.t('signUpClosed') }), 403);
         if (c.error.code === 'RATE_LIMITED') {
-          return sendPage(reply, renderSignUp(ctx, { action: at(ctx, 'signup/'), error: ctx.t('rateLimited', { seconds: c.error.retryAfter ?? 1 }), values: input }), 429);
+          return sendPage(reply, renderSignUp(ctx, { action: at(ctx, 'signup/'), error: ctx.t('rateLimited', { seconds: c.error.retryAfter ?? 1 }), values: input, extras: signUpExtras(ctx) }), 429);
         }
         if (c.error.code !== 'VALIDATION_FAILED') throw err;
         const { fields, general } = fieldMessages(c.error, ['username', 'email', 'password1', 'password2'], { password: 'password1' });
-        return sendPage(reply, renderSignUp(ctx, { action: at(ctx, 'signup/'), error: general ?? ctx.t('fixErrors'), fields, values: input }), 400);
+        return sendPage(reply, renderSignUp(ctx, { action: at(ctx, 'signup/'), error: general ?? ctx.t('fixErrors'), fields, values: input, extras: signUpExtras(ctx) }), 400);
       }
     });
 

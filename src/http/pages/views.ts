@@ -132,6 +132,8 @@ export interface SignUpView {
   error?: string;
   fields?: FieldMessages;
   values?: { username?: string; email?: string };
+  /** Drawn under the form (extensions.ts: "sign up with a passkey instead"). */
+  extras?: readonly SafeHtml[];
 }
 
 export function renderSignUp(ctx: PageContext, v: SignUpView): string {
@@ -142,7 +144,7 @@ ${field({ name: 'username', label: ctx.t('username'), autocomplete: 'username', 
 ${field({ name: 'email', label: ctx.t('emailOptional'), type: 'email', autocomplete: 'email', value: v.values?.email, required: false, autofocus: focus === 'email' }, f)}
 ${field({ name: 'password1', label: ctx.t('password'), type: 'password', autocomplete: 'new-password', autofocus: focus === 'password1' }, f)}
 ${field({ name: 'password2', label: ctx.t('passwordAgain'), type: 'password', autocomplete: 'new-password', autofocus: focus === 'password2' }, f)}
-<button type="submit">${ctx.t('signUpButton')}</button></form>
+<button type="submit">${ctx.t('signUpButton')}</button></form>${v.extras ?? ''}
 <ul class="links"><li><a href="${url(ctx, 'login/')}">${ctx.t('haveAccountLink')}</a></li></ul>`);
 }
 

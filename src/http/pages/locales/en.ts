@@ -180,4 +180,16 @@ export const en = {
   passkeyRemoved: 'The passkey is removed. It no longer signs in to this account.',
   passkeyGone: 'That passkey is not one of yours, or it was removed already.',
   onlyPasskeys: 'You sign in with your password or a passkey (listed below).',
+  // Sign-up by passkey (passkey-signup-routes.ts).
+  passkeySignUpOffer: 'Sign up with a passkey instead',
+  passkeySignUpTitle: 'Sign up with a passkey',
+  passkeySignUpIntro: 'Make an account at {tenant} with no password: choose a username and give your e-mail address (it is how you get back in if you lose the passkey). On the next page your device creates the passkey.',
+  passkeySignUpContinue: 'Continue',
+  passkeySignUpBack: 'Sign up with a password instead',
+  passkeySignUpNoScript: 'Passkeys need JavaScript, which is off in this browser. Turn it on, or go back and sign up with a password.',
+  passkeySignUpUnsupported: 'This browser cannot use passkeys. Go back and sign up with a password.',
+  passkeySignUpCreateTitle: 'Create your passkey',
+  passkeySignUpCreateIntro: 'The account {username} ({email}) is made when your device has created its passkey: give the passkey a name you will recognise, then confirm with your device’s screen lock or your security key.',
+  passkeySignUpFailed: 'That passkey was not accepted, and no account was made. Try again, or go back.',
+  passkeySignUpExpired: 'This sign-up has expired or is finished. Start again.',
 } as const;

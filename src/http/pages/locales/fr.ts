@@ -179,4 +179,16 @@ export const fr: Catalogue = {
   passkeyRemoved: 'La clé d’accès est supprimée. Elle ne connecte plus à ce compte.',
   passkeyGone: 'Cette clé d’accès n’est pas à vous, ou elle a déjà été supprimée.',
   onlyPasskeys: 'Vous vous connectez avec votre mot de passe ou une clé d’accès (voir plus bas).',
+  // Inscription par clé d’accès (passkey-signup-routes.ts).
+  passkeySignUpOffer: 'S’inscrire plutôt avec une clé d’accès',
+  passkeySignUpTitle: 'S’inscrire avec une clé d’accès',
+  passkeySignUpIntro: 'Créez un compte chez {tenant} sans mot de passe : choisissez un nom d’utilisateur et donnez votre adresse e-mail (elle vous permet de revenir si vous perdez la clé d’accès). À la page suivante, votre appareil crée la clé d’accès.',
+  passkeySignUpContinue: 'Continuer',
+  passkeySignUpBack: 'S’inscrire plutôt avec un mot de passe',
+  passkeySignUpNoScript: 'Les clés d’accès ont besoin de JavaScript, désactivé dans ce navigateur. Activez-le, ou revenez en arrière et inscrivez-vous avec un mot de passe.',
+  passkeySignUpUnsupported: 'Ce navigateur ne peut pas utiliser de clés d’accès. Revenez en arrière et inscrivez-vous avec un mot de passe.',
+  passkeySignUpCreateTitle: 'Créez votre clé d’accès',
+  passkeySignUpCreateIntro: 'Le compte {username} ({email}) est créé quand votre appareil a créé sa clé d’accès : donnez à la clé un nom que vous reconnaîtrez, puis confirmez avec le verrouillage de votre appareil ou votre clé de sécurité.',
+  passkeySignUpFailed: 'Cette clé d’accès n’a pas été acceptée, et aucun compte n’a été créé. Réessayez, ou revenez en arrière.',
+  passkeySignUpExpired: 'Cette inscription a expiré ou est terminée. Recommencez.',
 };
