@@ -9,6 +9,7 @@ import type { Core } from '../core/index.ts';
 import { v1Dialect } from './dialects/v1/index.ts';
 import { trackRequestOrigin } from './request-origin.ts';
 import { oidcRoutes } from './oidc-routes.ts';
+import { oidcOpenapiPaths } from './oidc-openapi.ts';
 import { registerMetrics } from './metrics.ts';
 import { refuseNulCharacters } from './nul-guard.ts';
 import { neverCacheCredentialAnswers } from './plugins/credential-answers.ts';
@@ -68,6 +69,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
         description: 'An authentication service: users in tenants, groups, settings, JWT pairs and cookie sessions. Every documented path answers with and without its trailing slash.',
       },
       servers: [{ url: opts.publicUrl }],
+      // The OpenID provider's endpoints, served behind wildcard routes (oidc-routes.ts): described by hand.
+      paths: oidcOpenapiPaths(),
       components: {
         securitySchemes: {
           cookieAuth: { type: 'apiKey', in: 'cookie', name: 'sessionid', description: 'Session cookie; unsafe methods also need the `X-CSRFToken` header.' },
