@@ -46,7 +46,7 @@ import { SecretBox } from './secret-box.ts';
 import { SecondFactors } from './mfa/second-factors.ts';
 import { Passkeys } from './mfa/passkeys.ts';
 import { Reauthentication } from './mfa/reauthentication.ts';
-import { UpstreamClient } from './identity-providers/upstream-client.ts';
+import { isLoopbackHttp, UpstreamClient } from './identity-providers/upstream-client.ts';
 import { IdentityProviders } from './identity-providers/identity-providers.ts';
 import { UpstreamSignIn } from './identity-providers/upstream-sign-in.ts';
 
@@ -168,7 +168,7 @@ export function createCore(opts: CoreOptions) {
   const emailVerification = new EmailVerification({ store, clock, tenants, outbox, limits: emailLimits, publicUrl: opts.publicUrl });
   const passwordReset = new PasswordReset({ store, clock, settings, tenants, passwords, throttle, outbox, limits: emailLimits, publicUrl: opts.publicUrl });
   const emailAddresses = new EmailAddresses({ store, clock, events, verification: emailVerification, outbox, limits: emailLimits });
-  const upstreamClient = new UpstreamClient();
+  const upstreamClient = new UpstreamClient({ anywhere: isLoopbackHttp(new URL(opts.publicUrl)) });
   const identityProviders = new IdentityProviders({ store, clock, events, box: secretBox, client: upstreamClient, publicUrl: opts.publicUrl });
   const socialAccounts = new SocialAccounts({ store, clock, events, settings, tenants, identityProviders, publicUrl: opts.publicUrl });
   const reauthentication = new Reauthentication({ clock, settings, sessions, secondFactors, passwords, throttle, events, origin });

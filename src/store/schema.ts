@@ -282,6 +282,7 @@ export interface IdentityProvidersTable {
   jit: boolean | number;
   allowed_domains: string;
   trusted_for_mfa: boolean | number;
+  internal_network: boolean | number;
   created_at: number;
   updated_at: number;
 }

@@ -27,6 +27,8 @@ export interface IdentityProviderRecord {
   allowedDomains: string[];
   /** The upstream's `amr` may satisfy the tenant's second-factor requirement. */
   trustedForMfa: boolean;
+  /** May be reached on the internal network: its addresses were last saved by a superuser or the operator (public-network.ts). */
+  internalNetwork: boolean;
   createdAt: number;
   updatedAt: number;
 }

@@ -6,12 +6,13 @@ import type { Clock } from '../clock.ts';
 import type { Events } from '../events.ts';
 import type { SecretBox } from '../secret-box.ts';
 import { DomainError, FieldErrorBag, fieldError, notFound } from '../errors.ts';
-import { requireTenantManager } from '../permissions.ts';
+import { isSuperuser, requireTenantManager } from '../permissions.ts';
 import { actorUserPk, type Actor } from '../actor.ts';
 import type { Page, PageRequest, Tenant } from '../types.ts';
 import type { IdentityProviderRecord } from './identity-providers-repo.ts';
 import { PRESETS, PROVIDER_KINDS, isProviderKind, type ProviderKind } from './presets.ts';
 import { effective, isLoopbackHttp, type EffectiveProvider, type UpstreamClient } from './upstream-client.ts';
+import { internalHostOf } from './public-network.ts';
 
 export const PROVIDER_ID_RE = /^[a-z0-9][a-z0-9_-]{0,49}$/;
 const SCOPE_RE = /^[\x21\x23-\x5B\x5D-\x7E]{1,100}$/;
@@ -38,7 +39,7 @@ export interface ProviderInput {
 }
 
 /** A provider as its managers see it: never its secret, only whether it has one. */
-export type IdentityProvider = Omit<IdentityProviderRecord, 'clientSecretSealed' | 'tenantPk' | 'pk'> & { hasClientSecret: boolean; callbackUrl: string };
+export type IdentityProvider = Omit<IdentityProviderRecord, 'clientSecretSealed' | 'tenantPk' | 'pk' | 'internalNetwork'> & { hasClientSecret: boolean; callbackUrl: string };
 
 /** `loopbackHttp`: plain http to the loopback interface is accepted only where PUBLIC_URL is itself such (development, tests). */
 const urlProblem = (v: string, loopbackHttp: boolean): string | undefined => {
@@ -69,7 +70,7 @@ export class IdentityProviders {
   private context = (tenantPk: number, slug: string) => `idp:${tenantPk}:${slug}`;
 
   private present(r: IdentityProviderRecord): IdentityProvider {
-    const { clientSecretSealed, tenantPk: _t, pk: _p, ...rest } = r;
+    const { clientSecretSealed, tenantPk: _t, pk: _p, internalNetwork: _n, ...rest } = r;
     return { ...rest, hasClientSecret: clientSecretSealed !== null, callbackUrl: this.callbackUrl(r.slug) };
   }
 
@@ -120,9 +121,10 @@ export class IdentityProviders {
     const draft: Omit<IdentityProviderRecord, 'pk'> = {
       tenantPk: tenant.pk, slug: input.id!, name: input.name ?? PRESETS[kind].name, kind,
       issuer: null, authorizationEndpoint: null, tokenEndpoint: null, userinfoEndpoint: null, emailsEndpoint: null,
-      clientId: '', clientSecretSealed: null, scopes: [], enabled: true, jit: false, allowedDomains: [], trustedForMfa: false, createdAt: now, updatedAt: now,
+      clientId: '', clientSecretSealed: null, scopes: [], enabled: true, jit: false, allowedDomains: [], trustedForMfa: false, internalNetwork: false, createdAt: now, updatedAt: now,
     };
     const { record, secret } = this.apply(draft, input);
+    this.placeOnNetwork(a, draft, record, input);
     if (await this.d.store.read.identityProviders.find(tenant.pk, record.slug)) throw fieldError('id', 'An identity provider with this id already exists.');
     await this.checkReachable({ ...record, pk: 0 }, secret);
     try {
@@ -142,6 +144,7 @@ export class IdentityProviders {
     if (input.id !== undefined && input.id !== current.slug) throw fieldError('id', 'The id cannot be changed.');
     if (input.kind !== undefined && input.kind !== current.kind) this.checkKind(input.kind);
     const { record, secret } = this.apply({ ...current, updatedAt: this.d.clock.now() }, input);
+    this.placeOnNetwork(a, current, record, input);
     const talksDifferently = (['kind', 'issuer', 'authorizationEndpoint', 'tokenEndpoint', 'clientId'] as const).some((k) => record[k] !== current[k]);
     if (talksDifferently) await this.checkReachable({ ...record, pk: current.pk }, secret);
     const { pk: _pk, tenantPk: _t, slug: _s, createdAt: _c, ...changes } = record as IdentityProviderRecord;
@@ -243,6 +246,25 @@ export class IdentityProviders {
     errors.throwIfAny();
     r.clientSecretSealed = secret === null ? null : this.d.box.seal(secret, this.context(r.tenantPk, r.slug));
     return { record: r, secret };
+  }
+
+  /**
+   * Whether the provider may be reached on the internal network (public-network.ts): when a
+   * superuser or the operator saves it; a tenant's staff who change an address put it back on the
+   * public internet, and an address that names the internal network outright is refused here
+   * (one that resolves there is refused when connecting). A development server allows anything.
+   */
+  private placeOnNetwork(a: Actor, base: Pick<IdentityProviderRecord, 'internalNetwork'>, record: IdentityProviderRecord | Omit<IdentityProviderRecord, 'pk'>, input: ProviderInput): void {
+    const addressed = [input.issuer, input.authorizationEndpoint, input.tokenEndpoint, input.userinfoEndpoint, input.emailsEndpoint].some((v) => v !== undefined) || input.kind !== undefined;
+    record.internalNetwork = isSuperuser(a) ? true : addressed ? false : base.internalNetwork;
+    if (record.internalNetwork || isLoopbackHttp(new URL(this.d.publicUrl))) return;
+    const eff = effective({ ...record, pk: 0 } as IdentityProviderRecord, null);
+    const errors = new FieldErrorBag();
+    const urls = { issuer: eff.issuer, authorization_endpoint: eff.authorizationEndpoint, token_endpoint: eff.tokenEndpoint, userinfo_endpoint: eff.userinfoEndpoint, emails_endpoint: eff.emailsEndpoint };
+    for (const [field, v] of Object.entries(urls)) {
+      if (v && internalHostOf(new URL(v))) errors.add(field, 'This address is on the internal network: only a superuser may set up such a provider.');
+    }
+    errors.throwIfAny();
   }
 
   /** OpenID Connect: the issuer's discovery document must be there and name the same issuer. */

@@ -6,10 +6,14 @@
 // The library's errors become two domain answers: the provider refused or answered wrongly
 // (VALIDATION_FAILED), or it cannot be reached (UNAVAILABLE).
 import * as oc from 'openid-client';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, customFetch, jwtVerify } from 'jose';
 import { DomainError, validationError } from '../errors.ts';
 import type { IdentityProviderRecord } from './identity-providers-repo.ts';
 import { PRESETS, type Preset } from './presets.ts';
+import { isInternalRefusal, publicFetch as guardedFetch } from './public-network.ts';
+
+// openid-client's and jose's fetch hooks type their bodies their own way; at run time both are fetch's.
+const publicFetch = guardedFetch as unknown as oc.CustomFetch;
 
 const TIMEOUT_S = 10;
 const CACHE_MS = 10 * 60_000;
@@ -62,6 +66,7 @@ export const refusedUpstream = (message: string) => validationError({ non_field_
 
 function classify(err: unknown, name: string): DomainError {
   if (err instanceof DomainError) return err;
+  if (isInternalRefusal(err)) return refusedUpstream(`The identity provider "${name}" is on an internal network address: only a superuser may set up such a provider.`);
   if (err instanceof oc.AuthorizationResponseError) {
     return refusedUpstream(`The identity provider "${name}" did not sign you in (${err.error}).`);
   }
@@ -81,6 +86,17 @@ function classify(err: unknown, name: string): DomainError {
 export class UpstreamClient {
   private readonly cache = new Map<string, { config: oc.Configuration; at: number }>();
   private readonly keySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
+  /** A development server (PUBLIC_URL on loopback http) connects anywhere. */
+  private readonly anywhere: boolean;
+
+  constructor(opts: { anywhere?: boolean } = {}) {
+    this.anywhere = opts.anywhere ?? false;
+  }
+
+  /** The public internet only, unless a superuser saved the provider's addresses (public-network.ts). */
+  private publicOnly(p: EffectiveProvider): boolean {
+    return !this.anywhere && !p.record.internalNetwork;
+  }
 
   /**
    * Tokens an app obtained from the provider itself (its native SDK): an ID token, verified
@@ -95,11 +111,12 @@ export class UpstreamClient {
         if (!t.idToken) throw refusedUpstream('An id_token is required for this provider.');
         const meta = config.serverMetadata();
         if (!meta.jwks_uri) throw refusedUpstream(`The identity provider "${p.record.name}" publishes no keys.`);
-        let keys = this.keySets.get(meta.jwks_uri);
+        const guarded = this.publicOnly(p);
+        let keys = this.keySets.get(`${guarded}:${meta.jwks_uri}`);
         if (!keys) {
-          keys = createRemoteJWKSet(new URL(meta.jwks_uri), { timeoutDuration: TIMEOUT_S * 1000 });
+          keys = createRemoteJWKSet(new URL(meta.jwks_uri), { timeoutDuration: TIMEOUT_S * 1000, ...(guarded ? { [customFetch]: guardedFetch } : {}) });
           if (this.keySets.size > 1000) this.keySets.clear();
-          this.keySets.set(meta.jwks_uri, keys);
+          this.keySets.set(`${guarded}:${meta.jwks_uri}`, keys);
         }
         const { payload } = await jwtVerify(t.idToken, keys, { issuer: meta.issuer, audience: p.record.clientId, requiredClaims: ['sub', 'exp', 'iat'] }).catch((err: unknown) => {
           const code = (err as { code?: string }).code ?? '';
@@ -121,7 +138,8 @@ export class UpstreamClient {
 
   /** The library's configuration of a provider: discovered for OpenID Connect (cached ten minutes), built from the endpoints for OAuth 2.0. */
   async configuration(p: EffectiveProvider, fresh = false): Promise<oc.Configuration> {
-    const key = `${p.record.pk}:${p.record.updatedAt}`;
+    const guarded = this.publicOnly(p);
+    const key = `${p.record.pk}:${p.record.updatedAt}:${guarded}`;
     const hit = this.cache.get(key);
     if (!fresh && hit && Date.now() - hit.at < CACHE_MS) return hit.config;
     const auth = p.clientSecret ? oc.ClientSecretPost(p.clientSecret) : oc.None();
@@ -131,6 +149,7 @@ export class UpstreamClient {
         const issuer = new URL(p.issuer!);
         config = await oc.discovery(issuer, p.record.clientId, p.clientSecret ?? undefined, auth, {
           timeout: TIMEOUT_S, execute: isLoopbackHttp(issuer) ? [oc.allowInsecureRequests] : [],
+          ...(guarded ? { [oc.customFetch]: publicFetch } : {}),
         });
         // The ID token's signature is checked against the provider's published keys, not only trusted for coming over TLS.
         oc.enableNonRepudiationChecks(config);
@@ -157,6 +176,7 @@ export class UpstreamClient {
       throw classify(err, p.record.name);
     }
     config.timeout = TIMEOUT_S;
+    if (guarded) config[oc.customFetch] = publicFetch;
     if (this.cache.size > 1000) this.cache.clear();
     this.cache.set(key, { config, at: Date.now() });
     return config;

@@ -15,6 +15,7 @@ import { identityProviders } from './0013-identity-providers.ts';
 import { clientFirstParty } from './0015-client-first-party.ts';
 import { passkeySignups } from './0016-passkey-signups.ts';
 import { sessionTokenFamilies } from './0017-session-token-families.ts';
+import { identityProviderNetwork } from './0018-identity-provider-network.ts';
 
 /** Versioned migrations, in order. Append only: a released migration is never edited. */
 export function migrations(engine: Engine): Record<string, Migration> {
@@ -33,6 +34,7 @@ export function migrations(engine: Engine): Record<string, Migration> {
     '0015-client-first-party': clientFirstParty(),
     '0016-passkey-signups': passkeySignups(),
     '0017-session-token-families': sessionTokenFamilies(),
+    '0018-identity-provider-network': identityProviderNetwork(),
   };
 }
 

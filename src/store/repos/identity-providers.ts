@@ -14,7 +14,7 @@ function toRecord(r: any): IdentityProviderRecord {
     pk: r.pk, tenantPk: r.tenant_pk, slug: r.slug, name: r.name, kind: r.kind as ProviderKind, issuer: r.issuer,
     authorizationEndpoint: r.authorization_endpoint, tokenEndpoint: r.token_endpoint, userinfoEndpoint: r.userinfo_endpoint, emailsEndpoint: r.emails_endpoint,
     clientId: r.client_id, clientSecretSealed: r.client_secret, scopes: words(r.scopes), enabled: flag(r.enabled), jit: flag(r.jit),
-    allowedDomains: words(r.allowed_domains), trustedForMfa: flag(r.trusted_for_mfa), createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+    allowedDomains: words(r.allowed_domains), trustedForMfa: flag(r.trusted_for_mfa), internalNetwork: flag(r.internal_network), createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
   };
 }
 
@@ -37,6 +37,7 @@ function toRow(r: Partial<Omit<IdentityProviderRecord, 'pk'>>): Record<string, u
   set('jit', r.jit === undefined ? undefined : toFlag(r.jit));
   set('allowed_domains', r.allowedDomains?.join(' '));
   set('trusted_for_mfa', r.trustedForMfa === undefined ? undefined : toFlag(r.trustedForMfa));
+  set('internal_network', r.internalNetwork === undefined ? undefined : toFlag(r.internalNetwork));
   set('created_at', r.createdAt);
   set('updated_at', r.updatedAt);
   return out;
