@@ -161,7 +161,11 @@ function issuerPaths(prefix: string, tenant: boolean): Record<string, Json> {
               description: 'To the sign-in or consent page, or to the redirect URI with the answer (`code` or `error`, with `state` and `iss`)',
               headers: { Location: { description: 'Where the browser goes next', schema: { type: 'string' } } },
             },
-            400: html('An error page (in the pages\' language): unknown client, unregistered redirect URI, or a request that cannot be answered at the redirect URI'),
+            400: {
+              description: 'An error page (in the pages\' language): unknown client, unregistered redirect URI, or a request that cannot be answered at the redirect URI. A NUL character in a parameter: `invalid_request` in JSON',
+              headers: NO_STORE,
+              content: { 'text/html': { schema: { type: 'string' } }, 'application/json': { schema: OAUTH_ERROR } },
+            },
           }),
         }),
     },

@@ -38,6 +38,13 @@ export async function oidcRoutes(app: FastifyInstance, opts: Options) {
   const { core } = opts;
   pages.registerPasskeyParts();
   const pub = new URL(opts.publicUrl);
+  // What the shared hooks refuse before a handler runs (a NUL in the path, query or form:
+  // nul-guard.ts) is answered in OAuth's words; the root's handler made these a 500.
+  app.setErrorHandler((err, _request, reply) => {
+    if (err instanceof DomainError && err.code === 'VALIDATION_FAILED') return oauthError(reply, 400, 'invalid_request', Object.values(err.fields ?? {})[0]?.[0] ?? err.message);
+    if (err instanceof DomainError && err.code === 'NOT_FOUND') return oauthError(reply, 404, 'invalid_request', err.message);
+    return reply.send(err); // to the root's handler, as before
+  });
   // The pages the provider draws inside its own handling (no Fastify request): they hold no form
   // of the pages (the logout form carries the provider's own xsrf field), so no form cookie is set.
   const contextFor = (tenant: Tenant, headers: Record<string, unknown>, uiLocales?: string) =>

@@ -6,7 +6,7 @@
 // and a named tenant's discovery is in /api/schema with the methods it serves; the documented
 // methods answer (and the POST forms the provider does not serve are not documented); real
 // answers of the code flow, refresh, userinfo, client credentials, introspection, revocation,
-// the JWKS and the refusals match the documented schema of their status (Ajv); and the whole
+// the JWKS and the refusals (a NUL in the query or form among them: once a 500) match the documented schema of their status (Ajv); and the whole
 // document stays well formed (unique operation ids, path parameters declared, every schema compiles).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -214,6 +214,14 @@ for (const { engine, skip } of engines) {
         conforms(`${prefix}/oidc/session/end`, 'get', end.status, undefined);
         const badEnd = await fetch(`${issuer}/oidc/session/end?id_token_hint=not-a-jwt`, { redirect: 'manual' });
         conforms(`${prefix}/oidc/session/end`, 'get', badEnd.status, await badEnd.json());
+      }
+      // A NUL in the query (refused by the shared guard before the provider runs; once a 500) or in the form: 400.
+      for (const [path, method] of [['/oidc/auth', 'get'], ['/oidc/session/end', 'get'], ['/tenants/{tenant}/oidc/auth', 'get'], ['/oidc/token', 'post']] as const) {
+        const r = await fetch(`${app.base}${path.replace('{tenant}', 'acme')}${method === 'get' ? '?client_id=%00' : ''}`, { method: method.toUpperCase(), ...(method === 'post' ? { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=%00' } : {}) });
+        const body = await r.json() as Record<string, unknown>;
+        assert.equal(r.status, 400, `${method.toUpperCase()} ${path} with a NUL: ${JSON.stringify(body)}`);
+        assert.equal(body.error, 'invalid_request');
+        conforms(path, method, 400, body);
       }
       // An unknown tenant's issuer: 404 in the OAuth shape, on every tenant path.
       for (const [path, method] of [['/oidc/token', 'post'], ['/oidc/jwks', 'get'], ['/oidc/me', 'get']] as const) {
