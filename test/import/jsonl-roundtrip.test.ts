@@ -116,6 +116,32 @@ describe('export, then import into a fresh Latchkey: the same tenant', () => {
   for (const { engine, skip } of engines) {
     it(`${engine.name}: export -> import into a fresh database -> export gives the same file; the same passwords sign in`, { skip }, () => roundTrip(engine, engine, engine.name));
   }
+  it('into another tenant: the export of acme imported with --tenant beta keeps each client\'s first_party', async () => {
+    const a = await freshDatabase(engines[0].engine);
+    const b = await freshDatabase(engines[0].engine);
+    try {
+      assert.equal((await latchkey(a.url, ['import', '--format', 'jsonl', source])).code, 0);
+      const out = path.join(dir, 'other-tenant.jsonl');
+      assert.equal((await latchkey(a.url, ['export', '--tenant', 'acme', out])).code, 0);
+      const imported = await latchkey(b.url, ['import', '--tenant', 'beta', '--format', 'jsonl', out]);
+      assert.equal(imported.code, 0, imported.stdout + imported.stderr);
+      assert.match(imported.stdout, /clients: 2 created/);
+      const app = await serve(b.url);
+      try {
+        const beta = (await app.store.read.tenants.list()).find((t) => t.name === 'beta');
+        assert.ok(beta, 'tenant beta was made');
+        const spa = await app.store.read.clients.find('acme-spa');
+        const web = await app.store.read.clients.find('acme-web');
+        assert.deepEqual([spa?.tenantPk, spa?.firstParty], [beta.pk, true]);
+        assert.deepEqual([web?.tenantPk, web?.firstParty], [beta.pk, false]);
+      } finally {
+        await app.close();
+      }
+    } finally {
+      await a.drop();
+      await b.drop();
+    }
+  });
   it('SQLite -> PostgreSQL and back: the same file', { skip: engines[1].skip }, async () => {
     await roundTrip(engines[0].engine, engines[1].engine, 'sqlite-pg');
     await roundTrip(engines[1].engine, engines[0].engine, 'pg-sqlite');
