@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import swagger from '@fastify/swagger';
+import { lazyCompilers } from './lazy-compilers.ts';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Core } from '../core/index.ts';
 import { v1Dialect } from './dialects/v1/index.ts';
@@ -46,6 +47,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\w.-]{1,100}$/.test(given) ? given : crypto.randomUUID();
     },
+    // Validators and serializers compiled on each route's first use (lazy-compilers.ts): idle memory.
+    schemaController: { compilersFactory: lazyCompilers() as never },
     ajv: {
       // Types are checked, not coerced: `{"username": 5}` is an error, not "5".
       customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, useDefaults: true },
