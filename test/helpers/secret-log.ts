@@ -8,6 +8,8 @@ import type { FastifyInstance } from 'fastify';
 const DIR = process.env.LATCHKEY_TEST_LOG_DIR;
 
 const SECRET_FIELD = /pass(word)?\d?$|secret|token|^refresh$|^access$|^key$/i;
+/** Fields whose names say token but whose values are the protocol's words (`refresh_token`, `client_secret_basic`). */
+const PROTOCOL_WORD = /^(token_type(_hint)?|token_endpoint_auth_methods?|grant_types?|response_types?)$/i;
 
 /** Logger options for a test server: a file when the run collects logs, else silence. */
 export function testLogger(): false | { level: string; stream: fs.WriteStream } {
@@ -35,7 +37,7 @@ export function noteSecretsIn(body: unknown): void {
     if (depth > 4 || v === null || typeof v !== 'object') return;
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
       // `key` is also a configuration key's name: only a token-key-length value is a secret.
-      if (SECRET_FIELD.test(k) && (k !== 'key' || (typeof x === 'string' && x.length >= 40))) noteSecret(x);
+      if (SECRET_FIELD.test(k) && !PROTOCOL_WORD.test(k) && (k !== 'key' || (typeof x === 'string' && x.length >= 40))) noteSecret(x);
       walk(x, depth + 1);
     }
   };
