@@ -199,6 +199,8 @@ export class OidcProviders {
         && (source.scopes.has('offline_access') || (client as unknown as { first_party?: unknown }).first_party === true),
       features: {
         devInteractions: { enabled: false },
+        // Not offered (docs/oidc.md); the library would otherwise advertise and serve it by default.
+        pushedAuthorizationRequests: { enabled: false },
         introspection: { enabled: true },
         revocation: { enabled: true },
         // Advertised in discovery; the grant itself is answered before the provider, through the
