@@ -15,6 +15,7 @@ import { freePort } from '../helpers/processes.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
 import { OPERATOR } from '../../src/core/index.ts';
 import { startOidcProvider } from './support.ts';
+import { pyotpCode } from '../pages/support.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const skip = !fs.existsSync(CHROMIUM) && process.env.CI !== 'true' ? `${CHROMIUM} is not installed: browser test skipped` : false;
@@ -87,6 +88,35 @@ describe('the provider button in Chromium [sqlite]', { skip, timeout: 120_000 },
     assert.ok(cookies.some((c) => c.name === 'sessionid'));
     assert.ok(!cookies.some((c) => c.name === 'lk_upstream'), 'the binding cookie is spent');
     await context.close();
+  });
+
+  it('a second factor enrolled here: the code step is drawn where the provider sends the browser back (a Strict flow cookie would not follow one more redirect of a chain begun at another site), then signed in', async () => {
+    const acme = await t.core.tenants.resolve('acme');
+    const wile = (await t.store.read.users.findByUsername(acme.pk, 'wile'))!;
+    const setup = await t.core.secondFactors.totpSetup(acme, wile);
+    await t.core.secondFactors.totpActivate(acme, wile, await pyotpCode(setup.secret, Date.now()));
+    try {
+      const context = await browser.newContext({ javaScriptEnabled: false });
+      const page = await context.newPage();
+      await page.goto(`${base}/tenants/acme/account/login/`);
+      await page.getByRole('link', { name: 'Sign in with Corp SSO' }).click();
+      await page.waitForURL((u) => u.href.startsWith(op.issuer));
+      await page.locator('input[name="login"]').fill('wile');
+      await page.locator('input[name="password"]').fill('anything');
+      await page.locator('button[type="submit"]').click();
+      await page.locator('button[type="submit"]').click();
+      await page.waitForURL((u) => u.pathname === '/tenants/acme/account/login/upstream/back/');
+      const code = page.locator('input[name="code"]');
+      assert.ok(await code.isVisible(), await page.content());
+      // The next 30-second step: the one used at activation is refused as a replay.
+      await code.fill(await pyotpCode(setup.secret, Date.now() + 30_000));
+      await page.locator('form button[type="submit"]').first().click();
+      await page.waitForURL(`${base}/tenants/acme/account/`);
+      assert.ok((await context.cookies(base)).some((c) => c.name === 'sessionid'));
+      await context.close();
+    } finally {
+      await t.core.secondFactors.totpDeactivate(acme, wile);
+    }
   });
 
   it('axe-core finds nothing serious or critical on the sign-in page with its buttons', async () => {

@@ -79,11 +79,14 @@ for (const { engine, skip } of engines) {
     it('the upstream proves the first factor only: the code step follows, then the account page', async () => {
       idp.account = { sub: 'tess-up', email: 'tess@people.example', email_verified: true };
       const browser = new Browser();
-      const r = await browse(browser, `${app.base}/account/login/upstream/acme/`, { stop: (u) => u.startsWith(`${app.base}/account/login/code/`) || u === `${app.base}/account/` });
-      assert.ok(r.location?.startsWith(`${app.base}/account/login/code/`), `the code step, not ${r.location}`);
-      assert.equal((await browser.request(`${app.base}/api/auth/user/`)).status, 401, 'no session before the code');
+      const r = await browse(browser, `${app.base}/account/login/upstream/acme/`, { stop: (u) => u.startsWith(`${app.base}/account/login/upstream/back/`) || u === `${app.base}/account/` });
+      assert.ok(r.location?.startsWith(`${app.base}/account/login/upstream/back/`), `back from the provider, not ${r.location}`);
+      // The code step is drawn right there (not one more redirect, which a Strict flow cookie would not follow).
       const page = await browser.request(r.location!);
       assert.equal(page.status, 200, page.text.slice(0, 300));
+      assert.match(page.text, /name="code"/);
+      assert.equal(formOf(page).action, `${app.base}/account/login/code/`);
+      assert.equal((await browser.request(`${app.base}/api/auth/user/`)).status, 401, 'no session before the code');
       clock.advance(30_000);
       const form = formOf(page);
       const done = await browser.request(form.action, { form: { ...form.fields, code: await pyotpCode(secret, clock.now()) } });

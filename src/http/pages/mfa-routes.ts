@@ -86,18 +86,21 @@ export async function afterSecondStep(
   return finishPagesSignIn(core, reply, ctx, publicUrl, outcome, next);
 }
 
+/** The sign-in's code step (its form posts to login/code/), for a flow whose second factor may be one of `methods`. */
+export async function renderCodeStep(core: Core, ctx: PageContext, next: string | undefined, methods: readonly string[], error?: string): Promise<string> {
+  const settings = await core.settings.forTenant(ctx.tenant.pk);
+  return renderMfaCode(ctx, {
+    action: at(ctx, 'login/code/'), error, trustDays: settings.trust_browser_days, hidden: { next },
+    cancelHref: at(ctx, 'login/') + (next ? `?next=${encodeURIComponent(next)}` : ''),
+    extras: drawSignInExtras(ctx, { context: 'pages', step: 'mfa', action: at(ctx, 'login/code/'), next, methods }),
+  });
+}
+
 export function mfaPageRoutes(app: FastifyInstance, d: MfaPageDeps): void {
   const { core, p, contextOf, csrfRefused } = d;
 
   // ---- The sign-in's code step ------------------------------------------------------------
-  const codeForm = async (ctx: PageContext, next: string | undefined, methods: readonly string[], error?: string) => {
-    const settings = await core.settings.forTenant(ctx.tenant.pk);
-    return renderMfaCode(ctx, {
-      action: at(ctx, 'login/code/'), error, trustDays: settings.trust_browser_days, hidden: { next },
-      cancelHref: at(ctx, 'login/') + (next ? `?next=${encodeURIComponent(next)}` : ''),
-      extras: drawSignInExtras(ctx, { context: 'pages', step: 'mfa', action: at(ctx, 'login/code/'), next, methods }),
-    });
-  };
+  const codeForm = (ctx: PageContext, next: string | undefined, methods: readonly string[], error?: string) => renderCodeStep(core, ctx, next, methods, error);
 
   app.get(p('login/code/'), { schema: { hide: true } }, async (request, reply) => {
     const ctx = await contextOf(request, reply);

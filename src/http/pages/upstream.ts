@@ -11,7 +11,7 @@ import { queryParam, safeNext } from './forms.ts';
 import { sendPage } from './layout.ts';
 import { signInErrorMessage } from './messages.ts';
 import { setFlowCookie, trustCookie } from './mfa-cookies.ts';
-import { finishPagesSignIn, type MfaPageDeps } from './mfa-routes.ts';
+import { finishPagesSignIn, methodsOfFlow, renderCodeStep, type MfaPageDeps } from './mfa-routes.ts';
 import { renderSignIn } from './views.ts';
 
 const at = (ctx: PageContext, page: string) => `${ctx.prefix}/account/${page}`;
@@ -59,8 +59,11 @@ export function upstreamPageRoutes(app: FastifyInstance, d: MfaPageDeps): void {
       });
       if (outcome.status === 'pending') {
         if (outcome.step !== 'mfa_authenticate') return again(reply, ctx, ctx.t('verifyFirst'), 403, next);
+        // The code step is drawn here, not redirected to: this request ends a redirect chain that
+        // began at the provider's site, so a browser would not send the SameSite=Strict flow
+        // cookie to a further redirect; the form's POST comes from this page, and carries it.
         setFlowCookie(request, reply, outcome.flowToken, at(ctx, 'login/'), outcome.expiresAt);
-        return reply.code(303).header('cache-control', 'no-store').redirect(at(ctx, 'login/code/') + (next ? `?next=${encodeURIComponent(next)}` : ''), 303);
+        return sendPage(reply, await renderCodeStep(core, ctx, next, await methodsOfFlow(core, outcome.flowToken)));
       }
       return await finishPagesSignIn(core, reply, ctx, publicUrl, outcome, next);
     } catch (err) {
