@@ -10,6 +10,8 @@ import { engines } from '../helpers/engines.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
 import { oidcApp, PASSWORD, type OidcApp } from '../oidc/support.ts';
 import { Browser, browse, startOidcProvider } from './support.ts';
+import { formOf } from '../oidc/support.ts';
+import { pyotpCode } from '../pages/support.ts';
 
 const SECRET = 'upstream-client-secret-0123456789abcdef';
 noteSecret(SECRET);
@@ -247,6 +249,38 @@ for (const { engine, skip } of engines) {
       const gone = await app.t.request({ method: 'POST', url: `/api/auth/social/${carolLink.pk}/disconnect/`, headers: { authorization: `Token ${key.issued.key}` } });
       assert.equal(gone.statusCode, 200, gone.body);
       assert.equal((await links()).filter((l) => l.user_pk === carol.pk).length, 0);
+    });
+
+    it('a second factor enrolled here: the callback draws the hosted pages\' code step, the code opens the session, `continue/` goes on to next', async () => {
+      // alice has an account from the first sign-in; she sets up TOTP here.
+      const tenant = await app.t.core.tenants.resolve(undefined);
+      const alice = (await app.t.core.store.read.users.findOneByEmail(tenant.pk, 'alice@corp.example'))!;
+      const setup = await app.t.core.secondFactors.totpSetup(tenant, alice);
+      await app.t.core.secondFactors.totpActivate(tenant, alice, await pyotpCode(setup.secret, Date.now()));
+      try {
+        const browser = new Browser();
+        const back = await toCallback(browser, 'alice', `?next=${encodeURIComponent('https://app.example/done')}`);
+        const page = await browser.request(back);
+        assert.equal(page.status, 200, page.text.slice(0, 300));
+        assert.match(page.text, /name="code"/);
+        assert.equal((await browser.request(`${app.base}/api/auth/user/`)).status, 401, 'no session before the code');
+        const form = formOf(page);
+        assert.equal(form.action, `${app.base}/account/login/code/`);
+        const wrong = await browser.request(form.action, { form: { ...form.fields, code: '000000' } });
+        assert.equal(wrong.status, 400, 'a wrong code: the step again');
+        const done = await browser.request(form.action, { form: { ...form.fields, code: await pyotpCode(setup.secret, Date.now() + 30_000) } });
+        assert.equal(done.status, 303, done.text.slice(0, 300));
+        assert.equal(done.location, `${app.base}/api/auth/social/continue/?next=${encodeURIComponent('https://app.example/done')}`);
+        const on = await browser.request(done.location!);
+        assert.equal(on.status, 302, on.text);
+        assert.equal(on.location, 'https://app.example/done');
+        assert.equal(JSON.parse((await browser.request(`${app.base}/api/auth/user/`)).text).email, 'alice@corp.example');
+        // continue/ checks next again, and needs the session.
+        assert.equal((await browser.request(`${app.base}/api/auth/social/continue/?next=${encodeURIComponent('https://evil.example/')}`)).status, 400);
+        assert.equal((await new Browser().request(`${app.base}/api/auth/social/continue/?next=/`)).status, 401);
+      } finally {
+        await app.t.core.secondFactors.totpDeactivate(tenant, alice);
+      }
     });
 
     it('an upstream that goes down during the sign-in: a clear 503, no account made', async () => {

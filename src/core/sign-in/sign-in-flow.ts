@@ -88,8 +88,13 @@ export class SignInFlow {
   async now<K extends Issue['kind']>(req: Omit<SignInRequest, 'continuable' | 'issue'> & { issue: Extract<Issue, { kind: K }> }): Promise<{ user: User; tenant: Tenant; issued: Extract<Issued, { kind: K }> }> {
     const outcome = await this.start({ ...req, continuable: false });
     // Not continuable: start() completed with what was asked, or threw.
-    if (outcome.status !== 'completed') throw new DomainError('SIGN_IN_PENDING', requirementOf(outcome.step).message, { step: outcome.step });
+    if (outcome.status !== 'completed') throw this.pendingError(outcome.step);
     return { user: outcome.user, tenant: outcome.tenant, issued: outcome.issued as Extract<Issued, { kind: K }> };
+  }
+
+  /** What a front-end that cannot continue a pending step answers (as `now` throws): SIGN_IN_PENDING with the step. */
+  pendingError(step: PendingStep): DomainError {
+    return new DomainError('SIGN_IN_PENDING', requirementOf(step).message, { step });
   }
 
   /**
@@ -235,7 +240,7 @@ export class SignInFlow {
       await this.d.events.emit({ type: 'sign_in.succeeded', tenantPk: state.tenant.pk, userPk: state.user.pk, detail: work.audit });
     });
     const issued: Issued = await work.finish();
-    return { status: 'completed', user: state.user, tenant: state.tenant, issued, amr: state.amr, recoveryCodesLeft: state.recoveryCodesLeft };
+    return { status: 'completed', user: state.user, tenant: state.tenant, issued, amr: state.amr, recoveryCodesLeft: state.recoveryCodesLeft, ...(state.mustEnrol ? { mustEnrol: true } : {}) };
   }
 }
 

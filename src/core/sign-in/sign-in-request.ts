@@ -75,7 +75,8 @@ export type PendingStep = 'verify_email' | 'mfa_authenticate' | 'mfa_enroll';
 
 export type SignInOutcome =
   /** `amr`: what the sign-in proved (RFC 8176's words where it has them: `pwd`, `otp`; also `rc`, `webauthn`). */
-  | { status: 'completed'; user: User; tenant: Tenant; issued: Issued; amr: string[]; recoveryCodesLeft?: number }
+  /** `mustEnrol`: the session may do nothing but set up the second factor the tenant requires (Principal `mustEnrol`). */
+  | { status: 'completed'; user: User; tenant: Tenant; issued: Issued; amr: string[]; recoveryCodesLeft?: number; mustEnrol?: boolean }
   | {
     status: 'pending';
     step: PendingStep;

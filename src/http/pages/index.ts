@@ -22,4 +22,5 @@ export { addSecuritySection, addSignInExtra, drawSignInExtras, type SecuritySect
 // Passkeys: the ceremony page, the form's answer, and the offers under the sign-in forms.
 export { renderPasskeyCeremony, type PasskeyCeremonyView } from './passkey-views.ts';
 export { credentialOf, missingCredential, registerPasskeyParts, secondStepOptions } from './passkey-routes.ts';
-export { methodsOfFlow } from './mfa-routes.ts';
+export { methodsOfFlow, renderCodeStep } from './mfa-routes.ts';
+export { tenantPrefix } from './context.ts';

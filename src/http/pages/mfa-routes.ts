@@ -33,9 +33,10 @@ const see = (reply: FastifyReply, to: string) => reply.code(303).header('cache-c
 
 /** The page a completed standalone sign-in lands on: enrolment first when the tenant requires it, then `next`. */
 export async function finishPagesSignIn(core: Core, reply: FastifyReply, ctx: PageContext, publicUrl: string, outcome: Extract<SignInOutcome, { status: 'completed' }>, next: string | undefined): Promise<FastifyReply> {
-  if (outcome.issued.kind !== 'session') throw new Error('sign-in issued another kind');
+  // A session (the pages' own sign-ins), or a session and a token key (REST-auth's upstream login, continued here).
+  if (outcome.issued.kind !== 'session' && outcome.issued.kind !== 'session_and_key') throw new Error('sign-in issued another kind');
   setSessionCookies(reply, outcome.issued.session, publicUrl);
-  if (await core.secondFactors.mustEnrol(outcome.tenant, outcome.user)) return see(reply, at(ctx, 'security/'));
+  if (outcome.mustEnrol) return see(reply, at(ctx, 'security/'));
   const to = next ?? at(ctx, '');
   if (outcome.recoveryCodesLeft !== undefined) return sendPage(reply, renderRecoveryUsed(ctx, { left: outcome.recoveryCodesLeft, next: to }));
   return see(reply, to);

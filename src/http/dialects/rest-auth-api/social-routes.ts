@@ -8,6 +8,7 @@ import { requestedTenant } from '../../plugins/tenant-and-client.ts';
 import { setSessionCookies } from '../../plugins/session-cookies.ts';
 import { clearUpstreamBinding, setUpstreamBinding, upstreamBinding } from '../../plugins/upstream-cookie.ts';
 import { limitOffset, limitOffsetLinks } from '../../pagination.ts';
+import * as pages from '../../pages/index.ts';
 import { iso } from './presenters.ts';
 import { Detail, errors, security, tags, LimitOffset, IntId, list, type Options, type TypedApp } from './schemas.ts';
 
@@ -68,13 +69,36 @@ export async function socialRoutes(typed: TypedApp, { core, publicUrl }: Options
       return reply.redirect(next, 302);
     }
     // An unknown state fails in the factor, in the tenant the request names.
-    const { issued } = await core.signIn.now({
-      tenant: started?.tenant.name ?? requestedTenant(request), issue: { kind: 'session_and_key' },
+    const outcome = await core.signIn.start({
+      tenant: started?.tenant.name ?? requestedTenant(request), issue: { kind: 'session_and_key' }, continuable: true,
       factor: { method: 'upstream', provider, callback, binding: presented },
     });
-    setSessionCookies(reply, issued.session, publicUrl);
+    if (outcome.status === 'pending') {
+      if (outcome.step !== 'mfa_authenticate') throw core.signIn.pendingError(outcome.step);
+      // A second factor is due: the hosted pages' code step, drawn here (a redirect would lose the
+      // SameSite=Strict flow cookie in a chain begun at the provider's site), then `continue/` to `next`.
+      const ctx = await pages.pageContext(core, request, { tenant: started!.tenant, reply });
+      pages.setFlowCookie(request, reply, outcome.flowToken, `${pages.tenantPrefix(started!.tenant)}/account/login/`, outcome.expiresAt);
+      const then = `/api/auth/social/continue/?${new URLSearchParams({ next: started!.next })}`;
+      return pages.sendPage(reply, await pages.renderCodeStep(core, ctx, then, await pages.methodsOfFlow(core, outcome.flowToken)));
+    }
+    if (outcome.issued.kind !== 'session_and_key') throw new Error('sign-in issued another kind');
+    setSessionCookies(reply, outcome.issued.session, publicUrl);
+    // A tenant that requires a second factor, and a user without one: the pages' Security page, to set one up.
+    if (outcome.mustEnrol) return reply.redirect(`${publicUrl}${pages.tenantPrefix(outcome.tenant)}/account/security/`, 303);
     return reply.redirect(started!.next, 302);
   });
+
+  // Where a sign-in continued on the hosted pages (the code step above) ends: on to its `next`,
+  // checked again against PUBLIC_URL and the tenant's allowed_redirect_urls (no open redirect).
+  typed.get('/api/auth/social/continue/', {
+    config: { auth: true },
+    schema: {
+      operationId: 'auth_social_continue_retrieve', tags, security, summary: 'After the hosted pages\' second-factor step of an upstream login: on to `next`',
+      querystring: Type.Object({ next: Type.String({ maxLength: 2000 }) }),
+      response: { 302: Type.Null({ description: 'To `next`' }), ...errors },
+    },
+  }, async (request, reply) => reply.redirect(await core.upstreamSignIn.allowedNext(request.principal!.tenant, request.query.next), 302));
 
   // Apple (response_mode=form_post) posts the answer here from its own site. A cross-site POST
   // carries no SameSite=Lax cookie, so the binding cookie would be missing: the fields go on to the
