@@ -7,7 +7,7 @@
 // server (PUBLIC_URL on loopback http), connect anywhere.
 import net from 'node:net';
 import dns from 'node:dns';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 
 const INTERNAL = new net.BlockList();
 // IANA special-purpose ranges that are not the public internet (RFC 6890 and successors).
@@ -59,15 +59,17 @@ const lookup: net.LookupFunction = (hostname, options, callback) => {
   });
 };
 
-let agent: Agent | undefined;
+// undici (the connection's lookup hook) is loaded at the first guarded connection: an idle
+// server, and one whose providers are all a superuser's, never needs it.
+let agent: Promise<Agent> | undefined;
 
 /** fetch, connecting to public addresses only (throws InternalAddressError, directly or as the cause of a TypeError). */
 export const publicFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
   const url = new URL(input instanceof Request ? input.url : String(input));
   const host = internalHostOf(url);
   if (host) throw new InternalAddressError(`${host} is on the internal network`);
-  agent ??= new Agent({ connect: { lookup } });
-  return fetch(input, { ...init, dispatcher: agent } as RequestInit);
+  agent ??= import('undici').then(({ Agent }) => new Agent({ connect: { lookup } }));
+  return fetch(input, { ...init, dispatcher: await agent } as RequestInit);
 };
 
 /** Whether `err`, or one of its causes, is a refused internal connection. */
