@@ -8,19 +8,15 @@
 // Skipped when /usr/bin/chromium is missing on a developer's machine; never skipped in CI.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { engines } from '../helpers/engines.ts';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const IN_CI = process.env.CI === 'true';
-const skip = !fs.existsSync(CHROMIUM) && !IN_CI
-  ? `${CHROMIUM} is not installed (apt-get install chromium): browser test of /api/docs skipped`
-  : false;
+const skip = chromiumSkip('browser test of /api/docs');
 
 const sqlite = engines.find((e) => e.engine.name === 'sqlite')!.engine;
 const SCREENSHOT = path.join(os.tmpdir(), 'latchkey-api-docs.png');
@@ -59,12 +55,7 @@ describe('API docs page in a real browser [sqlite]', { skip, timeout: 120_000 },
     const schema = (await (await fetch(`${base}/api/schema`)).json()) as { paths: Record<string, Record<string, unknown>> };
     operations = Object.entries(schema.paths).flatMap(([p, item]) =>
       Object.keys(item).filter((m) => ['get', 'post', 'put', 'patch', 'delete'].includes(m)).map((m) => ({ method: m, path: p })));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-        `--host-resolver-rules=MAP ${NAMED_HOST} 127.0.0.1`],
-    });
+    browser = await launchChromium(['--disable-quic', `--host-resolver-rules=MAP ${NAMED_HOST} 127.0.0.1`]);
   });
   after(async () => {
     await browser?.close();

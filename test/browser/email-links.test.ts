@@ -11,21 +11,17 @@
 // /usr/bin/chromium is missing on a developer's machine; never skipped in CI.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { engines } from '../helpers/engines.ts';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { freePort, ROOT } from '../helpers/processes.ts';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
 import { smtpMailer } from '../../src/mail/transports.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const IN_CI = process.env.CI === 'true';
-const skip = !fs.existsSync(CHROMIUM) && !IN_CI
-  ? `${CHROMIUM} is not installed (apt-get install chromium): browser test of the e-mail links skipped`
-  : false;
+const skip = chromiumSkip('browser test of the e-mail links');
 const sqlite = engines.find((e) => e.engine.name === 'sqlite')!.engine;
 const SHOTS = path.join(ROOT, 'docs/screenshots');
 const SCREENSHOTS = process.env.LATCHKEY_SCREENSHOTS === '1';
@@ -54,10 +50,7 @@ describe('e-mail links in a real browser [sqlite]', { skip, timeout: 120_000 }, 
     base = `http://127.0.0.1:${port}`;
     t = await startApp(sqlite, { publicUrl: base, mailer: smtpMailer(smtp.url) });
     await t.app.listen({ host: '127.0.0.1', port });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

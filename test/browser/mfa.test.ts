@@ -12,10 +12,10 @@
 // a developer's machine; never skipped in CI.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { engines } from '../helpers/engines.ts';
+import { chromiumSkip, isolatedContext, launchChromium, type ContextOptions } from '../helpers/chromium.ts';
 import { auditPages, type VisitedPage } from '../helpers/page-audit.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { freePort } from '../helpers/processes.ts';
@@ -23,11 +23,7 @@ import { noteSecret } from '../helpers/secret-log.ts';
 import { pyotpCode, pyotpSkip } from '../pages/support.ts';
 import { ManualClock } from '../../src/core/index.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const IN_CI = process.env.CI === 'true';
-const skip = !fs.existsSync(CHROMIUM) && !IN_CI
-  ? `${CHROMIUM} is not installed (apt-get install chromium): browser test of the second factor skipped`
-  : pyotpSkip;
+const skip = chromiumSkip('browser test of the second factor') || pyotpSkip;
 const sqlite = engines.find((e) => e.engine.name === 'sqlite')!.engine;
 const PW = 'browser-mfa-passphrase-1';
 const ACCENT = '#0b6e4f';
@@ -53,22 +49,14 @@ describe('second factor on the hosted pages in a real browser [sqlite]', { skip,
     await t.core.settings.set(root, strict.pk, 'mfa_required', 'true');
     await t.createUser({ username: 'wile', password: PW, email: 'wile@acme.test', tenant: 'acme' });
     await t.createUser({ username: 'sam', password: PW, tenant: 'strict' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
     await t?.close();
   });
 
-  async function newContext(opts: { javaScriptEnabled: boolean; width?: number; locale?: string }): Promise<BrowserContext> {
-    const width = opts.width ?? 1280;
-    const context = await browser.newContext({ javaScriptEnabled: opts.javaScriptEnabled, viewport: { width, height: width < 600 ? 844 : 800 }, locale: opts.locale ?? 'en-GB' });
-    await context.route('**/*', (route) => (new URL(route.request().url()).host === new URL(base).host ? route.continue() : route.abort('internetdisconnected')));
-    return context;
-  }
+  const newContext = (opts: ContextOptions) => isolatedContext(browser, [new URL(base).host], opts);
   const record = async (page: Page, name: string) => {
     visited.push({ name, url: page.url(), html: await page.content() });
   };

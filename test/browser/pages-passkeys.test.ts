@@ -10,10 +10,10 @@
 // /usr/bin/chromium is missing outside CI.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { engines } from '../helpers/engines.ts';
+import { chromiumSkip, isolatedContext, launchChromium, withVirtualAuthenticator, type ContextOptions } from '../helpers/chromium.ts';
 import { auditPages, type VisitedPage } from '../helpers/page-audit.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { freePort } from '../helpers/processes.ts';
@@ -21,8 +21,7 @@ import { noteSecret } from '../helpers/secret-log.ts';
 import * as oc from 'openid-client';
 import { ManualClock, OPERATOR } from '../../src/core/index.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = !fs.existsSync(CHROMIUM) && process.env.CI !== 'true' ? `${CHROMIUM} is not installed: passkeys on the pages skipped` : false;
+const skip = chromiumSkip('passkeys on the pages');
 const sqlite = engines.find((e) => e.engine.name === 'sqlite')!.engine;
 const PW = 'pages-passkey-passphrase-1';
 
@@ -60,10 +59,7 @@ describe('passkeys on the hosted pages in Chromium [sqlite]', { skip, timeout: 2
     const made = await t.core.clients.create(OPERATOR, acme, { name: 'Rocket tracker', grantTypes: ['authorization_code'], redirectUris: [CALLBACK], firstParty: true });
     client = { clientId: made.client.clientId, secret: made.secret! };
     noteSecret(client.secret);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -71,23 +67,9 @@ describe('passkeys on the hosted pages in Chromium [sqlite]', { skip, timeout: 2
     await t?.close();
   });
 
-  async function newContext(opts: { javaScriptEnabled: boolean; width?: number; locale?: string }): Promise<BrowserContext> {
-    const width = opts.width ?? 1280;
-    const context = await browser.newContext({ javaScriptEnabled: opts.javaScriptEnabled, viewport: { width, height: width < 600 ? 844 : 800 }, locale: opts.locale ?? 'en-GB' });
-    await context.route('**/*', (route) => ([new URL(base).host, new URL(CALLBACK).host].includes(new URL(route.request().url()).host) ? route.continue() : route.abort('internetdisconnected')));
-    return context;
-  }
+  const newContext = (opts: ContextOptions) => isolatedContext(browser, [new URL(base).host, new URL(CALLBACK).host], opts);
   /** A page with its own virtual authenticator (no credential yet). */
-  async function withAuthenticator(opts: { locale?: string } = {}): Promise<{ context: BrowserContext; page: Page; credentials(): Promise<any[]> }> {
-    const context = await newContext({ javaScriptEnabled: true, locale: opts.locale });
-    const page = await context.newPage();
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-    });
-    return { context, page, credentials: async () => (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials };
-  }
+  const withAuthenticator = async (opts: { locale?: string } = {}) => withVirtualAuthenticator(await newContext({ javaScriptEnabled: true, locale: opts.locale }));
   const record = async (page: Page, name: string) => {
     visited.push({ name, url: page.url(), html: await page.content() });
   };

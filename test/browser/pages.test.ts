@@ -15,8 +15,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { engines } from '../helpers/engines.ts';
+import { chromiumSkip, isolatedContext, launchChromium, type ContextOptions } from '../helpers/chromium.ts';
 import { auditPages, type VisitedPage } from '../helpers/page-audit.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { freePort } from '../helpers/processes.ts';
@@ -26,11 +27,7 @@ import { smtpMailer } from '../../src/mail/transports.ts';
 import { renderConsent } from '../../src/http/pages/index.ts';
 import { translate } from '../../src/http/pages/locales/index.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const IN_CI = process.env.CI === 'true';
-const skip = !fs.existsSync(CHROMIUM) && !IN_CI
-  ? `${CHROMIUM} is not installed (apt-get install chromium): browser test of the hosted pages skipped`
-  : false;
+const skip = chromiumSkip('browser test of the hosted pages');
 const sqlite = engines.find((e) => e.engine.name === 'sqlite')!.engine;
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const PW = 'browser-pages-passphrase-1';
@@ -61,10 +58,7 @@ describe('hosted pages in a real browser [sqlite]', { skip, timeout: 180_000 }, 
     await t.core.settings.set(root, acme.pk, 'accent_color', ACCENT);
     await t.core.settings.set(root, acme.pk, 'logo_url', LOGO);
     await t.createUser({ username: 'wile', password: PW, email: 'wile@acme.test', tenant: 'acme' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -73,14 +67,10 @@ describe('hosted pages in a real browser [sqlite]', { skip, timeout: 180_000 }, 
   });
 
   /** A context that serves the tenant's logo and refuses every other host but the server. */
-  async function newContext(opts: { javaScriptEnabled: boolean; width?: number; locale?: string }): Promise<BrowserContext> {
-    const width = opts.width ?? 1280;
-    const context = await browser.newContext({ javaScriptEnabled: opts.javaScriptEnabled, viewport: { width, height: width < 600 ? 844 : 800 }, locale: opts.locale ?? 'en-GB' });
-    await context.route('**/*', (route) => {
-      const u = new URL(route.request().url());
-      if (u.href === LOGO) return route.fulfill({ status: 200, contentType: 'image/svg+xml', body: LOGO_SVG });
-      return u.host === new URL(base).host ? route.continue() : route.abort('internetdisconnected');
-    });
+  async function newContext(opts: ContextOptions): Promise<BrowserContext> {
+    const context = await isolatedContext(browser, [new URL(base).host], opts);
+    // Registered last, so matched first.
+    await context.route(LOGO, (route) => route.fulfill({ status: 200, contentType: 'image/svg+xml', body: LOGO_SVG }));
     return context;
   }
 

@@ -8,15 +8,14 @@
 // missing outside CI.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { engines } from '../helpers/engines.ts';
+import { chromiumSkip, launchChromium, withVirtualAuthenticator } from '../helpers/chromium.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { freePort } from '../helpers/processes.ts';
 import { SchemaCheck } from '../headless/support.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = !fs.existsSync(CHROMIUM) && process.env.CI !== 'true' ? `${CHROMIUM} is not installed: passkey browser test skipped` : false;
+const skip = chromiumSkip('passkey browser test');
 const sqlite = engines.find((e) => e.engine.name === 'sqlite')!.engine;
 const API = '/_allauth/browser/v1';
 
@@ -34,7 +33,7 @@ describe('sign-up by passkey through the headless browser API in Chromium [sqlit
     t = await startApp(sqlite, { publicUrl: base });
     await t.app.listen({ host: '127.0.0.1', port });
     schema = await SchemaCheck.of(t);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -42,13 +41,7 @@ describe('sign-up by passkey through the headless browser API in Chromium [sqlit
   });
 
   async function withAuthenticator(): Promise<Page> {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-    });
+    const { page } = await withVirtualAuthenticator(await browser.newContext());
     await page.goto(`${base}${API}/config`);
     return page;
   }

@@ -9,16 +9,15 @@
 // served OpenAPI document. SQLite only; skipped when /usr/bin/chromium is missing outside CI.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { engines } from '../helpers/engines.ts';
+import { chromiumSkip, launchChromium, withVirtualAuthenticator } from '../helpers/chromium.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { freePort } from '../helpers/processes.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
 import { SchemaCheck } from '../headless/support.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = !fs.existsSync(CHROMIUM) && process.env.CI !== 'true' ? `${CHROMIUM} is not installed: passkey browser test skipped` : false;
+const skip = chromiumSkip('passkey browser test');
 const sqlite = engines.find((e) => e.engine.name === 'sqlite')!.engine;
 const PW = 'passkey-browser-passphrase-1';
 const API = '/_allauth/browser/v1';
@@ -41,7 +40,7 @@ describe('passkeys through the headless browser API in Chromium [sqlite]', { ski
     await t.createUser({ username: 'wile', password: PW, email: 'wile@example.test' });
     await t.createUser({ username: 'road', password: PW, email: 'road@example.test' });
     schema = await SchemaCheck.of(t);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -49,16 +48,10 @@ describe('passkeys through the headless browser API in Chromium [sqlite]', { ski
   });
 
   /** A context with its own virtual authenticator, on a page of the instance (origin `origin`). */
-  async function withAuthenticator(origin = base): Promise<{ context: BrowserContext; page: Page; authenticatorId: string; cdp: any }> {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable');
-    const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
-    });
-    await page.goto(`${origin}/_allauth/browser/v1/config`);
-    return { context, page, authenticatorId, cdp };
+  async function withAuthenticator(origin = base) {
+    const held = await withVirtualAuthenticator(await browser.newContext());
+    await held.page.goto(`${origin}/_allauth/browser/v1/config`);
+    return held;
   }
 
   /** A call of the browser API from the page (cookies, X-CSRFToken from the csrftoken cookie), checked against its schema. */

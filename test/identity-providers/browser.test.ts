@@ -8,8 +8,9 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { engines } from '../helpers/engines.ts';
+import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { freePort } from '../helpers/processes.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
@@ -17,8 +18,7 @@ import { OPERATOR } from '../../src/core/index.ts';
 import { startOidcProvider } from './support.ts';
 import { pyotpCode } from '../pages/support.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = !fs.existsSync(CHROMIUM) && process.env.CI !== 'true' ? `${CHROMIUM} is not installed: browser test skipped` : false;
+const skip = chromiumSkip('browser test');
 const sqlite = engines.find((e) => e.engine.name === 'sqlite')!.engine;
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const SECRET = 'browser-upstream-secret-0123456789';
@@ -42,7 +42,7 @@ describe('the provider button in Chromium [sqlite]', { skip, timeout: 120_000 },
     await t.core.identityProviders.create(OPERATOR, acme, { id: 'corp', name: 'Corp SSO', kind: 'oidc', issuer: op.issuer, clientId: 'latchkey', clientSecret: SECRET, jit: true });
     // The Apple preset (its answer by form POST) at oidc-provider, which speaks response_mode=form_post.
     await t.core.identityProviders.create(OPERATOR, acme, { id: 'apple', kind: 'apple', issuer: op.issuer, clientId: 'latchkey', clientSecret: SECRET, jit: true });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

@@ -10,21 +10,20 @@
 // on a developer's machine, never in CI.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import * as oc from 'openid-client';
 import { decodeJwt } from 'jose';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { engines } from '../helpers/engines.ts';
+import { chromiumSkip, isolatedContext, launchChromium, type ContextOptions } from '../helpers/chromium.ts';
 import { auditPages, type VisitedPage } from '../helpers/page-audit.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
 import { freePort } from '../helpers/processes.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
 import { OPERATOR } from '../../src/core/index.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = !fs.existsSync(CHROMIUM) && process.env.CI !== 'true' ? `${CHROMIUM} is not installed: browser test of the OpenID sign-in skipped` : false;
+const skip = chromiumSkip('browser test of the OpenID sign-in');
 const sqlite = engines.find((e) => e.engine.name === 'sqlite')!.engine;
 const PW = 'browser-oidc-passphrase-1';
 const LOGO = 'https://logo.acme.test/logo.svg';
@@ -64,7 +63,7 @@ describe('signing in to an app through the OpenID provider, in a real browser [s
     const made = await t.core.clients.create(OPERATOR, acme, { name: 'Rocket tracker', grantTypes: ['authorization_code', 'refresh_token'], redirectUris: [`${appBase}/callback`] });
     client = { clientId: made.client.clientId, secret: made.secret! };
     noteSecret(client.secret);
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -72,14 +71,10 @@ describe('signing in to an app through the OpenID provider, in a real browser [s
     await t?.close();
   });
 
-  async function newContext(opts: { javaScriptEnabled: boolean; width?: number; locale?: string }): Promise<BrowserContext> {
-    const width = opts.width ?? 1280;
-    const context = await browser.newContext({ javaScriptEnabled: opts.javaScriptEnabled, viewport: { width, height: width < 600 ? 844 : 800 }, locale: opts.locale ?? 'en-GB' });
-    await context.route('**/*', (route) => {
-      const u = new URL(route.request().url());
-      if (u.href === LOGO) return route.fulfill({ status: 200, contentType: 'image/svg+xml', body: LOGO_SVG });
-      return u.origin === base || u.origin === appBase ? route.continue() : route.abort('internetdisconnected');
-    });
+  async function newContext(opts: ContextOptions): Promise<BrowserContext> {
+    const context = await isolatedContext(browser, [new URL(base).host, new URL(appBase).host], opts);
+    // Registered last, so matched first.
+    await context.route(LOGO, (route) => route.fulfill({ status: 200, contentType: 'image/svg+xml', body: LOGO_SVG }));
     return context;
   }
 
