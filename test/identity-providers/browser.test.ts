@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { engines } from '../helpers/engines.ts';
 import { chromiumSkip, launchChromium } from '../helpers/chromium.ts';
 import { startApp, type TestApp } from '../helpers/app.ts';
@@ -50,17 +50,21 @@ describe('the provider button in Chromium [sqlite]', { skip, timeout: 120_000 },
     await t?.close();
   });
 
-  it('click, sign in at the upstream, land on the tenant\'s account page signed in', async () => {
-    const context = await browser.newContext({ javaScriptEnabled: false });
-    const page = await context.newPage();
+  /** From the tenant's sign-in page: the provider's button, then wile at oidc-provider's development login and consent pages. */
+  async function signInUpstream(page: Page, provider: string) {
     await page.goto(`${base}/tenants/acme/account/login/`);
-    await page.getByRole('link', { name: 'Sign in with Corp SSO' }).click();
+    await page.getByRole('link', { name: `Sign in with ${provider}` }).click();
     await page.waitForURL((u) => u.href.startsWith(op.issuer));
     await page.locator('input[name="login"]').fill('wile');
     await page.locator('input[name="password"]').fill('anything');
     await page.locator('button[type="submit"]').click();
-    // oidc-provider's development consent page.
     await page.locator('button[type="submit"]').click();
+  }
+
+  it('click, sign in at the upstream, land on the tenant\'s account page signed in', async () => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await signInUpstream(page, 'Corp SSO');
     await page.waitForURL(`${base}/tenants/acme/account/`);
     assert.ok((await page.content()).includes('wile'), await page.content());
     const cookies = await context.cookies(base);
@@ -74,13 +78,7 @@ describe('the provider button in Chromium [sqlite]', { skip, timeout: 120_000 },
     const page = await context.newPage();
     const posts: string[] = [];
     page.on('request', (r) => { if (r.method() === 'POST' && r.url().startsWith(`${base}/api/auth/social/apple/callback/`)) posts.push(r.url()); });
-    await page.goto(`${base}/tenants/acme/account/login/`);
-    await page.getByRole('link', { name: 'Sign in with Apple' }).click();
-    await page.waitForURL((u) => u.href.startsWith(op.issuer));
-    await page.locator('input[name="login"]').fill('wile');
-    await page.locator('input[name="password"]').fill('anything');
-    await page.locator('button[type="submit"]').click();
-    await page.locator('button[type="submit"]').click();
+    await signInUpstream(page, 'Apple');
     await page.waitForURL(`${base}/tenants/acme/account/`);
     assert.equal(posts.length, 1, 'the provider posted its answer');
     assert.ok((await page.content()).includes('wile'));
@@ -98,13 +96,7 @@ describe('the provider button in Chromium [sqlite]', { skip, timeout: 120_000 },
     try {
       const context = await browser.newContext({ javaScriptEnabled: false });
       const page = await context.newPage();
-      await page.goto(`${base}/tenants/acme/account/login/`);
-      await page.getByRole('link', { name: 'Sign in with Corp SSO' }).click();
-      await page.waitForURL((u) => u.href.startsWith(op.issuer));
-      await page.locator('input[name="login"]').fill('wile');
-      await page.locator('input[name="password"]').fill('anything');
-      await page.locator('button[type="submit"]').click();
-      await page.locator('button[type="submit"]').click();
+      await signInUpstream(page, 'Corp SSO');
       await page.waitForURL((u) => u.pathname === '/tenants/acme/account/login/upstream/back/');
       const code = page.locator('input[name="code"]');
       assert.ok(await code.isVisible(), await page.content());
