@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, TEST_PG_URL, decodeJwt, freePort, freshPgDatabase, request, sleep, spawnTracked, type Proc } from '../helpers/processes.ts';
+import { ROOT, TEST_PG_URL, decodeJwt, freePort, freshPgDatabase, request, runToEnd, sleep, spawnTracked, type CommandResult, type Proc } from '../helpers/processes.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
 
 const NODE = path.join(ROOT, 'node_modules/.bin/node');
@@ -24,33 +24,9 @@ function envOf(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
   return env;
 }
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `latchkey <args>` to its end, with `stdin` written to it (or nothing: stdin is closed). */
-function cli(args: string[], env: Record<string, string | undefined> = {}, opts: { stdin?: string; entry?: Entry } = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [ENTRIES[opts.entry ?? 'src/cli/main.ts'], ...args], { cwd: ROOT, env: envOf(env), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b));
-    child.stderr.on('data', (b: Buffer) => (stderr += b));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      // The command's own output goes through the log-leak scan too (no password echoed).
-      if (process.env.LATCHKEY_TEST_LOG_DIR) {
-        fs.appendFileSync(path.join(process.env.LATCHKEY_TEST_LOG_DIR, `server-cli-${process.pid}.log`), stdout + stderr);
-      }
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(opts.stdin ?? '');
-  });
-}
+const cli = (args: string[], env: Record<string, string | undefined> = {}, opts: { stdin?: string; entry?: Entry } = {}): Promise<CommandResult> =>
+  runToEnd(ENTRIES[opts.entry ?? 'src/cli/main.ts'], args, envOf(env), opts.stdin);
 
 interface Serving extends Proc {
   base: string;
@@ -135,7 +111,7 @@ describe('latchkey CLI: help, usage errors, configuration errors', { concurrency
 
   it('bin/latchkey.js run as an executable uses the project\'s Node; under a Node older than 22.18 it says what to do', async () => {
     const binDir = path.join(ROOT, 'node_modules/.bin');
-    const ok = await new Promise<Result>((resolve) => {
+    const ok = await new Promise<CommandResult>((resolve) => {
       const child = spawn(ENTRIES['bin/latchkey.js'], ['--help'], { cwd: ROOT, env: envOf({ PATH: `${binDir}:${process.env.PATH}` }) });
       let stdout = '', stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
@@ -154,7 +130,7 @@ describe('latchkey CLI: help, usage errors, configuration errors', { concurrency
     })) : '';
     const [major, minor] = version.split('.').map(Number);
     if (!old || !(major! < 22 || (major === 22 && minor! < 18))) return; // no old Node here to try
-    const r = await new Promise<Result>((resolve) => {
+    const r = await new Promise<CommandResult>((resolve) => {
       const child = spawn(old, [ENTRIES['bin/latchkey.js'], 'serve'], { cwd: ROOT, env: envOf({}) });
       let stdout = '', stderr = '';
       child.stdout.on('data', (d) => (stdout += d));

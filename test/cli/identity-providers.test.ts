@@ -4,51 +4,24 @@
 // local stand-in issuer; bad usage exits 2 with the usage, a refusal or an unknown id exits 1 saying what.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, TEST_PG_URL, freshPgDatabase } from '../helpers/processes.ts';
+import { ROOT, TEST_PG_URL, freshPgDatabase, runToEnd } from '../helpers/processes.ts';
 import { noteSecret } from '../helpers/secret-log.ts';
 import { startStandIn, type StandIn } from '../identity-providers/support.ts';
 import { openStore } from '../../src/store/index.ts';
 import { SecretBox } from '../../src/core/index.ts';
 
-const NODE = path.join(ROOT, 'node_modules/.bin/node');
 const MAIN = path.join(ROOT, 'src/cli/main.ts');
 // Plain http on loopback: the stand-in issuer's http://127.0.0.1 is then accepted (as on a development machine).
 const PUBLIC_URL = 'http://127.0.0.1:8000';
 const KEY = 'cli-identity-providers-sealing-key-0123456789';
 const SECRET = 'upstream-client-secret-cli-0123456789';
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** `latchkey <args>` to its end with only the environment given, `stdin` written to it (else closed). */
-function cli(args: string[], env: Record<string, string>, stdin = ''): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE, [MAIN, ...args], {
-      cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, PUBLIC_URL, LATCHKEY_SECRET_KEYS: KEY, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b));
-    child.stderr.on('data', (b: Buffer) => (stderr += b));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      // Its output goes through the run's log-leak scan too (no secret echoed).
-      if (process.env.LATCHKEY_TEST_LOG_DIR) fs.appendFileSync(path.join(process.env.LATCHKEY_TEST_LOG_DIR, `server-cli-${process.pid}.log`), stdout + stderr);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
-}
+const cli = (args: string[], env: Record<string, string>, stdin = '') =>
+  runToEnd(MAIN, args, { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, PUBLIC_URL, LATCHKEY_SECRET_KEYS: KEY, ...env }, stdin);
 
 const databases = [
   {

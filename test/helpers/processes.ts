@@ -72,6 +72,35 @@ export function canConnect(port: number, timeoutMs = 1000): Promise<boolean> {
   });
 }
 
+/** What a command run to its end said. */
+export interface CommandResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `node <script> <args>` to its end (killed after 60 s) with exactly `env`, `stdin` written
+ * to it (else closed). Its output goes through the run's log-leak scan too (no secret echoed).
+ */
+export function runToEnd(script: string, args: string[], env: NodeJS.ProcessEnv, stdin = ''): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(path.join(ROOT, 'node_modules/.bin/node'), [script, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b));
+    child.stderr.on('data', (b: Buffer) => (stderr += b));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (process.env.LATCHKEY_TEST_LOG_DIR) fs.appendFileSync(path.join(process.env.LATCHKEY_TEST_LOG_DIR, `server-cli-${process.pid}.log`), stdout + stderr);
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(stdin);
+  });
+}
+
 export interface Proc {
   child: ChildProcess;
   pid: number;
